@@ -1,0 +1,1 @@
+"""Benchmarks that print Markdown tables; not part of the test run."""
