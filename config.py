@@ -1,0 +1,170 @@
+"""LikeLens' settings: one frozen dataclass read from the environment after python-dotenv loads .env.
+
+A missing or malformed variable raises `ConfigError` whose message is one line naming the variable
+and what to do; `bot.main()` prints it and exits with status 2 before any connection is made.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from dotenv import find_dotenv, load_dotenv
+
+DEFAULT_X_API_BASE_URL = "https://api.x.com"
+DEFAULT_DATABASE_PATH = "data/likelens.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+OAUTH1_VARIABLES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+
+FieldNaming = Literal["tweet", "post"]
+UserAuthKind = Literal["oauth1", "oauth2", "sandbox"]
+
+
+class ConfigError(Exception):
+    """A configuration problem, described in one line that names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything LikeLens reads from its environment. Secrets are left out of repr()."""
+
+    discord_token: str = field(repr=False)
+    x_api_key: str | None = field(default=None, repr=False)
+    x_api_secret: str | None = field(default=None, repr=False)
+    x_access_token: str | None = field(default=None, repr=False)
+    x_access_token_secret: str | None = field(default=None, repr=False)
+    x_client_id: str | None = None
+    x_client_secret: str | None = field(default=None, repr=False)
+    x_oauth2_refresh_token: str | None = field(default=None, repr=False)
+    x_bearer_token: str | None = field(default=None, repr=False)
+    x_api_base_url: str = DEFAULT_X_API_BASE_URL
+    x_field_naming: FieldNaming = "tweet"
+    database_path: Path = Path(DEFAULT_DATABASE_PATH)
+    log_level: str = "INFO"
+    dev_guild_id: int | None = None
+    # True for `bot.py --sandbox`: X calls go to the in-process sandbox with its own credentials.
+    sandbox: bool = False
+
+    @property
+    def user_auth_kind(self) -> UserAuthKind:
+        """Which user-context credentials the X client uses (OAuth 1.0a wins when both are set)."""
+        if self.sandbox:
+            return "sandbox"
+        return "oauth1" if self.x_api_key else "oauth2"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value set, for the log redaction filter."""
+        values = (
+            self.discord_token, self.x_api_key, self.x_api_secret, self.x_access_token,
+            self.x_access_token_secret, self.x_client_secret, self.x_oauth2_refresh_token,
+            self.x_bearer_token,
+        )
+        return tuple(v for v in values if v)
+
+
+def _get(environ: Mapping[str, str], name: str) -> str | None:
+    # An empty or blank value counts as unset (the usual state of a copied .env.example line).
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _check_base_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+(:\d+)?(/[^\s?#]*)?", value):
+        raise ConfigError(
+            f"X_API_BASE_URL is malformed ({value!r}): use an http(s) URL such as {DEFAULT_X_API_BASE_URL}, "
+            "or remove the line"
+        )
+    return value.rstrip("/")
+
+
+def _check_field_naming(value: str) -> FieldNaming:
+    if value == "tweet":
+        return "tweet"
+    if value == "post":
+        return "post"
+    raise ConfigError(f"X_FIELD_NAMING is malformed ({value!r}): set it to tweet or post, or remove the line")
+
+
+def _check_log_level(value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL is malformed ({value!r}): set it to one of {', '.join(LOG_LEVELS)}")
+    return value.upper()
+
+
+def _check_guild_id(value: str) -> int:
+    if not re.fullmatch(r"[1-9][0-9]{0,19}", value):
+        raise ConfigError(
+            f"DEV_GUILD_ID is malformed ({value!r}): set it to a server id (digits; Developer Mode, "
+            "right-click the server, Copy Server ID), or remove the line"
+        )
+    return int(value)
+
+
+def _check_x_credentials(environ: Mapping[str, str]) -> None:
+    oauth1_set = [name for name in OAUTH1_VARIABLES if _get(environ, name)]
+    if oauth1_set and len(oauth1_set) < len(OAUTH1_VARIABLES):
+        missing = ", ".join(name for name in OAUTH1_VARIABLES if name not in oauth1_set)
+        raise ConfigError(
+            f"{missing.split(', ')[0]} is not set but {oauth1_set[0]} is: OAuth 1.0a needs all four of "
+            f"{', '.join(OAUTH1_VARIABLES)} (missing: {missing})"
+        )
+    client_id, refresh = _get(environ, "X_CLIENT_ID"), _get(environ, "X_OAUTH2_REFRESH_TOKEN")
+    if client_id and not refresh:
+        raise ConfigError(
+            "X_OAUTH2_REFRESH_TOKEN is not set but X_CLIENT_ID is: OAuth 2.0 needs the refresh token of the "
+            "community's X account (scopes tweet.read users.read like.read offline.access)"
+        )
+    for other in ("X_OAUTH2_REFRESH_TOKEN", "X_CLIENT_SECRET"):
+        if _get(environ, other) and not client_id:
+            raise ConfigError(f"X_CLIENT_ID is not set but {other} is: set your X app's OAuth 2.0 client id")
+    if not oauth1_set and not client_id:
+        raise ConfigError(
+            "X_API_KEY is not set and no other X user credentials are: set X_API_KEY, X_API_SECRET, "
+            "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET (or X_CLIENT_ID and X_OAUTH2_REFRESH_TOKEN), "
+            "or run with --sandbox"
+        )
+
+
+def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Settings:
+    """Settings from a mapping of environment variables; raises ConfigError on the first problem."""
+    token = _get(environ, "DISCORD_TOKEN")
+    if token is None:
+        raise ConfigError(
+            "DISCORD_TOKEN is not set: put your bot's token (Discord developer portal, Bot, Reset Token) "
+            "in .env or the environment"
+        )
+    if not sandbox:
+        _check_x_credentials(environ)
+    base_url = _get(environ, "X_API_BASE_URL")
+    naming = _get(environ, "X_FIELD_NAMING")
+    level = _get(environ, "LOG_LEVEL")
+    guild = _get(environ, "DEV_GUILD_ID")
+    database = _get(environ, "DATABASE_PATH")
+    return Settings(
+        discord_token=token,
+        x_api_key=None if sandbox else _get(environ, "X_API_KEY"),
+        x_api_secret=None if sandbox else _get(environ, "X_API_SECRET"),
+        x_access_token=None if sandbox else _get(environ, "X_ACCESS_TOKEN"),
+        x_access_token_secret=None if sandbox else _get(environ, "X_ACCESS_TOKEN_SECRET"),
+        x_client_id=None if sandbox else _get(environ, "X_CLIENT_ID"),
+        x_client_secret=None if sandbox else _get(environ, "X_CLIENT_SECRET"),
+        x_oauth2_refresh_token=None if sandbox else _get(environ, "X_OAUTH2_REFRESH_TOKEN"),
+        x_bearer_token=None if sandbox else _get(environ, "X_BEARER_TOKEN"),
+        x_api_base_url=_check_base_url(base_url) if base_url else DEFAULT_X_API_BASE_URL,
+        x_field_naming=_check_field_naming(naming) if naming else "tweet",
+        database_path=Path(database or DEFAULT_DATABASE_PATH),
+        log_level=_check_log_level(level) if level else "INFO",
+        dev_guild_id=_check_guild_id(guild) if guild else None,
+        sandbox=sandbox,
+    )
+
+
+def load_settings(*, sandbox: bool = False) -> Settings:
+    """Load .env (found from the working directory up; the environment wins) and read Settings."""
+    load_dotenv(find_dotenv(usecwd=True), override=False)
+    return settings_from(os.environ, sandbox=sandbox)

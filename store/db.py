@@ -1,0 +1,93 @@
+"""Open LikeLens' SQLite database (aiosqlite) and bring its schema up to date.
+
+The schema is versioned by `MIGRATIONS`: migration n (1-based) runs once, in its own transaction,
+and `schema_version` records the last one applied. A later issue adds its tables by appending one
+SQL script to the list; never edit a migration that has shipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+
+MIGRATIONS: list[str] = [
+    # 1: key/value facts about the deployment (e.g. the hash of the last synced command tree),
+    #    and OAuth 2.0 refresh tokens, which X rotates on every refresh.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE oauth_tokens (
+        name TEXT PRIMARY KEY,
+        refresh_token TEXT NOT NULL,
+        seed_fingerprint TEXT NOT NULL,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    """,
+]
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    """The number of migrations applied to this database (0 for a new file)."""
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    async with conn.execute("SELECT version FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        await conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+        await conn.commit()
+        return 0
+    return int(row[0])
+
+
+async def migrate(conn: aiosqlite.Connection, migrations: list[str] | None = None) -> int:
+    """Apply the migrations this database has not seen yet; returns the new schema version."""
+    steps = MIGRATIONS if migrations is None else migrations
+    version = await schema_version(conn)
+    if version > len(steps):
+        raise RuntimeError(
+            f"the database is at schema version {version} but this LikeLens knows only {len(steps)}: "
+            "run a newer LikeLens or use another DATABASE_PATH"
+        )
+    for number, script in enumerate(steps[version:], start=version + 1):
+        # executescript commits first, so BEGIN/COMMIT inside the script keep each step atomic.
+        try:
+            await conn.executescript(
+                f"BEGIN;\n{script}\nUPDATE schema_version SET version = {number};\nCOMMIT;"
+            )
+        except Exception:
+            await conn.rollback()
+            raise
+    return len(steps)
+
+
+async def open_database(path: Path | str, migrations: list[str] | None = None) -> aiosqlite.Connection:
+    """Open (creating the file and its folder) the database at path, in WAL mode, fully migrated."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = await aiosqlite.connect(path)
+    try:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        # Waits instead of failing when another connection briefly holds the write lock.
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await migrate(conn, migrations)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+class Store:
+    """The bot's one database connection; feature modules of `store` take `store.conn`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        """Open and migrate the database at path."""
+        return cls(await open_database(path), Path(path))
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        await self.conn.close()
