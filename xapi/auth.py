@@ -1,0 +1,210 @@
+"""The three ways LikeLens authenticates to X: OAuth 1.0a user keys, OAuth 2.0 user token, app bearer.
+
+Each kind gives the client the `Authorization` header for one exact request URL and a token
+identity: a short hash that keys rate budgets and caches without holding the secret itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+import aiohttp
+import yarl
+from oauthlib import oauth1
+
+from xapi import errors
+
+AuthKind = Literal["oauth1", "oauth2_user", "bearer"]
+
+# Refresh a little before X's expiry so a request never leaves with a token about to die.
+_EXPIRY_MARGIN = 60.0
+
+
+def _identity(kind: str, public_part: str) -> str:
+    return f"{kind}:{hashlib.sha256(public_part.encode()).hexdigest()[:16]}"
+
+
+class OAuth1UserAuth:
+    """OAuth 1.0a user context: every request is signed (HMAC-SHA1) over the exact URL sent."""
+
+    kind: AuthKind = "oauth1"
+    is_user_context = True
+
+    def __init__(self, api_key: str, api_secret: str, access_token: str, access_token_secret: str) -> None:
+        self._client = oauth1.Client(
+            api_key, client_secret=api_secret, resource_owner_key=access_token,
+            resource_owner_secret=access_token_secret, signature_method=oauth1.SIGNATURE_HMAC,
+        )
+        self._secrets = (api_key, api_secret, access_token, access_token_secret)
+        # The user id is the public prefix of an OAuth 1.0a access token.
+        self.identity = _identity("oauth1", f"{api_key}|{access_token.split('-', 1)[0]}")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a message (the client scrubs them)."""
+        return self._secrets
+
+    async def authorization(
+        self, session: aiohttp.ClientSession, base_url: str, method: str, url: str,
+    ) -> str:
+        """The `Authorization` header for `method url` (the URL exactly as it will be sent)."""
+        _, headers, _ = self._client.sign(url, http_method=method.upper())  # type: ignore[arg-type]
+        return str(headers["Authorization"])
+
+    async def after_unauthorized(self, session: aiohttp.ClientSession, base_url: str, used: str) -> bool:
+        """OAuth 1.0a keys cannot be refreshed: a 401 is final."""
+        return False
+
+
+class BearerAuth:
+    """App-only bearer token: public lookups only (X refuses it on the likes endpoints)."""
+
+    kind: AuthKind = "bearer"
+    is_user_context = False
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+        self.identity = _identity("bearer", token)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a message."""
+        return (self._token,)
+
+    async def authorization(
+        self, session: aiohttp.ClientSession, base_url: str, method: str, url: str,
+    ) -> str:
+        """The `Authorization` header."""
+        return f"Bearer {self._token}"
+
+    async def after_unauthorized(self, session: aiohttp.ClientSession, base_url: str, used: str) -> bool:
+        """A bearer token cannot be refreshed: a 401 is final."""
+        return False
+
+
+class OAuth2UserAuth:
+    """OAuth 2.0 user context with a rotating refresh token.
+
+    `on_rotate(new_refresh_token)` is awaited before the new access token is used, so a crash
+    right after a refresh never loses the only refresh token that still works.
+    """
+
+    kind: AuthKind = "oauth2_user"
+    is_user_context = True
+
+    def __init__(
+        self, client_id: str, client_secret: str | None, refresh_token: str,
+        on_rotate: Callable[[str], Awaitable[None]] | None = None,
+        *, clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self._on_rotate = on_rotate
+        self._access_token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self._clock = clock or (lambda: asyncio.get_running_loop().time())
+        self._past_secrets: list[str] = []
+        self.identity = _identity("oauth2_user", client_id)
+        self.token_requests = 0
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every token this object has held, and the client secret."""
+        current = [self._refresh_token, self._access_token or "", self._client_secret or ""]
+        return tuple(s for s in [*current, *self._past_secrets] if s)
+
+    async def authorization(
+        self, session: aiohttp.ClientSession, base_url: str, method: str, url: str,
+    ) -> str:
+        """The `Authorization` header, refreshing the access token first when it is missing or expiring."""
+        token = self._access_token
+        if token is None or self._clock() >= self._expires_at:
+            token = await self._refresh(session, base_url, stale=token)
+        return f"Bearer {token}"
+
+    async def after_unauthorized(self, session: aiohttp.ClientSession, base_url: str, used: str) -> bool:
+        """After a 401 with header `used`: refresh once (shared with concurrent callers); True to retry."""
+        stale = used.removeprefix("Bearer ")
+        await self._refresh(session, base_url, stale=stale)
+        return True
+
+    async def _refresh(self, session: aiohttp.ClientSession, base_url: str, *, stale: str | None) -> str:
+        async with self._lock:
+            # Another caller refreshed while this one waited for the lock: use its token.
+            if self._access_token is not None and self._access_token != stale \
+                    and self._clock() < self._expires_at:
+                return self._access_token
+            body = await self._token_request(session, base_url)
+            access, refresh, lifetime = _token_fields(body)
+            self._past_secrets = [s for s in (self._refresh_token, self._access_token) if s][-4:]
+            # The old refresh token is dead from now on: keep the new one even if persisting fails.
+            self._refresh_token = refresh
+            self._access_token = None
+            if self._on_rotate is not None:
+                try:
+                    await self._on_rotate(refresh)
+                except Exception as exc:
+                    raise errors.Unauthorized(
+                        "The rotated OAuth 2.0 refresh token could not be saved; the new access token "
+                        "was not used.", endpoint="oauth2_token",
+                    ) from exc
+            self._access_token = access
+            self._expires_at = self._clock() + max(lifetime - _EXPIRY_MARGIN, lifetime / 2)
+            return access
+
+    async def _token_request(self, session: aiohttp.ClientSession, base_url: str) -> dict[str, object]:
+        form = {
+            "grant_type": "refresh_token", "refresh_token": self._refresh_token, "client_id": self._client_id,
+        }
+        basic = aiohttp.BasicAuth(self._client_id, self._client_secret) if self._client_secret else None
+        url = yarl.URL(base_url.rstrip("/") + "/2/oauth2/token")
+        self.token_requests += 1
+        try:
+            async with session.post(url, data=form, auth=basic) as response:
+                status = response.status
+                text = await response.text(errors="replace")
+        except (aiohttp.ClientError, OSError) as exc:
+            raise errors.ServerError(
+                "Could not reach X to refresh the OAuth 2.0 token.", endpoint="oauth2_token",
+            ) from exc
+        if status in (400, 401):
+            raise errors.Unauthorized(
+                "X refused the OAuth 2.0 refresh token; authorize the account again and set "
+                "X_OAUTH2_REFRESH_TOKEN.", endpoint="oauth2_token", status=status,
+            )
+        if status != 200:
+            cls = errors.ServerError if status >= 500 else errors.Unauthorized
+            raise cls(f"X answered HTTP {status} to the OAuth 2.0 token refresh.", endpoint="oauth2_token",
+                      status=status)
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise errors.UndecodableResponse(
+                "X answered the OAuth 2.0 token refresh with a body that is not JSON.",
+                endpoint="oauth2_token",
+            )
+        return body
+
+
+def _token_fields(body: dict[str, object]) -> tuple[str, str, float]:
+    access, refresh = body.get("access_token"), body.get("refresh_token")
+    lifetime = body.get("expires_in", 7200)
+    if not isinstance(access, str) or not access or not isinstance(refresh, str) or not refresh:
+        raise errors.UndecodableResponse(
+            "X's OAuth 2.0 token answer lacks an access or refresh token.", endpoint="oauth2_token",
+        )
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+        lifetime = 7200
+    return access, refresh, float(lifetime)
+
+
+UserAuth = OAuth1UserAuth | OAuth2UserAuth
+AnyAuth = OAuth1UserAuth | OAuth2UserAuth | BearerAuth
