@@ -47,7 +47,8 @@ def test_legacy_error_codes(code: int, status: int, cls: type[errors.XApiError])
 
 
 JUNK_BODIES = [
-    "", "<html><body>Bearer sandbox-secret 502</body></html>", "{", "[]", "null", '{"errors": "x"}', '{"type": 5}',
+    "", "<html><body>Bearer sandbox-secret 502</body></html>", "{", "[]", "null",
+    '{"errors": "x"}', '{"type": 5}',
 ]
 
 
