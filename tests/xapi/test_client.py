@@ -1,0 +1,322 @@
+"""XClient against the local X sandbox: typed results in both namings, auth choice, validation,
+errors, rate budgets, cache, single-flight and counters (requests counted via sandbox.requests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import aiohttp
+import pytest
+
+from tests.xapi.support import SettableClock, make_client
+from xapi import errors
+from xapi.auth import BearerAuth
+from xapi.browse import BrowseSource, BrowseState
+from xapi.client import XClient
+from xapi.fields import FieldNaming
+from xapi.models import Page, Post
+from xapi.sandbox import (
+    OWNER_ID,
+    OWNER_USERNAME,
+    POST_7_LIKES,
+    POST_DELETED,
+    POST_MANY_LIKES,
+    POST_NO_LIKES,
+    POST_OTHER_ACCOUNT,
+    SANDBOX_BEARER_TOKEN,
+    USER_OTHER_ID,
+    USER_PROTECTED_ID,
+    XSandbox,
+)
+
+NAMINGS: list[FieldNaming] = ["tweet", "post"]
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+# ---- browsing: the request counts the issue asks for ----------------------------------------
+
+async def test_250_liked_posts_forward_and_back_cost_3_requests_then_0_within_cache_time(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    clock = SettableClock()
+    client = make_client(session, sandbox, clock=clock)
+
+    async def fetch(token: str | None) -> Page[Post]:
+        return await client.liked_posts(OWNER_ID, pagination_token=token)
+
+    source = BrowseSource(fetch)
+    shown = [(await source.first()).items]
+    while (page := await source.next()).number != len(shown) - 1:
+        shown.append(page.items)
+    ids = [p.id for items in shown for p in items]
+    assert len(shown) == 25 and all(len(items) == 10 for items in shown)
+    assert len(ids) == len(set(ids)) == 250
+    assert source.total_items == 250
+    back = [(await source.previous()).items for _ in range(24)]
+    assert [p.id for items in reversed(back) for p in items] == ids[:240]
+    assert len(sandbox.requests_to("liked_tweets")) == 3
+
+    # A rebuilt paginator (e.g. after a bot restart) within the cache time costs nothing more.
+    clock.advance(59)
+    rebuilt = BrowseSource(fetch, state=BrowseState.from_json(source.state().to_json()))
+    again = [(await rebuilt.page(n)).items for n in range(25)]
+    assert [p.id for items in again for p in items] == ids
+    assert len(sandbox.requests_to("liked_tweets")) == 3
+    assert client.stats.requests_sent == 3 and client.stats.cache_hits == 3
+
+    clock.advance(2)
+    await rebuilt.page(0)
+    await BrowseSource(fetch).first()
+    assert len(sandbox.requests_to("liked_tweets")) == 4
+
+
+# ---- every method, both namings ----------------------------------------------------------
+
+@pytest.mark.parametrize("naming", NAMINGS)
+async def test_each_method_returns_typed_results(
+    sandbox: XSandbox, session: aiohttp.ClientSession, naming: FieldNaming,
+) -> None:
+    client = make_client(session, sandbox, naming=naming)
+    likers = await client.liking_users(POST_7_LIKES)
+    assert likers.result_count == len(likers.items) == 7 and likers.next_token is None
+    assert all(u.username and u.created_at is not None for u in likers.items)
+    pinned = [u.pinned_post_id for u in likers.items if u.pinned_post_id]
+    assert all(likers.includes.post(pid) is not None for pid in pinned)
+
+    liked = await client.liked_posts(OWNER_ID, max_results=5)
+    assert len(liked.items) == 5 and liked.next_token
+    assert all(p.author_id and liked.includes.user(p.author_id) for p in liked.items)
+
+    recent = await client.user_posts(OWNER_ID)
+    assert recent.items and all(p.author_id == OWNER_ID for p in recent.items)
+
+    post = await client.post(POST_7_LIKES)
+    assert post.id == POST_7_LIKES and post.like_count == 7 and isinstance(post.created_at, datetime)
+
+    owner = await client.user_by_username(OWNER_USERNAME)
+    me = await client.me()
+    assert owner.id == me.id == OWNER_ID and me.username == OWNER_USERNAME
+    assert {r.auth_kind for r in sandbox.requests} == {"oauth1"}
+    assert all(r.status == 200 for r in sandbox.requests)
+
+
+async def test_likers_are_capped_at_100_like_x_and_an_empty_page_is_not_an_error(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = make_client(session, sandbox)
+    many = await client.liking_users(POST_MANY_LIKES)
+    assert len(many.items) == 100 and many.next_token is None
+    assert (await client.post(POST_MANY_LIKES)).like_count == 140
+    empty = await client.liking_users(POST_NO_LIKES)
+    assert empty.items == () and empty.result_count == 0 and empty.errors == ()
+
+
+async def test_pages_follow_next_token_and_previous_token(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = make_client(session, sandbox)
+    first = await client.liked_posts(OWNER_ID, max_results=100)
+    second = await client.liked_posts(OWNER_ID, pagination_token=first.next_token)
+    assert second.previous_token
+    back = await client.liked_posts(OWNER_ID, pagination_token=second.previous_token)
+    assert [p.id for p in back.items] == [p.id for p in first.items]
+
+
+# ---- X's refusals ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("call", "expected"), [
+    (lambda c: c.liking_users(POST_DELETED), errors.NotFound),
+    (lambda c: c.post(POST_DELETED), errors.NotFound),
+    (lambda c: c.liking_users(POST_OTHER_ACCOUNT), errors.NotAuthorizedForResource),
+    (lambda c: c.liked_posts(USER_OTHER_ID), errors.NotAuthorizedForResource),
+    (lambda c: c.user_by_username("nobody_here_42"), errors.NotFound),
+])
+async def test_x_refusals_map_to_one_error_class(
+    sandbox: XSandbox, session: aiohttp.ClientSession, call: object, expected: type[errors.XApiError],
+) -> None:
+    client = make_client(session, sandbox)
+    with pytest.raises(expected):
+        await call(client)  # type: ignore[operator]
+    assert len(sandbox.requests) == 1
+
+
+async def test_protected_account_posts_refused_for_another_account(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = make_client(session, sandbox, "bearer")
+    with pytest.raises(errors.NotAuthorizedForResource):
+        await client.user_posts(USER_PROTECTED_ID)
+
+
+# ---- auth choice per endpoint ------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.liking_users(POST_7_LIKES), lambda c: c.liked_posts(OWNER_ID), lambda c: c.me(),
+])
+async def test_bearer_only_refuses_user_context_endpoints_locally(
+    sandbox: XSandbox, session: aiohttp.ClientSession, call: object,
+) -> None:
+    client = make_client(session, sandbox, "bearer")
+    with pytest.raises(errors.MissingUserContext) as caught:
+        await call(client)  # type: ignore[operator]
+    text = str(caught.value)
+    for variable in ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET",
+                     "X_CLIENT_ID", "X_OAUTH2_REFRESH_TOKEN"):
+        assert variable in text
+    assert SANDBOX_BEARER_TOKEN not in text
+    assert sandbox.requests == []
+
+
+async def test_bearer_serves_public_lookups_and_spares_the_user_budget(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = make_client(session, sandbox, "bearer")
+    assert (await client.user_by_username(OWNER_USERNAME)).id == OWNER_ID
+    assert (await client.post(POST_7_LIKES)).id == POST_7_LIKES
+    assert (await client.user_posts(OWNER_ID, max_results=5)).items
+    assert {r.auth_kind for r in sandbox.requests} == {"bearer"}
+
+    both = make_client(session, sandbox, bearer=BearerAuth(SANDBOX_BEARER_TOKEN))
+    await both.liking_users(POST_7_LIKES)
+    await both.post(POST_NO_LIKES)
+    assert [r.auth_kind for r in sandbox.requests[-2:]] == ["oauth1", "bearer"]
+
+
+async def test_no_token_at_all_names_every_variable(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = XClient(session, base_url=sandbox.base_url)
+    with pytest.raises(errors.MissingUserContext, match="X_BEARER_TOKEN"):
+        await client.post(POST_7_LIKES)
+    assert sandbox.requests == []
+
+
+# ---- validation before sending -----------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.liking_users("12a"), lambda c: c.liking_users("1" * 20), lambda c: c.liking_users(""),
+    lambda c: c.liking_users("123\n"), lambda c: c.liking_users(123),
+    lambda c: c.liking_users(POST_7_LIKES, max_results=0),
+    lambda c: c.liking_users(POST_7_LIKES, max_results=101),
+    lambda c: c.liked_posts(OWNER_ID, max_results=4), lambda c: c.user_posts(OWNER_ID, max_results=101),
+    lambda c: c.liked_posts(OWNER_ID, max_results=True),
+    lambda c: c.liked_posts(OWNER_ID, pagination_token=""),
+    lambda c: c.user_posts(OWNER_ID, pagination_token="a b"), lambda c: c.user_by_username("@likelens_demo"),
+    lambda c: c.user_by_username("a" * 16), lambda c: c.user_by_username("x/../me"),
+    lambda c: c.post("../users/me"), lambda c: c.post(POST_7_LIKES, deadline=0),
+])
+async def test_invalid_input_is_refused_and_nothing_is_sent(
+    sandbox: XSandbox, session: aiohttp.ClientSession, call: object,
+) -> None:
+    client = make_client(session, sandbox)
+    with pytest.raises(errors.InvalidInput):
+        await call(client)  # type: ignore[operator]
+    assert sandbox.requests == [] and client.stats.requests_sent == 0
+
+
+async def test_edge_of_each_range_is_accepted(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
+    client = make_client(session, sandbox)
+    assert len((await client.liking_users(POST_7_LIKES, max_results=1)).items) == 1
+    assert len((await client.liked_posts(OWNER_ID, max_results=5)).items) == 5
+    with pytest.raises(errors.NotFound):
+        await client.user_by_username("a" * 15)
+    assert len(sandbox.requests) == 3 and all(r.status == 200 for r in sandbox.requests)
+
+
+# ---- rate budget -------------------------------------------------------------------------
+
+async def test_spent_budget_refuses_locally_with_the_reset_time(session: aiohttp.ClientSession) -> None:
+    async with XSandbox(rate_limit=2) as small:
+        client = make_client(session, small, cache_ttl=0)
+        await client.liking_users(POST_7_LIKES)
+        budget = client.budget("liking_users")
+        assert budget is not None and budget.limit == 2 and budget.remaining == 1
+        await client.liking_users(POST_7_LIKES)
+        with pytest.raises(errors.RateLimited) as caught:
+            await client.liking_users(POST_7_LIKES)
+        assert caught.value.sent is False and caught.value.endpoint == "liking_users"
+        assert caught.value.reset_at.timestamp() > datetime.now().timestamp()
+        assert len(small.requests) == 2
+        # Other endpoints keep their own budget.
+        assert (await client.post(POST_7_LIKES)).id == POST_7_LIKES
+        assert [b.endpoint for b in client.budgets()] == ["liking_users", "post"]
+
+
+async def test_429_from_x_is_remembered_so_the_next_call_sends_nothing(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with XSandbox(rate_limit=1) as small:
+        await make_client(session, small, cache_ttl=0).me()
+        client = make_client(session, small, cache_ttl=0)  # same token, budget unknown to this client
+        with pytest.raises(errors.RateLimited) as caught:
+            await client.me()
+        assert caught.value.sent is True
+        with pytest.raises(errors.RateLimited) as again:
+            await client.me()
+        assert again.value.sent is False
+        assert [r.status for r in small.requests] == [200, 429]
+
+
+async def test_budget_resets_when_the_window_ends(session: aiohttp.ClientSession) -> None:
+    clock = SettableClock()
+    async with XSandbox(rate_limit=1, clock=clock) as small:
+        client = make_client(session, small, cache_ttl=0, clock=clock)
+        await client.me()
+        with pytest.raises(errors.RateLimited):
+            await client.me()
+        clock.advance(901)
+        assert (await client.me()).id == OWNER_ID
+        assert len(small.requests) == 2
+
+
+# ---- cache and single-flight -------------------------------------------------------------
+
+async def test_identical_concurrent_calls_share_one_request(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = make_client(session, sandbox)
+    sandbox.faults.latency_seconds = 0.05
+    pages = await asyncio.gather(*(client.liking_users(POST_7_LIKES) for _ in range(8)))
+    assert len(sandbox.requests) == 1
+    assert all(p == pages[0] for p in pages)
+    assert client.stats.singleflight_joins == 7 and client.stats.requests_sent == 1
+
+
+async def test_different_calls_are_not_merged(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
+    client = make_client(session, sandbox)
+    await asyncio.gather(client.liking_users(POST_7_LIKES), client.liking_users(POST_7_LIKES, max_results=5),
+                         client.liking_users(POST_MANY_LIKES))
+    assert len(sandbox.requests) == 3
+
+
+async def test_cache_is_bounded_and_keyed_by_token(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
+    client = make_client(session, sandbox, cache_size=1)
+    await client.post(POST_7_LIKES)
+    await client.post(POST_MANY_LIKES)
+    await client.post(POST_7_LIKES)  # evicted by the second
+    assert len(sandbox.requests) == 3
+    other = make_client(session, sandbox, "bearer")
+    await other.post(POST_7_LIKES)
+    assert len(sandbox.requests) == 4
+
+
+async def test_stats_count_items_by_kind_and_start_again_each_utc_day(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    clock = SettableClock(start=datetime(2026, 12, 1, 23, 59).timestamp())
+    client = make_client(session, sandbox, clock=clock)
+    page = await client.liking_users(POST_7_LIKES)
+    stats = client.stats
+    assert stats.items_read["users"] == 7 + len(page.includes.users)
+    assert stats.items_read["posts"] == len(page.includes.posts)
+    day = stats.day
+    clock.advance(24 * 3600)
+    assert client.stats.day > day
+    assert client.stats.requests_sent == 0 and client.stats.items_read["users"] == 0
