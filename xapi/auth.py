@@ -7,6 +7,7 @@ identity: a short hash that keys rate budgets and caches without holding the sec
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -162,11 +163,15 @@ class OAuth2UserAuth:
         form = {
             "grant_type": "refresh_token", "refresh_token": self._refresh_token, "client_id": self._client_id,
         }
-        basic = aiohttp.BasicAuth(self._client_id, self._client_secret) if self._client_secret else None
+        headers = {}
+        if self._client_secret:
+            # Confidential clients authenticate with HTTP Basic (client id, client secret).
+            pair = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
+            headers["Authorization"] = f"Basic {pair}"
         url = yarl.URL(base_url.rstrip("/") + "/2/oauth2/token")
         self.token_requests += 1
         try:
-            async with session.post(url, data=form, auth=basic) as response:
+            async with session.post(url, data=form, headers=headers) as response:
                 status = response.status
                 text = await response.text(errors="replace")
         except (aiohttp.ClientError, OSError) as exc:
