@@ -1,0 +1,130 @@
+"""Fault matrix: each SandboxFaults switch × each client method ends in one `xapi.errors` class,
+within the caller's deadline, with no client task left running and no secret in the message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.xapi.support import ALL_SECRETS, client_tasks, make_client
+from xapi import errors
+from xapi.client import XClient
+from xapi.sandbox import OWNER_ID, OWNER_USERNAME, POST_7_LIKES, SandboxFaults, XSandbox
+
+Call = Callable[[XClient, float], Awaitable[Any]]
+
+METHODS: dict[str, Call] = {
+    "liking_users": lambda c, d: c.liking_users(POST_7_LIKES, deadline=d),
+    "liked_posts": lambda c, d: c.liked_posts(OWNER_ID, deadline=d),
+    "user_posts": lambda c, d: c.user_posts(OWNER_ID, deadline=d),
+    "user_by_username": lambda c, d: c.user_by_username(OWNER_USERNAME, deadline=d),
+    "post": lambda c, d: c.post(POST_7_LIKES, deadline=d),
+    "me": lambda c, d: c.me(deadline=d),
+}
+
+# switch settings -> (expected error, caller deadline in seconds, most attempts the client may make)
+FAULTS: dict[str, tuple[dict[str, Any], type[errors.XApiError], float, int]] = {
+    "latency": ({"latency_seconds": 0.4}, errors.Timeout, 0.15, 1),
+    "server_errors": ({"server_error_ratio": 1.0}, errors.ServerError, 0.6, 4),
+    "malformed_json": ({"malformed_json": True}, errors.UndecodableResponse, 2.0, 1),
+    "html_errors_on_5xx": ({"html_errors": True, "server_error_ratio": 1.0}, errors.ServerError, 0.6, 4),
+    # An HTML page hides the problem type: only the status (429) is left to go by.
+    "html_errors_on_cap": ({"html_errors": True, "usage_capped": True}, errors.RateLimited, 2.0, 1),
+    "reset_connections": ({"reset_connections": True}, errors.ServerError, 0.6, 4),
+    "usage_capped": ({"usage_capped": True}, errors.UsageCapped, 2.0, 1),
+}
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+def test_matrix_covers_every_switch() -> None:
+    switched = {name for settings, *_ in FAULTS.values() for name in settings}
+    assert switched == set(SandboxFaults.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_fault_ends_in_an_error_class_within_the_deadline(
+    sandbox: XSandbox, session: aiohttp.ClientSession, fault: str, method: str,
+) -> None:
+    settings, expected, deadline, most_attempts = FAULTS[fault]
+    for name, value in settings.items():
+        setattr(sandbox.faults, name, value)
+    client = make_client(session, sandbox)
+    # The client must give up by itself: this outer bound only turns an overrun into a failure.
+    async with asyncio.timeout(deadline + 1.0):
+        with pytest.raises(errors.XApiError) as caught:
+            await METHODS[method](client, deadline)
+    assert type(caught.value) is expected
+    assert client_tasks() == []
+    assert 1 <= client.stats.requests_sent <= most_attempts
+    # aiohttp itself resends an idempotent GET once when a kept-alive connection drops; a slow
+    # sandbox records a request only once it answers.
+    assert len(sandbox.requests) <= 2 * client.stats.requests_sent
+    text = str(caught.value)
+    assert all(secret not in text for secret in ALL_SECRETS)
+
+
+async def test_usage_cap_is_never_retried_and_not_mistaken_for_a_rate_window(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.faults.usage_capped = True
+    client = make_client(session, sandbox)
+    for _ in range(2):
+        with pytest.raises(errors.UsageCapped):
+            await client.me()
+    assert len(sandbox.requests) == 2
+
+
+async def test_an_occasional_5xx_is_retried_and_succeeds(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.faults.server_error_ratio = 0.5  # every 2nd request answers 503
+    client = make_client(session, sandbox)
+    await client.me()
+    assert (await client.post(POST_7_LIKES)).id == POST_7_LIKES
+    assert [r.status for r in sandbox.requests] == [200, 503, 200]
+    assert client.stats.requests_sent == 3
+
+
+async def test_4xx_is_never_retried(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
+    client = make_client(session, sandbox, "bearer")
+    with pytest.raises(errors.NotFound):
+        await client.user_by_username("nobody_here_42")
+    with pytest.raises(errors.NotAuthorizedForResource):
+        await make_client(session, sandbox).liked_posts("1600000000000000002")
+    assert [r.status for r in sandbox.requests] == [200, 403]
+
+
+async def test_cancelled_caller_leaves_nothing_running(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.faults.latency_seconds = 0.3
+    client = make_client(session, sandbox)
+    call = asyncio.ensure_future(client.me())
+    await asyncio.sleep(0.05)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert client_tasks() == []
+
+
+async def test_a_joiner_timing_out_does_not_cancel_the_shared_request(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.faults.latency_seconds = 0.3
+    client = make_client(session, sandbox)
+    patient = asyncio.ensure_future(client.me(deadline=5))
+    await asyncio.sleep(0)
+    with pytest.raises(errors.Timeout):
+        await client.me(deadline=0.05)
+    assert (await patient).id == OWNER_ID
+    assert len(sandbox.requests) == 1 and client_tasks() == []
