@@ -299,6 +299,9 @@ class XSandbox:
         handler: Callable[[web.Request, Caller, ParsedQuery], _Answer],
     ) -> web.StreamResponse:
         query = dict(request.query)
+        # Logged on arrival, so a request the client gave up on during added latency still shows.
+        slot = len(self.requests)
+        self.requests.append(SandboxRequest(request.method, request.path, query, "none", 0))
         faults = self.faults
         if faults.latency_seconds > 0:
             await asyncio.sleep(faults.latency_seconds)
@@ -307,7 +310,7 @@ class XSandbox:
         except QueryError:
             naming = "tweet"
         if faults.reset_connections:
-            self._record(request, query, "none", 0, naming=naming, content_type="", body=None)
+            self._record(slot, "none", 0, naming=naming, content_type="", body=None)
             if request.transport is not None:
                 request.transport.abort()
             # The connection is gone: aiohttp drops whatever is returned.
@@ -320,7 +323,7 @@ class XSandbox:
             answer = self._answer(request, rules, caller, query, handler=handler, headers=headers)
         except _Refused as refused:
             answer = refused.answer
-        return self._respond(request, query, caller.kind, naming=naming, answer=answer, headers=headers)
+        return self._respond(slot, caller.kind, naming=naming, answer=answer, headers=headers)
 
     def _answer(
         self, request: web.Request, rules: EndpointRules, caller: Caller, query: dict[str, str], *,
@@ -371,11 +374,10 @@ class XSandbox:
         }
 
     def _respond(
-        self, request: web.Request, query: dict[str, str], auth_kind: AuthKind, *, naming: Naming,
-        answer: _Answer, headers: dict[str, str],
+        self, slot: int, auth_kind: AuthKind, *, naming: Naming, answer: _Answer, headers: dict[str, str],
     ) -> web.Response:
-        self._record(request, query, auth_kind, answer.status, naming=naming,
-                     content_type=answer.content_type, body=answer.body)
+        self._record(slot, auth_kind, answer.status, naming=naming, content_type=answer.content_type,
+                     body=answer.body)
         if answer.status >= 400 and self.faults.html_errors:
             reason = web.Response(status=answer.status).reason
             text = _HTML_ERROR.format(status=answer.status, reason=reason)
@@ -390,11 +392,11 @@ class XSandbox:
         )
 
     def _record(
-        self, request: web.Request, query: dict[str, str], auth_kind: AuthKind, status: int, *,
-        naming: Naming, content_type: str, body: Any,
+        self, slot: int, auth_kind: AuthKind, status: int, *, naming: Naming, content_type: str, body: Any,
     ) -> None:
-        record = SandboxRequest(request.method, request.path, query, auth_kind, status)
-        self.requests.append(record)
+        arrived = self.requests[slot]
+        record = SandboxRequest(arrived.method, arrived.path, arrived.query, auth_kind, status)
+        self.requests[slot] = record
         if self.faults.html_errors and status >= 400:
             body = None
         self.exchanges.append(SandboxExchange(record, naming, content_type, body))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -261,3 +261,23 @@ def check_response(naming: Naming, method: str, path: str, status: int, body: An
 
 def _version(naming: Naming) -> str:
     return "2.167" if naming == "post" else "2.166"
+
+
+def exchange_problems(exchanges: Iterable[Any], *, requests: bool = False) -> list[str]:
+    """Spec problems of a sandbox's recorded exchanges (`XSandbox.exchanges`).
+
+    Every JSON answer to one of the six operations is checked; with `requests=True` the requests
+    are checked too. Answers that are not JSON on purpose (fault switches) are skipped.
+    """
+    problems: list[str] = []
+    for exchange in exchanges:
+        request = exchange.request
+        if find_operation(exchange.naming, request.method, request.path) is None:
+            continue
+        if requests:
+            problems += check_request(exchange.naming, request.method, request.path, request.query,
+                                      request.auth_kind)
+        if exchange.body is not None and request.status:
+            problems += check_response(exchange.naming, request.method, request.path, request.status,
+                                       exchange.body)
+    return problems

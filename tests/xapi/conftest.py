@@ -1,4 +1,8 @@
-"""Fixtures shared by the xapi tests: a running X sandbox on a free local port."""
+"""Fixtures shared by the xapi tests: a running X sandbox on a free local port.
+
+Every answer the sandbox sent during a test is checked against X's spec at teardown, so each test
+that uses the sandbox also proves the sandbox answers as X documents.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from tests.spec.xspec import exchange_problems
 from xapi.sandbox import XSandbox
 
 
@@ -19,6 +24,8 @@ async def sandbox() -> AsyncIterator[XSandbox]:
         yield server
     finally:
         await server.close()
+    problems = exchange_problems(server.exchanges)
+    assert not problems, "the sandbox answered outside X's spec:\n" + "\n".join(problems[:20])
 
 
 @pytest.fixture
