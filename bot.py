@@ -1,0 +1,304 @@
+"""LikeLens' process: the LikesBot client, logging with secret redaction, and `python bot.py`.
+
+`python bot.py` runs from .env/the environment; `--sandbox` runs against the built-in X sandbox
+(simulated data, needs only DISCORD_TOKEN); `--sync` forces a command sync; `--healthcheck` exits
+0 while a running bot on this machine is connected (the container's HEALTHCHECK).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from config import ConfigError, Settings, load_settings
+from store.db import Store
+from store.meta import get_meta, set_meta
+from store.oauth_tokens import current_refresh_token, save_refresh_token
+from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
+from xapi.client import XClient
+
+log = logging.getLogger("likelens")
+
+EXTENSIONS = ("cogs.likes", "cogs.digests")
+COMMAND_TREE_HASH_KEY = "command_tree_hash"
+OAUTH2_TOKEN_NAME = "x_oauth2"
+SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
+ALIVE_FILE = Path(tempfile.gettempdir()) / "likelens.alive"
+ALIVE_INTERVAL = 30.0
+REDACTED = "[REDACTED]"
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Replaces every known secret (and its URL-encoded form) in a record's message and traceback."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        """Redact secret from now on (e.g. a freshly rotated refresh token)."""
+        # Very short values would redact ordinary words; no real token is this short.
+        if len(secret) >= 4:
+            self._secrets.update({secret, quote(secret, safe="")})
+
+    def redact(self, text: str) -> str:
+        # Longest first, so a secret containing another is replaced whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def setup_logging(settings: Settings) -> SecretRedactingFilter:
+    """Log to stderr at LOG_LEVEL through discord.py's formatter, with every secret redacted."""
+    redactor = SecretRedactingFilter(settings.secrets)
+    handler = logging.StreamHandler()
+    handler.addFilter(redactor)
+    discord.utils.setup_logging(handler=handler, level=getattr(logging, settings.log_level), root=True)
+    return redactor
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LikesBot(commands.Bot):
+    """The LikeLens client. Cogs find what they need on it: `x`, `store`, `settings`,
+    `http_session`, `clock`, `simulated` and `footer_text()`."""
+
+    x: XClient
+    store: Store
+    http_session: aiohttp.ClientSession
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        force_sync: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+        redactor: SecretRedactingFilter | None = None,
+        alive_file: Path | None = None,
+        extensions: Iterable[str] = EXTENSIONS,
+        **options: Any,
+    ) -> None:
+        # No privileged intents: slash commands and GUILD_CREATE need only `guilds`.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.force_sync = force_sync
+        self.clock = clock
+        self.simulated = settings.sandbox
+        self.redactor = redactor
+        self.alive_file = alive_file
+        self.extension_names = tuple(extensions)
+        self.failed_extensions: dict[str, BaseException] = {}
+        # True when this start sent the command tree to Discord.
+        self.synced_this_start = False
+        self._resources = contextlib.AsyncExitStack()
+
+    def footer_text(self, text: str = "") -> str:
+        """An embed footer: text, plus the simulated-data note when running on the sandbox."""
+        if not self.simulated:
+            return text
+        return f"{text} · {SIMULATED_NOTE}" if text else SIMULATED_NOTE
+
+    def stamp(self, embed: discord.Embed) -> discord.Embed:
+        """Set embed's footer through footer_text (keeps its text and icon); returns embed."""
+        embed.set_footer(text=self.footer_text(embed.footer.text or ""), icon_url=embed.footer.icon_url)
+        return embed
+
+    async def setup_hook(self) -> None:
+        self.http_session = aiohttp.ClientSession()
+        self._resources.push_async_callback(self.http_session.close)
+        self.store = await Store.open(self.settings.database_path)
+        self._resources.push_async_callback(self.store.close)
+        self.x = await self._make_x_client()
+        for extension in self.extension_names:
+            try:
+                await self.load_extension(extension)
+            except Exception as error:
+                self.failed_extensions[extension] = error
+                log.exception("Extension %s failed to load; the others still run", extension)
+        await self.sync_commands_if_changed()
+        if self.alive_file is not None:
+            task = asyncio.create_task(self._keep_alive_file(self.alive_file), name="likelens-alive-file")
+            self._resources.callback(task.cancel)
+
+    async def _make_x_client(self) -> XClient:
+        settings = self.settings
+        base_url = settings.x_api_base_url
+        user_auth: OAuth1UserAuth | OAuth2UserAuth
+        bearer = BearerAuth(settings.x_bearer_token) if settings.x_bearer_token else None
+        if settings.sandbox:
+            from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
+
+            server = sandbox.XSandbox()
+            base_url = await server.start()
+            self._resources.push_async_callback(server.close)
+            user_auth = OAuth1UserAuth(
+                sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
+                sandbox.SANDBOX_ACCESS_TOKEN, sandbox.SANDBOX_ACCESS_TOKEN_SECRET,
+            )
+            bearer = BearerAuth(sandbox.SANDBOX_BEARER_TOKEN)
+            log.warning("=" * 72)
+            log.warning("SANDBOX MODE: X data is SIMULATED by the built-in sandbox at %s", base_url)
+            log.warning("Nothing is read from X; every embed's footer says so.")
+            log.warning("=" * 72)
+        elif (oauth1 := settings.oauth1_credentials()) is not None:
+            user_auth = OAuth1UserAuth(*oauth1)
+        elif (oauth2 := settings.oauth2_credentials()) is not None:
+            user_auth = await self._oauth2_auth(*oauth2)
+        else:
+            raise ConfigError("no X user credentials are configured")  # config.settings_from refuses this
+        return XClient(
+            self.http_session, base_url=base_url, user_auth=user_auth, bearer=bearer,
+            field_naming=settings.x_field_naming, clock=lambda: self.clock().timestamp(),
+        )
+
+    async def _oauth2_auth(
+        self, client_id: str, client_secret: str | None, configured_token: str
+    ) -> OAuth2UserAuth:
+        conn = self.store.conn
+        # The stored token descends from the configured one by rotation; the configured one may be spent.
+        refresh_token = await current_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token)
+        if self.redactor is not None:
+            self.redactor.add(refresh_token)
+
+        async def persist_rotated(new_token: str) -> None:
+            if self.redactor is not None:
+                self.redactor.add(new_token)
+            await save_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token, new_token)
+
+        return OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
+
+    def command_tree_payload(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
+        """The JSON `tree.sync(guild=guild)` would send."""
+        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync the command tree when its hash differs from the last synced one (or --sync)."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        target = f"guild:{guild.id}" if guild else "global"
+        payload = self.command_tree_payload(guild)
+        digest = hashlib.sha256(
+            json.dumps({"target": target, "commands": payload}, sort_keys=True).encode()
+        ).hexdigest()
+        if not self.force_sync and await get_meta(self.store.conn, COMMAND_TREE_HASH_KEY) == digest:
+            log.info("Command tree unchanged since the last sync (%s): not syncing", target)
+            return False
+        try:
+            await self.tree.sync(guild=guild)
+        except discord.HTTPException:
+            log.exception("Syncing the command tree (%s) failed; the old commands stay in place", target)
+            return False
+        await set_meta(self.store.conn, COMMAND_TREE_HASH_KEY, digest)
+        self.synced_this_start = True
+        log.info("Synced %d commands (%s)", len(payload), target)
+        return True
+
+    async def on_ready(self) -> None:
+        guilds = len(self.guilds)
+        log.info("Ready as %s in %d server%s", self.user, guilds, "" if guilds == 1 else "s")
+
+    async def _keep_alive_file(self, path: Path) -> None:
+        while True:
+            if self.is_ready() and not self.is_closed():
+                await asyncio.to_thread(path.write_text, str(time.time()))
+            await asyncio.sleep(ALIVE_INTERVAL)
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await self._resources.aclose()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bot.py", description="LikeLens: who likes your X posts")
+    parser.add_argument("--sandbox", action="store_true", help="use the built-in X sandbox (simulated data)")
+    parser.add_argument("--sync", action="store_true", help="sync the slash commands even if unchanged")
+    parser.add_argument("--healthcheck", action="store_true", help="exit 0 if a bot here is connected")
+    return parser.parse_args(argv)
+
+
+def healthcheck(path: Path = ALIVE_FILE, max_age: float = 3 * ALIVE_INTERVAL) -> int:
+    """0 when the running bot refreshed its alive file recently, else 1."""
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return 1
+    return 0 if age <= max_age else 1
+
+
+async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedactingFilter) -> None:
+    bot = LikesBot(settings, force_sync=force_sync, redactor=redactor, alive_file=ALIVE_FILE)
+    loop = asyncio.get_running_loop()
+    # `docker stop` sends SIGTERM: close cleanly (gateway, session, database) instead of dying.
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+    async with bot:
+        await bot.start(settings.discord_token)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.healthcheck:
+        return healthcheck()
+    try:
+        settings = load_settings(sandbox=args.sandbox)
+    except ConfigError as error:
+        print(f"LikeLens configuration error: {error}", file=sys.stderr)
+        return 2
+    redactor = setup_logging(settings)
+    try:
+        asyncio.run(run_bot(settings, force_sync=args.sync, redactor=redactor))
+    except KeyboardInterrupt:
+        return 0
+    except discord.LoginFailure:
+        log.error("Discord refused DISCORD_TOKEN: copy the bot token again from the developer portal")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
