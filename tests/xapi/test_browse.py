@@ -1,14 +1,61 @@
-"""BrowseSource over an in-memory fetch: slicing, Previous without refetch, totals, state round trip."""
+"""BrowseSource: display pages of 10 over API pages, against the sandbox (request counts) and over an
+in-memory fetch (slicing, Previous without refetch, totals, state round trip)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
+from tests.xapi.support import SettableClock, make_client
 from xapi.browse import BrowseSource, BrowseState
 from xapi.errors import InvalidInput
-from xapi.models import Page, User
+from xapi.models import Page, Post, User
+from xapi.sandbox import OWNER_ID, XSandbox
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+async def test_250_liked_posts_forward_and_back_cost_3_requests_then_0_within_cache_time(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    clock = SettableClock()
+    client = make_client(session, sandbox, clock=clock)
+
+    async def fetch(token: str | None) -> Page[Post]:
+        return await client.liked_posts(OWNER_ID, pagination_token=token)
+
+    source = BrowseSource(fetch)
+    shown = [(await source.first()).items]
+    while (page := await source.next()).number != len(shown) - 1:
+        shown.append(page.items)
+    ids = [p.id for items in shown for p in items]
+    assert len(shown) == 25 and all(len(items) == 10 for items in shown)
+    assert len(ids) == len(set(ids)) == 250
+    assert source.total_items == 250
+    back = [(await source.previous()).items for _ in range(24)]
+    assert [p.id for items in reversed(back) for p in items] == ids[:240]
+    assert len(sandbox.requests_to("liked_tweets")) == 3
+
+    # A rebuilt paginator (e.g. after a bot restart) within the cache time costs nothing more.
+    clock.advance(59)
+    rebuilt = BrowseSource(fetch, state=BrowseState.from_json(source.state().to_json()))
+    again = [(await rebuilt.page(n)).items for n in range(25)]
+    assert [p.id for items in again for p in items] == ids
+    assert len(sandbox.requests_to("liked_tweets")) == 3
+    assert client.stats.requests_sent == 3 and client.stats.cache_hits == 3
+
+    clock.advance(2)
+    await rebuilt.page(0)
+    await BrowseSource(fetch).first()
+    assert len(sandbox.requests_to("liked_tweets")) == 4
+
 
 
 class ListFetch:
