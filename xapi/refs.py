@@ -1,0 +1,158 @@
+"""Parse what people paste for a post or an account: links, ids and @handles.
+
+`parse_post_ref` and `parse_user_ref` accept X's link forms (x.com, twitter.com, mobile.twitter.com
+and the embed fixers fxtwitter, vxtwitter, fixupx, with or without `www.`, any query or fragment)
+and raise `InvalidReference`, with an example of an accepted form, for anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from xapi.errors import InvalidReference
+
+_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}", re.ASCII)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# Longer input is not something a person pasted from X.
+_MAX_LENGTH = 500
+_HOSTS = frozenset({
+    "x.com", "twitter.com", "mobile.twitter.com", "mobile.x.com", "m.twitter.com",
+    "fxtwitter.com", "vxtwitter.com", "fixupx.com", "fixvx.com",
+})
+# What may follow /<user>/status/<id> in a link copied from X.
+_POST_SUFFIXES = frozenset({"analytics", "likes", "retweets", "reposts", "quotes", "history"})
+_MEDIA_SUFFIXES = frozenset({"photo", "video"})
+# First path segments of x.com that are pages, not accounts.
+_RESERVED = frozenset({
+    "i", "home", "explore", "search", "settings", "messages", "notifications", "intent", "share", "hashtag",
+    "compose", "login", "logout", "signup", "tos", "privacy", "jobs", "about", "download", "who_to_follow",
+})
+_PROFILE_TABS = frozenset({
+    "likes", "media", "with_replies", "highlights", "articles", "followers", "following",
+    "verified_followers", "photo", "header_photo", "lists", "communities",
+})
+
+POST_EXAMPLE = "a post link like https://x.com/likelens_demo/status/1860000000000000002 or a post id"
+USER_EXAMPLE = (
+    "an @handle like @likelens_demo, a profile link like https://x.com/likelens_demo, "
+    "or id:1600000000000000001"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """An account named by its numeric id or by its username: exactly one is set."""
+
+    id: str | None = None
+    username: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.id is None) == (self.username is None):
+            raise ValueError("UserRef needs exactly one of id and username")
+
+
+def _clean(text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidReference("Expected text to parse.")
+    cleaned = text.strip()
+    # Discord's "no embed" syntax wraps links in angle brackets.
+    if cleaned.startswith("<") and cleaned.endswith(">"):
+        cleaned = cleaned[1:-1].strip()
+    return cleaned
+
+
+def _path_segments(text: str) -> list[str] | None:
+    """The path segments of an X link, or None when `text` is not a link to an X host."""
+    if not _SCHEME.match(text):
+        head = text.split("/", 1)[0].lower()
+        if head.removeprefix("www.") not in _HOSTS:
+            return None
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").removeprefix("www.")
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or host not in _HOSTS:
+        return None
+    return [segment for segment in parts.path.split("/") if segment]
+
+
+def _post_id_from_segments(segments: list[str]) -> str | None:
+    # x.com/i/web/status/<id> and x.com/i/status/<id> name no author.
+    if segments[:2] == ["i", "web"]:
+        segments = ["i", *segments[2:]]
+    if len(segments) < 3 or segments[1] not in ("status", "statuses"):
+        return None
+    author, _, post_id, *rest = segments
+    if not (_USERNAME.fullmatch(author) and _ID.fullmatch(post_id)):
+        return None
+    if not rest:
+        return post_id
+    if len(rest) == 1 and rest[0] in _POST_SUFFIXES:
+        return post_id
+    if len(rest) == 2 and rest[0] in _MEDIA_SUFFIXES and rest[1].isascii() and rest[1].isdigit():
+        return post_id
+    return None
+
+
+def parse_post_ref(text: str) -> str:
+    """The post id in a pasted post link or bare id; raises InvalidReference otherwise."""
+    cleaned = _clean(text)
+    if len(cleaned) <= _MAX_LENGTH:
+        if _ID.fullmatch(cleaned):
+            return cleaned
+        segments = _path_segments(cleaned)
+        post_id = _post_id_from_segments(segments) if segments is not None else None
+        if post_id is not None:
+            return post_id
+    raise InvalidReference(f"That is not an X post. Paste {POST_EXAMPLE}.")
+
+
+def _user_from_link(text: str) -> UserRef | None:
+    segments = _path_segments(text)
+    if not segments:
+        return None
+    if segments[0] == "i" and len(segments) == 3 and segments[1] == "user" and _ID.fullmatch(segments[2]):
+        return UserRef(id=segments[2])
+    if segments[:2] == ["intent", "user"] or segments[:2] == ["intent", "follow"]:
+        query = parse_qs(urlsplit(text if _SCHEME.match(text) else "https://" + text).query)
+        user_ids = query.get("user_id", [])
+        names = query.get("screen_name", [])
+        if len(user_ids) == 1 and _ID.fullmatch(user_ids[0]):
+            return UserRef(id=user_ids[0])
+        if len(names) == 1 and _USERNAME.fullmatch(names[0]):
+            return UserRef(username=names[0])
+        return None
+    handle, *rest = segments
+    if handle.lower() in _RESERVED or not _USERNAME.fullmatch(handle):
+        return None
+    if not rest or (len(rest) == 1 and rest[0] in _PROFILE_TABS):
+        return UserRef(username=handle)
+    return None
+
+
+def parse_user_ref(text: str) -> UserRef:
+    """The account named by `@handle`, `handle`, a profile link or `id:123`; raises InvalidReference.
+
+    A number of up to 15 digits is read as a username (X handles may be all digits); write
+    `id:123` for an id. Longer numbers are ids.
+    """
+    cleaned = _clean(text)
+    if len(cleaned) <= _MAX_LENGTH:
+        id_form = re.fullmatch(r"id:\s*([0-9]{1,19})", cleaned, re.ASCII | re.IGNORECASE)
+        if id_form:
+            return UserRef(id=id_form.group(1))
+        handle = cleaned.removeprefix("@")
+        if _USERNAME.fullmatch(handle):
+            return UserRef(username=handle)
+        # 16 to 19 digits cannot be a username (at most 15 characters): it is an id.
+        if handle == cleaned and _ID.fullmatch(cleaned):
+            return UserRef(id=cleaned)
+        ref = _user_from_link(cleaned)
+        if ref is not None:
+            return ref
+    raise InvalidReference(f"That is not an X account. Give {USER_EXAMPLE}.")
