@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -66,6 +65,7 @@ ENDPOINTS: dict[str, Endpoint] = {
 _MAX_ATTEMPTS = 4
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 2.0
+_DEADLINE_GRACE = 0.05
 
 
 class XClient:
@@ -203,7 +203,8 @@ class XClient:
         loop = asyncio.get_running_loop()
         deadline_at = loop.time() + budget_seconds
         try:
-            async with asyncio.timeout_at(deadline_at):
+            # The fetch enforces the deadline itself; the grace only bounds a misbehaving one.
+            async with asyncio.timeout_at(deadline_at + _DEADLINE_GRACE):
                 result, joined = await self._flights.run(
                     key, lambda: self._fetch(
                         ep, auth=auth, url=url, key=key, parse=parse, deadline_at=deadline_at),
@@ -229,6 +230,24 @@ class XClient:
     async def _fetch(
         self, ep: Endpoint, *, auth: AnyAuth, url: str, key: Hashable, parse: Callable[[Any], R],
         deadline_at: float,
+    ) -> R:
+        failures: list[errors.XApiError] = []
+        try:
+            async with asyncio.timeout_at(deadline_at):
+                return await self._attempts(
+                    ep, auth=auth, url=url, key=key, parse=parse, deadline_at=deadline_at, failures=failures,
+                )
+        except TimeoutError:
+            # Out of time while retrying: what X said last tells more than "timeout".
+            if failures:
+                raise failures[-1] from None
+            raise errors.Timeout(
+                f"X did not answer {ep.name} before the deadline.", endpoint=ep.name,
+            ) from None
+
+    async def _attempts(
+        self, ep: Endpoint, *, auth: AnyAuth, url: str, key: Hashable, parse: Callable[[Any], R],
+        deadline_at: float, failures: list[errors.XApiError],
     ) -> R:
         loop = asyncio.get_running_loop()
         refreshed = False
@@ -263,6 +282,7 @@ class XClient:
                     self._budgets.mark_spent(ep.name, auth.identity, failure.reset_at)
                 if status < 500:
                     raise failure
+            failures.append(failure)
             attempt += 1
             delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
             # Never sleep past the caller's deadline: fail with what X said instead.
@@ -334,7 +354,3 @@ def _raise_for_subject(problems: tuple[PartialError, ...], subject_id: str) -> N
                 f"{problem.title or problem.kind}"[:240],
             )
 
-
-def now_utc() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.now(tz=UTC)
