@@ -13,9 +13,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -26,8 +26,9 @@ from urllib.parse import quote
 import aiohttp
 import discord
 from discord.ext import commands
+from dotenv import find_dotenv, load_dotenv
 
-from config import ConfigError, Settings, load_settings
+from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
 from store.db import Store
 from store.meta import get_meta, set_meta
 from store.oauth_tokens import current_refresh_token, save_refresh_token
@@ -40,7 +41,6 @@ EXTENSIONS = ("cogs.likes", "cogs.digests")
 COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
-ALIVE_FILE = Path(tempfile.gettempdir()) / "likelens.alive"
 ALIVE_INTERVAL = 30.0
 REDACTED = "[REDACTED]"
 
@@ -241,9 +241,13 @@ class LikesBot(commands.Bot):
         log.info("Ready as %s in %d server%s", self.user, guilds, "" if guilds == 1 else "s")
 
     async def _keep_alive_file(self, path: Path) -> None:
-        while True:
-            if self.is_ready() and not self.is_closed():
-                await asyncio.to_thread(path.write_text, str(time.time()))
+        await self.wait_until_ready()
+        while not self.is_closed():
+            # Only a bot with a live gateway connection counts as healthy.
+            if not self.ws or not self.ws.open:
+                await asyncio.sleep(1)
+                continue
+            await asyncio.to_thread(path.write_text, str(time.time()))
             await asyncio.sleep(ALIVE_INTERVAL)
 
     async def close(self) -> None:
@@ -261,7 +265,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def healthcheck(path: Path = ALIVE_FILE, max_age: float = 3 * ALIVE_INTERVAL) -> int:
+def alive_file_for(database_path: Path) -> Path:
+    """Where a running bot records that it is connected: beside its database (the /data volume)."""
+    return database_path.parent / "likelens.alive"
+
+
+def healthcheck(path: Path, max_age: float = 3 * ALIVE_INTERVAL) -> int:
     """0 when the running bot refreshed its alive file recently, else 1."""
     try:
         age = time.time() - path.stat().st_mtime
@@ -271,7 +280,8 @@ def healthcheck(path: Path = ALIVE_FILE, max_age: float = 3 * ALIVE_INTERVAL) ->
 
 
 async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedactingFilter) -> None:
-    bot = LikesBot(settings, force_sync=force_sync, redactor=redactor, alive_file=ALIVE_FILE)
+    alive_file = alive_file_for(settings.database_path)
+    bot = LikesBot(settings, force_sync=force_sync, redactor=redactor, alive_file=alive_file)
     loop = asyncio.get_running_loop()
     # `docker stop` sends SIGTERM: close cleanly (gateway, session, database) instead of dying.
     with contextlib.suppress(NotImplementedError):
@@ -283,7 +293,9 @@ async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedac
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.healthcheck:
-        return healthcheck()
+        # Needs only DATABASE_PATH: the container's environment may hold anything else.
+        load_dotenv(find_dotenv(usecwd=True), override=False)
+        return healthcheck(alive_file_for(Path(os.environ.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH)))
     try:
         settings = load_settings(sandbox=args.sandbox)
     except ConfigError as error:

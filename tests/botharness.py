@@ -137,14 +137,17 @@ class InteractionDriver:
         self.moderator = emulator.member("moderator")
 
     async def slash(
-        self, command: str, *, member: Member | None = None, channel: Channel | str | None = None,
+        self, command: str, *, member: Member | None = None, in_channel: Channel | str | None = None,
         **options: Any,
     ) -> InteractionResult:
-        """Run `/group sub option=value…` as member (default: a moderator) in channel (default #general)."""
-        if isinstance(channel, str):
-            channel = self.emulator.channel(channel)
+        """Run `/group sub option=value…` as member (default: a moderator) in_channel (default #general).
+
+        Options are passed by name; a channel option takes a channel name, id or Channel.
+        """
+        if isinstance(in_channel, str):
+            in_channel = self.emulator.channel(in_channel)
         interaction = self.emulator.build_slash(
-            command, options, member=member or self.moderator, channel=channel
+            command, options, member=member or self.moderator, channel=in_channel
         )
         return await self._run(interaction, f"/{command}")
 

@@ -264,7 +264,9 @@ class DiscordEmulator:
                 continue
             value = given[name]
             kind = definition["type"]
-            if kind == 7:  # channel: the id, plus resolved data with the bot's permissions there
+            if name == focused:  # Discord sends what the user has typed so far, as a string
+                value = str(value)
+            elif kind == 7:  # channel: the id, plus resolved data with the bot's permissions there
                 channel = value if isinstance(value, Channel) else guild.channel(str(value))
                 bot_member = guild.member(self.bot_user.id)
                 assert bot_member is not None

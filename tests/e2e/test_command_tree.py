@@ -1,0 +1,138 @@
+"""The command tree the bot syncs: final shape, synced once, re-synced only on purpose."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+
+from bot import LikesBot
+from tests.botharness import InteractionDriver, emulator_settings, running_bot
+from tests.emulator import DiscordEmulator
+from xapi.sandbox import XSandbox
+
+GLOBAL_SYNC = ("PUT", "/applications/{application_id}/commands")
+GUILD_SYNC = ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
+LIKES = {"post": {"post", "public"}, "liked": {"user", "public"}, "check": {"post", "user"},
+         "export": {"post"}, "status": set()}
+DIGEST = {"add": {"subject", "channel", "every"}, "list": set(), "remove": {"digest"}, "pause": {"digest"},
+          "resume": {"digest"}, "run": {"digest"}}
+
+
+def synced_tree(emulator: DiscordEmulator) -> dict[str, dict[str, Any]]:
+    (request,) = emulator.requests_to(*GLOBAL_SYNC)
+    assert request.status == 200, request.response
+    return {command["name"]: command for command in request.json}
+
+
+def subcommands(command: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    assert all(option["type"] == 1 for option in command["options"])
+    return {option["name"]: option for option in command["options"]}
+
+
+async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator: DiscordEmulator) -> None:
+    tree = synced_tree(emulator)
+    assert set(tree) == {"likes", "digest"}
+    likes, digest = subcommands(tree["likes"]), subcommands(tree["digest"])
+    assert {name: {o["name"] for o in sub.get("options", [])} for name, sub in likes.items()} == LIKES
+    assert {name: {o["name"] for o in sub.get("options", [])} for name, sub in digest.items()} == DIGEST
+    for command in tree.values():
+        assert command["description"]
+        for sub in command["options"]:
+            assert sub["description"], sub["name"]
+            for option in sub.get("options", []):
+                assert option["description"], (command["name"], sub["name"], option["name"])
+    manage_messages = discord.Permissions(manage_messages=True).value
+    manage_guild = discord.Permissions(manage_guild=True).value
+    assert int(tree["likes"]["default_member_permissions"]) == manage_messages
+    assert int(tree["digest"]["default_member_permissions"]) == manage_guild
+    for command in tree.values():
+        # Guild only: usable in servers (context 0), never in DMs.
+        assert command["contexts"] == [0] or command.get("dm_permission") is False
+    add_options = {o["name"]: o for o in digest["add"]["options"]}
+    assert [c["value"] for c in add_options["every"]["choices"]] == ["1h", "6h", "12h", "24h"]
+    assert add_options["channel"]["type"] == 7
+    assert all(o["required"] for o in add_options.values())
+    def required(sub: dict[str, Any]) -> dict[str, bool]:
+        return {o["name"]: o.get("required", False) for o in sub["options"]}
+
+    assert required(likes["post"]) == {"post": True, "public": False}
+    assert required(likes["liked"]) == {"user": False, "public": False}
+    assert required(likes["check"]) == {"post": True, "user": True}
+    assert bot.synced_this_start
+
+
+async def test_a_second_start_with_the_same_tree_does_not_sync(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path
+) -> None:
+    settings = emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db")
+    async with running_bot(emulator, settings) as first:
+        assert first.synced_this_start
+    async with running_bot(emulator, settings) as second:
+        assert not second.synced_this_start
+        # The commands synced by the first start still work.
+        result = await InteractionDriver(emulator).slash("likes status")
+        assert result.content
+    assert len(emulator.requests_to(*GLOBAL_SYNC)) == 1
+
+
+async def test_force_sync_and_a_dev_guild_sync_again(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path
+) -> None:
+    settings = emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db")
+    async with running_bot(emulator, settings):
+        pass
+    async with running_bot(emulator, settings, force_sync=True) as forced:
+        assert forced.synced_this_start
+    assert len(emulator.requests_to(*GLOBAL_SYNC)) == 2
+
+    dev = dataclasses.replace(settings, dev_guild_id=int(emulator.guild.id))
+    async with running_bot(emulator, dev) as in_guild:
+        assert in_guild.synced_this_start
+    (guild_sync,) = emulator.requests_to(*GUILD_SYNC)
+    assert guild_sync.path.endswith(f"/guilds/{emulator.guild.id}/commands")
+    assert {c["name"] for c in guild_sync.json} == {"likes", "digest"}
+
+
+ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [
+    ("likes post", {"post": "1600000000000000002"}),
+    ("likes post", {"post": "1600000000000000002", "public": True}),
+    ("likes liked", {}),
+    ("likes check", {"post": "1600000000000000002", "user": "@someone"}),
+    ("likes export", {"post": "1600000000000000002"}),
+    ("likes status", {}),
+    ("digest add", {"subject": "liked", "channel": "digests", "every": "6h"}),
+    ("digest list", {}),
+    ("digest remove", {"digest": 1}),
+    ("digest pause", {"digest": 1}),
+    ("digest resume", {"digest": 1}),
+    ("digest run", {"digest": 1}),
+]
+
+
+@pytest.mark.parametrize(("command", "options"), ALL_COMMANDS)
+async def test_every_command_answers_privately_until_its_feature_lands(
+    driver: InteractionDriver, command: str, options: dict[str, Any]
+) -> None:
+    result = await driver.slash(command, **options)
+    assert result.callback_type == 4
+    assert result.ephemeral
+    assert result.content == "This command is not available yet."
+
+
+async def test_members_lacking_the_default_permission_are_not_offered_the_command(
+    driver: InteractionDriver, emulator: DiscordEmulator
+) -> None:
+    helper = emulator.member("helper", discord.Permissions(manage_messages=True))
+    assert (await driver.slash("likes status", member=helper)).content
+    with pytest.raises(PermissionError):
+        await driver.slash("digest list", member=helper)
+    with pytest.raises(PermissionError):
+        await driver.slash("likes status", member=emulator.member("visitor", discord.Permissions.none()))
+
+
+async def test_digest_autocomplete_answers_with_a_list(driver: InteractionDriver) -> None:
+    assert await driver.autocomplete("digest remove", "digest", "") == []

@@ -1,0 +1,97 @@
+"""config.settings_from: defaults, every refusal, and what stays out of repr()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, Settings, settings_from
+
+OAUTH1 = {
+    "X_API_KEY": "key-1234", "X_API_SECRET": "secret-1234",
+    "X_ACCESS_TOKEN": "1-access-1234", "X_ACCESS_TOKEN_SECRET": "access-secret-1234",
+}
+OAUTH2 = {"X_CLIENT_ID": "client-id", "X_OAUTH2_REFRESH_TOKEN": "refresh-1234"}
+
+
+def test_defaults_with_oauth1() -> None:
+    settings = settings_from({"DISCORD_TOKEN": "discord-1234", **OAUTH1})
+    assert settings.user_auth_kind == "oauth1"
+    assert settings.oauth1_credentials() == ("key-1234", "secret-1234", "1-access-1234", "access-secret-1234")
+    assert settings.x_api_base_url == "https://api.x.com"
+    assert settings.x_field_naming == "tweet"
+    assert settings.database_path == Path("data/likelens.db")
+    assert settings.log_level == "INFO"
+    assert settings.dev_guild_id is None
+    assert settings.x_bearer_token is None
+    assert not settings.sandbox
+
+
+def test_every_variable_is_read() -> None:
+    settings = settings_from({
+        "DISCORD_TOKEN": "discord-1234", **OAUTH2, "X_CLIENT_SECRET": "client-secret-1234",
+        "X_BEARER_TOKEN": "bearer-1234", "X_API_BASE_URL": "http://127.0.0.1:8088/",
+        "X_FIELD_NAMING": "post", "DATABASE_PATH": "/data/x.db", "LOG_LEVEL": "debug",
+        "DEV_GUILD_ID": "123456789012345678",
+    })
+    assert settings.user_auth_kind == "oauth2"
+    assert settings.oauth2_credentials() == ("client-id", "client-secret-1234", "refresh-1234")
+    assert settings.x_bearer_token == "bearer-1234"
+    assert settings.x_api_base_url == "http://127.0.0.1:8088"
+    assert settings.x_field_naming == "post"
+    assert settings.database_path == Path("/data/x.db")
+    assert settings.log_level == "DEBUG"
+    assert settings.dev_guild_id == 123456789012345678
+
+
+def test_sandbox_needs_only_the_discord_token_and_ignores_x_keys() -> None:
+    settings = settings_from({"DISCORD_TOKEN": "discord-1234", "X_API_KEY": "half"}, sandbox=True)
+    assert settings.sandbox and settings.user_auth_kind == "sandbox"
+    assert settings.x_api_key is None
+
+
+def test_repr_shows_no_secret_and_secrets_lists_them_all() -> None:
+    env = {"DISCORD_TOKEN": "discord-1234", **OAUTH1, **OAUTH2, "X_CLIENT_SECRET": "cs-1234",
+           "X_BEARER_TOKEN": "bearer-1234"}
+    settings = settings_from(env)
+    secret_values = [v for k, v in env.items() if k != "X_CLIENT_ID"]
+    assert sorted(settings.secrets) == sorted(secret_values)
+    assert not [v for v in secret_values if v in repr(settings)]
+
+
+def test_blank_values_count_as_unset() -> None:
+    settings = settings_from({"DISCORD_TOKEN": "d-1234", **OAUTH1, "LOG_LEVEL": "  ", "DEV_GUILD_ID": ""})
+    assert settings.log_level == "INFO" and settings.dev_guild_id is None
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({**OAUTH1}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": "d"}, "X_API_KEY"),
+        ({"DISCORD_TOKEN": "d", "X_BEARER_TOKEN": "b"}, "X_API_KEY"),
+        ({"DISCORD_TOKEN": "d", **{k: v for k, v in OAUTH1.items() if k != "X_ACCESS_TOKEN_SECRET"}},
+         "X_ACCESS_TOKEN_SECRET"),
+        ({"DISCORD_TOKEN": "d", "X_API_KEY": "k"}, "X_API_SECRET"),
+        ({"DISCORD_TOKEN": "d", "X_CLIENT_ID": "c"}, "X_OAUTH2_REFRESH_TOKEN"),
+        ({"DISCORD_TOKEN": "d", "X_OAUTH2_REFRESH_TOKEN": "r"}, "X_CLIENT_ID"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "X_CLIENT_SECRET": "s"}, "X_CLIENT_ID"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "X_FIELD_NAMING": "tweets"}, "X_FIELD_NAMING"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "DEV_GUILD_ID": "my-server"}, "DEV_GUILD_ID"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "X_API_BASE_URL": "api.x.com"}, "X_API_BASE_URL"),
+    ],
+)
+def test_each_problem_is_one_line_naming_its_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings_from(env)
+    message = str(raised.value)
+    assert message.startswith(variable), message
+    assert "\n" not in message
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings(discord_token="d")
+    with pytest.raises(AttributeError):
+        settings.log_level = "DEBUG"  # type: ignore[misc]
