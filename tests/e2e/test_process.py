@@ -1,0 +1,174 @@
+"""`python bot.py` exactly as a user starts it, as a subprocess, against the emulator and the sandbox.
+
+tests/emulator/subprocess_site/sitecustomize.py points the child's discord.py at the emulator; the
+child runs in tmp_path with only the variables given here (no .env of the developer leaks in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.emulator import DiscordEmulator
+from xapi import sandbox
+from xapi.sandbox import XSandbox
+
+REPO = Path(__file__).resolve().parents[2]
+SITE = REPO / "tests" / "emulator" / "subprocess_site"
+OAUTH1 = {
+    "X_API_KEY": sandbox.SANDBOX_API_KEY, "X_API_SECRET": sandbox.SANDBOX_API_SECRET,
+    "X_ACCESS_TOKEN": sandbox.SANDBOX_ACCESS_TOKEN,
+    "X_ACCESS_TOKEN_SECRET": sandbox.SANDBOX_ACCESS_TOKEN_SECRET,
+}
+
+
+def child_env(emulator: DiscordEmulator, **variables: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(SITE),
+        "LIKELENS_DISCORD_EMULATOR": emulator.base_url, "PYTHONUNBUFFERED": "1", **variables,
+    }
+
+
+class BotProcess:
+    """A running `python bot.py`; its stderr (the log) is collected line by line."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.log: list[str] = []
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for line in self.process.stderr:
+            self.log.append(line.decode(errors="replace"))
+
+    @property
+    def text(self) -> str:
+        return "".join(self.log)
+
+    async def wait_for_log(self, fragment: str, within: float = 20.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while fragment not in self.text:
+            if self.process.returncode is not None or loop.time() > deadline:
+                raise AssertionError(f"{fragment!r} never logged; log:\n{self.text}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.process.wait(), 20)
+        await self._reader
+        return code
+
+
+@contextlib.asynccontextmanager
+async def bot_process(cwd: Path, env: dict[str, str], *args: str) -> AsyncIterator[BotProcess]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "bot.py"), *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    running = BotProcess(process)
+    try:
+        yield running
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def answer_to_a_command(emulator: DiscordEmulator) -> str:
+    interaction = emulator.build_slash("likes status", {}, member=emulator.member())
+    await emulator.send_interaction(interaction)
+    await emulator.wait_until(lambda: interaction.acknowledged, within=10, what="the answer to /likes status")
+    assert interaction.response_message_id is not None
+    return emulator.messages[interaction.response_message_id].content
+
+
+async def test_python_bot_py_reaches_ready_answers_and_stops_cleanly(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path
+) -> None:
+    env = child_env(
+        emulator, DISCORD_TOKEN=emulator.token, **OAUTH1, X_BEARER_TOKEN=sandbox.SANDBOX_BEARER_TOKEN,
+        X_API_BASE_URL=x_sandbox.base_url, DATABASE_PATH=str(tmp_path / "db" / "likelens.db"),
+        LOG_LEVEL="DEBUG",
+    )
+    async with bot_process(tmp_path, env) as bot:
+        await bot.wait_for_log("Ready as LikeLens")
+        assert await answer_to_a_command(emulator) == "This command is not available yet."
+        assert await bot.stop() == 0
+    assert len(emulator.requests_to("PUT", "/applications/{application_id}/commands")) == 1
+    assert (tmp_path / "db" / "likelens.db").exists()
+    # DEBUG logs every HTTP exchange and gateway event: still no secret in them.
+    secrets = [emulator.token, *OAUTH1.values(), sandbox.SANDBOX_BEARER_TOKEN]
+    leaked = [s for s in secrets if s in bot.text]
+    assert not leaked, f"secrets in the log: {leaked}"
+    assert "Traceback" not in bot.text
+
+
+async def test_python_bot_py_sandbox_needs_only_the_discord_token(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    env = child_env(emulator, DISCORD_TOKEN=emulator.token)
+    async with bot_process(tmp_path, env, "--sandbox") as bot:
+        await bot.wait_for_log("Ready as LikeLens")
+        assert "SANDBOX MODE: X data is SIMULATED" in bot.text
+        assert await answer_to_a_command(emulator)
+        # The container's HEALTHCHECK: healthy while connected (alive file beside data/likelens.db).
+        check = await asyncio.create_subprocess_exec(
+            sys.executable, str(REPO / "bot.py"), "--healthcheck", cwd=tmp_path, env=env
+        )
+        assert await check.wait() == 0
+        assert await bot.stop() == 0
+    assert (tmp_path / "data" / "likelens.db").exists()
+
+
+BAD_CONFIGURATIONS = [
+    ({}, "DISCORD_TOKEN"),
+    ({"DISCORD_TOKEN": "t"}, "X_API_KEY"),
+    ({"DISCORD_TOKEN": "t", "X_API_KEY": "k", "X_API_SECRET": "s"}, "X_ACCESS_TOKEN"),
+    ({"DISCORD_TOKEN": "t", "X_CLIENT_ID": "c"}, "X_OAUTH2_REFRESH_TOKEN"),
+    ({"DISCORD_TOKEN": "t", "X_OAUTH2_REFRESH_TOKEN": "r"}, "X_CLIENT_ID"),
+    ({"DISCORD_TOKEN": "t", **OAUTH1, "X_FIELD_NAMING": "tweets"}, "X_FIELD_NAMING"),
+    ({"DISCORD_TOKEN": "t", **OAUTH1, "LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+    ({"DISCORD_TOKEN": "t", **OAUTH1, "DEV_GUILD_ID": "abc"}, "DEV_GUILD_ID"),
+    ({"DISCORD_TOKEN": "t", **OAUTH1, "X_API_BASE_URL": "ftp://x"}, "X_API_BASE_URL"),
+]
+
+
+@pytest.mark.parametrize(("variables", "named"), BAD_CONFIGURATIONS)
+async def test_each_bad_configuration_prints_one_line_and_exits_2(
+    emulator: DiscordEmulator, tmp_path: Path, variables: dict[str, str], named: str
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "bot.py"), cwd=tmp_path, env=child_env(emulator, **variables),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    lines = stderr.decode().splitlines()
+    assert process.returncode == 2
+    assert len(lines) == 1 and named in lines[0], lines
+    assert stdout == b""
+    assert emulator.requests == [] and emulator.identify_payloads == []  # stopped before any connection
+    assert not (tmp_path / "data").exists()
+
+
+async def test_a_bad_value_in_dot_env_is_reported_like_the_environment(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=t\nX_API_KEY=k\nX_API_SECRET=s\nX_ACCESS_TOKEN=a\n"
+                                   "X_ACCESS_TOKEN_SECRET=b\nLOG_LEVEL=chatty\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "bot.py"), cwd=tmp_path, env=child_env(emulator),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert "LOG_LEVEL" in stderr.decode() and "chatty" in stderr.decode()
