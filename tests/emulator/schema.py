@@ -22,7 +22,8 @@ def _has_string_branch(branches: list[Any]) -> bool:
 
 
 def allow_snowflake_strings(node: Any, *, inside_string_union: bool = False) -> Any:
-    """Let big integers (snowflakes, permission bitfields) also be digit strings, as Discord does.
+    """Let big integers (snowflakes, permission bitfields) also be digit strings, and snowflake
+    strings also be integers, as Discord does.
 
     A member of a oneOf/anyOf that already has a string branch is left alone (e.g. `nonce`), or
     a digit string would match two branches of a oneOf.
@@ -41,6 +42,9 @@ def allow_snowflake_strings(node: Any, *, inside_string_union: bool = False) -> 
     is_integer = kind == "integer" or (isinstance(kind, list) and "integer" in kind)
     if is_integer and out.get("maximum", 0) >= 2**53 and not inside_string_union:
         return {"anyOf": [out, DIGITS]}
+    if out.get("format") == "snowflake" and out.get("type") == "string":
+        # discord.py sends new attachments' ids as integer indexes; Discord accepts integer snowflakes.
+        return {"anyOf": [out, {"type": "integer", "minimum": 0}]}
     return out
 
 
