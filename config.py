@@ -56,6 +56,19 @@ class Settings:
             return "sandbox"
         return "oauth1" if self.x_api_key else "oauth2"
 
+    def oauth1_credentials(self) -> tuple[str, str, str, str] | None:
+        """(api key, api secret, access token, access token secret) when all four are set."""
+        values = (self.x_api_key, self.x_api_secret, self.x_access_token, self.x_access_token_secret)
+        if values[0] and values[1] and values[2] and values[3]:
+            return values[0], values[1], values[2], values[3]
+        return None
+
+    def oauth2_credentials(self) -> tuple[str, str | None, str] | None:
+        """(client id, client secret or None, configured refresh token) when OAuth 2.0 is set."""
+        if self.x_client_id and self.x_oauth2_refresh_token:
+            return self.x_client_id, self.x_client_secret, self.x_oauth2_refresh_token
+        return None
+
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value set, for the log redaction filter."""
