@@ -23,6 +23,8 @@ AuthKind = Literal["oauth1", "oauth2_user", "bearer"]
 
 # Refresh a little before X's expiry so a request never leaves with a token about to die.
 _EXPIRY_MARGIN = 60.0
+# A token refresh runs apart from any caller's deadline, so it needs its own bound.
+_REFRESH_TIMEOUT = 30.0
 
 
 def _identity(kind: str, public_part: str) -> str:
@@ -108,7 +110,7 @@ class OAuth2UserAuth:
         self._on_rotate = on_rotate
         self._access_token: str | None = None
         self._expires_at = 0.0
-        self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[str] | None = None
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._past_secrets: list[str] = []
         self.identity = _identity("oauth2_user", client_id)
@@ -136,14 +138,21 @@ class OAuth2UserAuth:
         return True
 
     async def _refresh(self, session: aiohttp.ClientSession, base_url: str, *, stale: str | None) -> str:
-        async with self._lock:
-            # Another caller refreshed while this one waited for the lock: use its token.
-            if self._access_token is not None and self._access_token != stale \
-                    and self._clock() < self._expires_at:
-                return self._access_token
+        # Another caller already refreshed past the token this one saw: use the new one.
+        current = self._access_token
+        if current is not None and current != stale and self._clock() < self._expires_at:
+            return current
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self._rotate(session, base_url))
+            self._refreshing.add_done_callback(_mark_retrieved)
+        # Shielded: a caller's deadline must not abort a rotation X may already have made.
+        return await asyncio.shield(self._refreshing)
+
+    async def _rotate(self, session: aiohttp.ClientSession, base_url: str) -> str:
+        async with asyncio.timeout(_REFRESH_TIMEOUT):
             body = await self._token_request(session, base_url)
             access, refresh, lifetime = _token_fields(body)
-            self._past_secrets = [s for s in (self._refresh_token, self._access_token) if s][-4:]
+            self._past_secrets = [*self._past_secrets, self._refresh_token, self._access_token or ""][-8:]
             # The old refresh token is dead from now on: keep the new one even if persisting fails.
             self._refresh_token = refresh
             self._access_token = None
@@ -197,6 +206,12 @@ class OAuth2UserAuth:
                 endpoint="oauth2_token",
             )
         return body
+
+
+def _mark_retrieved(task: asyncio.Task[str]) -> None:
+    # Every caller may have left; the failure is still handled (re-raised to the next caller).
+    if not task.cancelled():
+        task.exception()
 
 
 def _token_fields(body: dict[str, object]) -> tuple[str, str, float]:
