@@ -182,3 +182,23 @@ async def test_bearer_is_sent_as_app_only_and_wrong_bearer_is_unauthorized(
         await bad.post(POST_7_LIKES)
     assert "not-the-bearer-token" not in str(caught.value)
     assert [r.auth_kind for r in sandbox.requests] == ["bearer", "invalid"]
+
+
+async def test_a_caller_timing_out_mid_refresh_does_not_lose_the_rotation(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    persisted: list[str] = []
+    slow_write = asyncio.Event()
+
+    async def on_rotate(token: str) -> None:
+        await slow_write.wait()  # a slow disk
+        persisted.append(token)
+
+    auth = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox.refresh_token, on_rotate)
+    client = XClient(session, base_url=sandbox.base_url, user_auth=auth)
+    with pytest.raises(errors.Timeout):
+        await client.me(deadline=0.1)
+    slow_write.set()
+    assert (await client.me()).id == OWNER_ID
+    assert persisted == [sandbox.refresh_token]
+    assert [r.path for r in sandbox.requests] == ["/2/oauth2/token", "/2/users/me"]
