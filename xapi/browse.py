@@ -8,6 +8,7 @@ JSON-able value, so a paginator can be rebuilt after a restart with one request 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic
@@ -79,6 +80,8 @@ class BrowseSource(Generic[ItemT]):
         self._exhausted = state.exhausted if state else False
         self._current = state.current if state else 0
         self._pages: dict[int, Page[ItemT]] = {}
+        # Two quick clicks must not fetch the same API page twice or interleave their bookkeeping.
+        self._lock = asyncio.Lock()
 
     @property
     def current(self) -> int:
@@ -110,14 +113,20 @@ class BrowseSource(Generic[ItemT]):
 
     async def next(self) -> DisplayPage[ItemT]:
         """The page after the current one (the last page again at the end)."""
-        return await self.page(self._current + 1)
+        async with self._lock:
+            return await self._page(self._current + 1)
 
     async def previous(self) -> DisplayPage[ItemT]:
         """The page before the current one (page 0 at the start)."""
-        return await self.page(max(0, self._current - 1))
+        async with self._lock:
+            return await self._page(max(0, self._current - 1))
 
     async def page(self, number: int) -> DisplayPage[ItemT]:
         """Display page `number`, clamped to the last page if X runs out first."""
+        async with self._lock:
+            return await self._page(number)
+
+    async def _page(self, number: int) -> DisplayPage[ItemT]:
         start = max(0, number) * self._per_page
         while not self._exhausted and sum(self._sizes) < start + self._per_page:
             await self._load(len(self._sizes))

@@ -3,6 +3,7 @@ in-memory fetch (slicing, Previous without refetch, totals, state round trip).""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -141,3 +142,13 @@ BAD_STATES = [
 def test_malformed_state_is_refused_with_module_error(bad: object) -> None:
     with pytest.raises(InvalidInput):
         BrowseState.from_json(bad)
+
+
+async def test_two_quick_clicks_move_two_pages_and_fetch_each_api_page_once() -> None:
+    fetch = ListFetch(250, 100)
+    source = BrowseSource(fetch)
+    await source.page(9)
+    pages = await asyncio.gather(source.next(), source.next())
+    assert sorted(p.number for p in pages) == [10, 11]
+    assert fetch.calls == [None, "t100"]
+    assert source.state().tokens == (None, "t100", "t200")
