@@ -113,7 +113,8 @@ class OAuth2UserAuth:
         self._refreshing: asyncio.Task[str] | None = None
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._past_secrets: list[str] = []
-        self.identity = _identity("oauth2_user", client_id)
+        # The user is unknown until /2/users/me; the starting refresh token tells users apart.
+        self.identity = _identity("oauth2_user", f"{client_id}|{refresh_token}")
         self.token_requests = 0
 
     @property
