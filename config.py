@@ -19,6 +19,12 @@ DEFAULT_X_API_BASE_URL = "https://api.x.com"
 DEFAULT_DATABASE_PATH = "data/likelens.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 OAUTH1_VARIABLES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+# Every variable LikeLens reads (DESIGN.md's list); .env.example documents each one.
+ENVIRONMENT_VARIABLES = (
+    "DISCORD_TOKEN", "DEV_GUILD_ID", *OAUTH1_VARIABLES, "X_CLIENT_ID", "X_CLIENT_SECRET",
+    "X_OAUTH2_REFRESH_TOKEN", "X_BEARER_TOKEN", "X_API_BASE_URL", "X_FIELD_NAMING", "DATABASE_PATH",
+    "LOG_LEVEL",
+)
 
 FieldNaming = Literal["tweet", "post"]
 UserAuthKind = Literal["oauth1", "oauth2", "sandbox"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
-from config import ConfigError, Settings, settings_from
+from config import ENVIRONMENT_VARIABLES, ConfigError, Settings, settings_from
+
+REPO = Path(__file__).resolve().parents[1]
 
 OAUTH1 = {
     "X_API_KEY": "key-1234", "X_API_SECRET": "secret-1234",
@@ -95,3 +98,21 @@ def test_settings_are_frozen() -> None:
     settings = Settings(discord_token="d")
     with pytest.raises(AttributeError):
         settings.log_level = "DEBUG"  # type: ignore[misc]
+
+
+def test_env_example_documents_every_variable_and_configures_nothing_secret() -> None:
+    values = dotenv_values(REPO / ".env.example")
+    assert sorted(values) == sorted(ENVIRONMENT_VARIABLES)
+    with pytest.raises(ConfigError, match=r"^DISCORD_TOKEN"):
+        settings_from({k: v or "" for k, v in values.items()})
+
+
+def test_every_variable_that_settings_from_reads_is_listed() -> None:
+    class Recording(dict[str, str]):
+        def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+            read.add(key)
+            return super().get(key, default)
+
+    read: set[str] = set()
+    settings_from(Recording({"DISCORD_TOKEN": "d", **OAUTH1, **OAUTH2}))
+    assert read == set(ENVIRONMENT_VARIABLES)

@@ -1,0 +1,36 @@
+# LikeLens: one bot process. Build: docker build -t likelens .   Run: docker compose up -d
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DATABASE_PATH=/data/likelens.db
+
+WORKDIR /app
+
+# Dependencies in a layer of their own, read from pyproject.toml: code changes do not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install --no-cache-dir -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY bot.py config.py ./
+COPY xapi ./xapi
+COPY store ./store
+COPY ui ./ui
+COPY cogs ./cogs
+
+# A non-root user owning only the database volume.
+RUN groupadd --gid 10001 likelens \
+    && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin likelens \
+    && mkdir -p /data \
+    && chown likelens:likelens /data
+USER 10001:10001
+VOLUME ["/data"]
+
+# Healthy while the bot is connected to Discord (it refreshes /data/likelens.alive every 30 s).
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["python", "bot.py", "--healthcheck"]
+
+CMD ["python", "bot.py"]
