@@ -301,7 +301,8 @@ class XSandbox:
         query = dict(request.query)
         # Logged on arrival, so a request the client gave up on during added latency still shows.
         slot = len(self.requests)
-        self.requests.append(SandboxRequest(request.method, request.path, query, "none", 0))
+        presented = self.authenticator.kind_of(request.headers)
+        self.requests.append(SandboxRequest(request.method, request.path, query, presented, 0))
         faults = self.faults
         if faults.latency_seconds > 0:
             await asyncio.sleep(faults.latency_seconds)
@@ -310,7 +311,7 @@ class XSandbox:
         except QueryError:
             naming = "tweet"
         if faults.reset_connections:
-            self._record(slot, "none", 0, naming=naming, content_type="", body=None)
+            self._record(slot, presented, 0, naming=naming, content_type="", body=None)
             if request.transport is not None:
                 request.transport.abort()
             # The connection is gone: aiohttp drops whatever is returned.

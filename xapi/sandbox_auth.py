@@ -149,6 +149,21 @@ class SandboxAuthenticator:
         self.seen_nonces: dict[tuple[str, str, str], int] = {}
         self._endpoint = ResourceEndpoint(_SandboxValidator(self.seen_nonces))
 
+    def kind_of(self, headers: Mapping[str, str]) -> AuthKind:
+        """The kind of credentials a request carries, without checking a signature or using a nonce."""
+        scheme, _, credentials = headers.get("Authorization", "").partition(" ")
+        if not scheme:
+            return "none"
+        if scheme.lower() == "oauth":
+            return "oauth1"
+        if scheme.lower() == "bearer":
+            token = credentials.strip()
+            if hmac.compare_digest(token.encode(), SANDBOX_BEARER_TOKEN.encode()):
+                return "bearer"
+            if self.oauth2.is_live(token):
+                return "oauth2_user"
+        return "invalid"
+
     def identify(self, method: str, url: str, headers: Mapping[str, str]) -> Caller:
         """Check the request's credentials; `url` must be the URL exactly as the client sent it."""
         header = headers.get("Authorization", "")
