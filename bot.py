@@ -170,7 +170,7 @@ class LikesBot(commands.Bot):
         if settings.sandbox:
             from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
 
-            server = sandbox.XSandbox()
+            server = sandbox.XSandbox(clock=lambda: self.clock().timestamp())
             base_url = await server.start()
             self._resources.push_async_callback(server.close)
             user_auth = OAuth1UserAuth(
@@ -300,6 +300,15 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(sandbox=args.sandbox)
     except ConfigError as error:
         print(f"LikeLens configuration error: {error}", file=sys.stderr)
+        return 2
+    try:
+        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(
+            f"LikeLens configuration error: DATABASE_PATH's folder cannot be created ({error.strerror}): "
+            "choose a writable path",
+            file=sys.stderr,
+        )
         return 2
     redactor = setup_logging(settings)
     try:

@@ -172,3 +172,31 @@ async def test_a_bad_value_in_dot_env_is_reported_like_the_environment(
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert "LOG_LEVEL" in stderr.decode() and "chatty" in stderr.decode()
+
+
+async def test_an_unusable_database_path_is_a_configuration_error(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    env = child_env(emulator, DISCORD_TOKEN="t", **OAUTH1, DATABASE_PATH=str(tmp_path / "a-file" / "x.db"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "bot.py"), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert stderr.decode().count("\n") == 1 and "DATABASE_PATH" in stderr.decode()
+    assert emulator.requests == []
+
+
+async def test_a_token_discord_refuses_is_one_clear_line_and_exit_1(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path
+) -> None:
+    wrong_token = "not-the-emulator-token.abc"
+    env = child_env(emulator, DISCORD_TOKEN=wrong_token, **OAUTH1, X_API_BASE_URL=x_sandbox.base_url)
+    async with bot_process(tmp_path, env) as bot:
+        assert await asyncio.wait_for(bot.process.wait(), 30) == 1
+        await bot.stop()
+    assert "Discord refused DISCORD_TOKEN" in bot.text
+    assert wrong_token not in bot.text and "Traceback" not in bot.text
+    assert [r.status for r in emulator.requests] == [401]
