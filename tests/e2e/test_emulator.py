@@ -117,3 +117,52 @@ async def test_defer_edit_follow_up_and_a_click_on_the_view(bot: LikesBot, drive
     clicked = await driver.click(result, "demo:next")
     assert clicked.callback_type == 7
     assert result.response.content == "page 2" == clicked.response.content
+
+
+async def test_injected_failures_reach_discord_py_as_discord_would_send_them(
+    bot: LikesBot, emulator: DiscordEmulator
+) -> None:
+    channel = text_channel(bot, emulator, "digests")
+    emulator.fail_next("POST", "/channels/{channel_id}/messages", 429, retry_after=0.01)
+    sent = await channel.send("after a rate limit")  # discord.py waits retry_after and retries
+    statuses = [r.status for r in emulator.requests_to("POST", "/channels/{channel_id}/messages")]
+    assert statuses == [429, 200] and emulator.messages[str(sent.id)].content == "after a rate limit"
+    emulator.fail_next("POST", "/channels/{channel_id}/messages", 403, code=50001, message="Missing Access")
+    with pytest.raises(discord.Forbidden):
+        await channel.send("refused")
+
+
+async def test_a_callback_later_than_discords_deadline_is_an_unknown_interaction(
+    bot: LikesBot, emulator: DiscordEmulator, driver: InteractionDriver
+) -> None:
+    emulator.callback_deadline = 0.0
+    interaction = emulator.build_slash("likes status", {}, member=driver.moderator)
+    await emulator.send_interaction(interaction)
+    callback = "/interactions/{interaction_id}/{interaction_token}/callback"
+    await emulator.wait_until(lambda: bool(emulator.requests_to("POST", callback)))
+    (request,) = emulator.requests_to("POST", callback)
+    assert request.status == 404 and request.response["code"] == 10062
+    assert not interaction.acknowledged
+    await driver.settle()
+
+
+async def test_a_second_acknowledgement_is_refused(bot: LikesBot, driver: InteractionDriver) -> None:
+    second: list[discord.HTTPException] = []
+
+    @app_commands.command(name="twice", description="Answers twice")
+    async def twice(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("first")
+        route = discord.http.Route(
+            "POST", "/interactions/{interaction_id}/{interaction_token}/callback",
+            interaction_id=interaction.id, interaction_token=interaction.token,
+        )
+        try:
+            await bot.http.request(route, json={"type": 4, "data": {"content": "second"}})
+        except discord.HTTPException as error:
+            second.append(error)
+
+    bot.tree.add_command(twice)
+    await bot.tree.sync()
+    result = await driver.slash("twice")
+    assert result.content == "first"
+    assert [e.code for e in second] == [40060]
