@@ -1,4 +1,27 @@
-"""A local Discord (REST + gateway) that the unmodified discord.py client talks to in tests."""
+"""A local Discord (REST + gateway) that the unmodified discord.py client talks to in tests.
+
+Fixtures (tests/conftest.py): `emulator` (started DiscordEmulator), `x_sandbox`, `bot` (a READY
+LikesBot on both, SQLite in tmp_path) and `driver` (tests/botharness.InteractionDriver).
+
+    result = await driver.slash("likes post", post="https://x.com/a/status/1", public=True)
+    result.callback_type        # 4 message, 5 deferred, 6/7 component update
+    result.response             # the response Message after every edit: .content .embed .buttons .files
+    result.followups            # follow-up Messages
+    page2 = await driver.click(result, "pager:next")     # settles the bot's tasks first
+    await driver.slash("digest add", subject="liked", channel="digests", every="6h",
+                       member=emulator.member("helper", discord.Permissions(manage_guild=True)),
+                       in_channel="general")
+    await driver.autocomplete("digest remove", "digest", "1")
+
+World and faults: `emulator.guild`, `emulator.channel("digests")`, `emulator.add_channel(name,
+bot_deny=...)` (before the bot connects), `await emulator.set_bot_deny(channel, perms)`,
+`await emulator.delete_channel(channel)`, `emulator.fail_next(method, route, status, code=…)`,
+`emulator.callback_deadline` (3 s, as Discord). Records: `emulator.requests` /
+`requests_to(method, route)`, `emulator.messages_in(channel)`, `emulator.interactions`,
+`emulator.identify_payloads`, `await emulator.wait_until(predicate, what=…)`.
+Every JSON body is validated against Discord's OpenAPI request schema (tests/spec); a payload
+Discord would refuse gets 400/50035 and discord.py raises HTTPException.
+"""
 
 from tests.emulator.server import DiscordEmulator, DiscordError
 from tests.emulator.state import Channel, Guild, Interaction, Member, Message, RecordedRequest, User
