@@ -499,7 +499,7 @@ class XSandbox:
                 resource_type="user", resource_id=user_id, parameter="id",
             )]})
         posts = sorted((p for p in self.world.posts.values() if p.author_id == user_id
-                        and p.id not in self.world.deleted_posts and p.created_at >= user.created_at),
+                        and p.id not in self.world.deleted_posts and _in_window(p, query)),
                        key=lambda p: (p.created_at, p.id), reverse=True)
         entries = [(int(p.created_at.timestamp() * 1000), p.id) for p in posts]
         ids, meta = self._page(f"user_posts:{user_id}", entries, query)
@@ -577,6 +577,16 @@ def _unique(items: list[_Item]) -> list[_Item]:
             seen.add(item.id)
             result.append(item)
     return result
+
+
+def _in_window(post: SeedPost, query: ParsedQuery) -> bool:
+    """Whether `post` falls in the user_posts window of start/end time and since/until id."""
+    return not (
+        (query.start_time is not None and post.created_at < query.start_time)
+        or (query.end_time is not None and post.created_at >= query.end_time)
+        or (query.since_id is not None and int(post.id) <= query.since_id)
+        or (query.until_id is not None and int(post.id) >= query.until_id)
+    )
 
 
 def _credentials_line(base_url: str) -> str:

@@ -214,9 +214,11 @@ def build_world(now: datetime, seed: int = 20260822) -> SandboxWorld:
         description="", suspended=True,
     ))
 
-    # The owner's recent posts: one every 9 hours back from `now`, all within the last 7 days.
-    owner_posts = [POST_OWNER_PINNED, POST_NO_LIKES, POST_7_LIKES, POST_100_LIKES, POST_MANY_LIKES]
+    # The owner's recent posts: one every 9 hours back from `now`, all within the last 7 days; as with
+    # X's ids, a newer post has a greater id.
+    owner_posts = [POST_NO_LIKES, POST_7_LIKES, POST_100_LIKES, POST_MANY_LIKES, POST_OWNER_PINNED]
     owner_posts += [str(int(POST_OWNER_PINNED) + i) for i in range(1, 9)]
+    owner_posts.reverse()
     for index, post_id in enumerate(owner_posts):
         world.add_post(SeedPost(
             id=post_id, author_id=OWNER_ID, created_at=now - timedelta(hours=3 + 9 * index),

@@ -6,11 +6,15 @@ the sandbox answers 400 `invalid-request` for anything else, as X does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Naming = Literal["tweet", "post"]
+_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
 
 
 def _words(text: str) -> list[str]:
@@ -125,6 +129,11 @@ class ParsedQuery:
     expansions: frozenset[str]
     max_results: int
     pagination_token: str | None
+    # user_posts only: X's time and id window (exclusive ids, inclusive start, exclusive end).
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    since_id: int | None = None
+    until_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,4 +198,33 @@ def parse_query(rules: EndpointRules, query: Mapping[str, str]) -> ParsedQuery:
     token = query.get("pagination_token")
     if token is not None and not token:
         raise QueryError("pagination_token", token, "The `pagination_token` query parameter can not be empty")
-    return ParsedQuery(naming, user_fields, post_fields, expansions, max_results, token)
+    _csv(query, "exclude", frozenset({"replies", "retweets"}))
+    return ParsedQuery(
+        naming, user_fields, post_fields, expansions, max_results, token,
+        start_time=_time(query, "start_time"), end_time=_time(query, "end_time"),
+        since_id=_id(query, "since_id"), until_id=_id(query, "until_id"),
+    )
+
+
+def _time(query: Mapping[str, str], name: str) -> datetime | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not _TIMESTAMP.fullmatch(raw):
+        raise QueryError(name, raw, f"Invalid '{name}':'{raw}'. '{name}' must be a timestamp like "
+                                    "2026-08-22T10:00:00Z")
+    return moment
+
+
+def _id(query: Mapping[str, str], name: str) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if not _ID.fullmatch(raw):
+        raise QueryError(name, raw,
+                         f"The `{name}` query parameter value [{raw}] does not match ^[0-9]{{1,19}}$")
+    return int(raw)

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -106,6 +106,10 @@ async def x(sandbox: XSandbox) -> AsyncIterator[Caller]:
         yield Caller(session, sandbox.base_url)
 
 
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 async def all_pages(x: Caller, path: str, size: int) -> list[list[str]]:
     pages, token = [], None
     while True:
@@ -169,6 +173,30 @@ async def test_owner_recent_posts_are_within_the_last_7_days_newest_first(
     assert {POST_NO_LIKES, POST_7_LIKES, POST_100_LIKES, POST_MANY_LIKES, POST_OWNER_PINNED} <= ids
     assert POST_DELETED not in ids and POST_OTHER_ACCOUNT not in ids
     assert {p["author_id"] for p in body["data"]} == {OWNER_ID}
+
+
+async def test_recent_posts_honour_the_time_and_id_window(x: Caller, sandbox: XSandbox) -> None:
+    path = f"/2/users/{OWNER_ID}/tweets"
+    _, _, everything = await x.get(path, {"max_results": "100", "tweet.fields": "created_at"}, auth="bearer")
+    posts = everything["data"]
+    assert [int(p["id"]) for p in posts] == sorted((int(p["id"]) for p in posts), reverse=True)
+    since = datetime.fromtimestamp(int(sandbox.clock()) - 24 * 3600, UTC)
+    start = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    _, _, day = await x.get(path, {"start_time": start, "tweet.fields": "created_at"}, auth="bearer")
+    expected = [p["id"] for p in posts if parse_time(p["created_at"]) >= since]
+    assert 0 < len(expected) < len(posts)
+    assert [p["id"] for p in day["data"]] == expected
+    _, _, newer = await x.get(path, {"since_id": posts[3]["id"]}, auth="bearer")
+    assert [p["id"] for p in newer["data"]] == [p["id"] for p in posts[:3]]
+    _, _, older = await x.get(path, {"until_id": posts[-2]["id"]}, auth="bearer")
+    assert [p["id"] for p in older["data"]] == [posts[-1]["id"]]
+
+
+@pytest.mark.off_spec_requests
+async def test_a_malformed_start_time_is_an_invalid_request(x: Caller) -> None:
+    status, _, body = await x.get(f"/2/users/{OWNER_ID}/tweets", {"start_time": "yesterday"}, auth="bearer")
+    assert (status, body["type"]) == (400, PROBLEM + "invalid-request")
+    assert check_request("tweet", "GET", f"/2/users/{OWNER_ID}/tweets", {"start_time": "yesterday"}, "bearer")
 
 
 async def test_likers_look_like_real_accounts(x: Caller) -> None:
