@@ -15,7 +15,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -179,9 +179,11 @@ class XSandbox:
 
     def __init__(
         self, *, rate_limit: int = 75, window_seconds: int = 900, clock: Callable[[], float] = time.time,
-        access_token_lifetime: int = 7200,
+        access_token_lifetime: int = 7200, rate_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.rate_limit = rate_limit
+        # Per-endpoint overrides of `rate_limit`, keyed like ENDPOINTS ("liking_users", "me", ...).
+        self.rate_limits = dict(rate_limits or {})
         self.window_seconds = window_seconds
         self.clock = clock
         self.faults = SandboxFaults()
@@ -201,6 +203,8 @@ class XSandbox:
 
     def add_likers(self, post_id: str, count: int) -> list[str]:
         """`count` new accounts like `post_id` now; returns their ids (they come first in answers)."""
+        if post_id not in self.world.posts:
+            raise ValueError(f"the sandbox has no post {post_id}")
         rng = random.Random(f"likers-{post_id}-{self.world.like_seq}")
         now = datetime.fromtimestamp(self.clock(), UTC)
         added = []
@@ -208,9 +212,7 @@ class XSandbox:
             fan = self.world.new_fan(rng, now)
             self.world.like(post_id, fan.id)
             added.append(fan.id)
-        post = self.world.posts.get(post_id)
-        if post is not None:
-            post.like_count += count
+        self.world.posts[post_id].like_count += count
         return list(reversed(added))
 
     def add_liked_posts(self, count: int) -> list[str]:
@@ -253,6 +255,7 @@ class XSandbox:
         app.router.add_get("/2/users/me", self._route("me", self._me))
         app.router.add_get("/2/tweets/{id}", self._route("post", self._post))
         app.router.add_post("/2/oauth2/token", self._token)
+        app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -366,9 +369,10 @@ class XSandbox:
             budget = [now + self.window_seconds, 0.0]
             self._budgets[(endpoint, identity)] = budget
         budget[1] += 1
-        remaining = self.rate_limit - int(budget[1])
+        limit = self.rate_limits.get(endpoint, self.rate_limit)
+        remaining = limit - int(budget[1])
         return {
-            "x-rate-limit-limit": str(self.rate_limit),
+            "x-rate-limit-limit": str(limit),
             # -1 marks the request that found the budget spent (reported as 0).
             "x-rate-limit-remaining": str(max(remaining, -1)),
             "x-rate-limit-reset": str(int(budget[0])),
@@ -531,6 +535,13 @@ class XSandbox:
 
     def _me(self, request: web.Request, caller: Caller, query: ParsedQuery) -> _Answer:
         return _Answer(200, self._users_body([self.world.users[OWNER_ID]], query, single=True))
+
+    async def _unknown_route(self, request: web.Request) -> web.Response:
+        # X answers a path it does not serve with its legacy error shape, code 34.
+        kind = self.authenticator.kind_of(request.headers)
+        self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), kind, 404))
+        body = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+        return web.json_response(body, status=404)
 
     # ----- OAuth 2.0 token endpoint -----
 

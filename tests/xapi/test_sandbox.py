@@ -437,6 +437,22 @@ async def test_new_liked_posts_come_first(x: Caller, sandbox: XSandbox) -> None:
     assert sum(len(p) for p in await all_pages(x, f"/2/users/{OWNER_ID}/liked_tweets", 100)) == 254
 
 
+async def test_per_endpoint_rate_limits_and_unknown_paths() -> None:
+    async with XSandbox(rate_limits={"me": 5}) as sandbox, aiohttp.ClientSession() as session:
+        x = Caller(session, sandbox.base_url)
+        assert (await x.get("/2/users/me"))[1]["x-rate-limit-limit"] == "5"
+        assert (await x.get(f"/2/tweets/{POST_7_LIKES}"))[1]["x-rate-limit-limit"] == "75"
+        status, _, body = await x.get("/2/tweets/search/recent")
+        assert status == 404
+        assert body == {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+        assert sandbox.requests[-1].status == 404
+
+
+def test_likers_can_only_be_added_to_posts_the_sandbox_has() -> None:
+    with pytest.raises(ValueError):
+        XSandbox().add_likers("1", 1)
+
+
 # ----- fault switches -----
 
 async def test_server_error_ratio_fails_every_kth_request(x: Caller, sandbox: XSandbox) -> None:
