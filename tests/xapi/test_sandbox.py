@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import subprocess
 import sys
@@ -533,6 +534,32 @@ async def test_every_endpoint_answers_per_spec_in_both_namings(x: Caller, sandbo
     assert exchange_problems(sandbox.exchanges) == []
     statuses = {exchange.request.status for exchange in sandbox.exchanges}
     assert {200, 400, 401, 403, 429} <= statuses
+
+
+@pytest.mark.off_spec_requests
+async def test_random_queries_get_200_or_400_and_every_answer_is_in_the_spec(
+    x: Caller, sandbox: XSandbox,
+) -> None:
+    rng = random.Random(1234)
+    paths = [
+        f"/2/tweets/{POST_MANY_LIKES}/liking_users", f"/2/users/{OWNER_ID}/liked_tweets",
+        f"/2/users/{OWNER_ID}/tweets", f"/2/users/by/username/{OWNER_USERNAME}", f"/2/tweets/{POST_7_LIKES}",
+        "/2/users/me",
+    ]
+    names = ["max_results", "pagination_token", "user.fields", "tweet.fields", "post.fields", "expansions",
+             "since_id", "start_time", "exclude", "bogus"]
+    values = [
+        "0", "1", "5", "100", "101", "-1", "", "abc", "created_at", "created_at,public_metrics",
+        "pinned_tweet_id", "pinned_post_id", "author_id", "2026-01-01T00:00:00Z", "replies", "%00", "🙂",
+    ]
+    statuses = []
+    for _ in range(150):
+        query = {rng.choice(names): rng.choice(values) for _ in range(rng.randint(0, 3))}
+        status, _, body = await x.get(rng.choice(paths), query)
+        statuses.append(status)
+        assert status in (200, 400), (query, status, body)
+    assert {200, 400} <= set(statuses)
+    assert exchange_problems(sandbox.exchanges) == []
 
 
 def test_the_request_checker_catches_what_x_would_refuse() -> None:
