@@ -66,6 +66,16 @@ from xapi.sandbox_data import (
 )
 from xapi.sandbox_pages import cut_page, decode_token, encode_token
 from xapi.sandbox_params import ENDPOINTS, EndpointRules, ParsedQuery, QueryError, detect_naming, parse_query
+from xapi.sandbox_problems import (
+    HTML_ERROR,
+    Answer,
+    Refused,
+    forbidden,
+    invalid_request,
+    not_found,
+    partial,
+    problem,
+)
 
 __all__ = [
     "OWNER_ID", "OWNER_USERNAME", "POST_7_LIKES", "POST_100_LIKES", "POST_DELETED", "POST_MANY_LIKES",
@@ -78,15 +88,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROBLEMS = "https://api.x.com/2/problems/"
 _ID = re.compile(r"^[0-9]{1,19}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-_HTML_ERROR = (
-    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}"
-    "</h1></center>\r\n<hr><center>envoy</center>\r\n</body>\r\n</html>\r\n"
-)
-
-
 @dataclass(slots=True)
 class SandboxFaults:
     """Switches tests flip at run time to make the sandbox misbehave like X sometimes does."""
@@ -120,58 +123,6 @@ class SandboxExchange:
     content_type: str
     # None when the body was not JSON (HTML error page, truncated JSON, dropped connection).
     body: Any
-
-
-@dataclass(slots=True)
-class _Answer:
-    status: int
-    body: JsonObject
-    content_type: str = "application/json"
-
-
-class _Refused(Exception):
-    def __init__(self, answer: _Answer) -> None:
-        super().__init__(answer.status)
-        self.answer = answer
-
-
-def _problem(slug: str, title: str, detail: str, status: int, **extra: Any) -> _Answer:
-    type_uri = "about:blank" if slug == "about:blank" else PROBLEMS + slug
-    body: JsonObject = {"title": title, "detail": detail, "type": type_uri, "status": status, **extra}
-    return _Answer(status, body, "application/problem+json")
-
-
-def _invalid_request(error: QueryError) -> _Answer:
-    return _problem(
-        "invalid-request", "Invalid Request", "One or more parameters to your request was invalid.", 400,
-        errors=[{"parameters": {error.parameter: [error.value]}, "message": error.message}],
-    )
-
-
-def _partial(
-    slug: str, title: str, detail: str, *, resource_type: str, resource_id: str, parameter: str,
-) -> JsonObject:
-    # Both specs' shapes at once: v2.166 wants value/parameter/section, v2.167 wants resource_type.
-    error: JsonObject = {
-        "value": resource_id, "detail": detail, "title": title, "resource_type": resource_type,
-        "parameter": parameter, "resource_id": resource_id, "type": PROBLEMS + slug,
-    }
-    if slug == "not-authorized-for-resource":
-        error["section"] = "data"
-    return error
-
-
-def _not_found(resource_type: str, resource_id: str, parameter: str, what: str) -> _Answer:
-    return _Answer(200, {"errors": [_partial(
-        "resource-not-found", "Not Found Error", f"Could not find {what} with {parameter}: [{resource_id}].",
-        resource_type=resource_type, resource_id=resource_id, parameter=parameter,
-    )]})
-
-
-def _forbidden(resource_type: str, resource_id: str, detail: str) -> _Answer:
-    body = _partial("not-authorized-for-resource", "Authorization Error", detail,
-                    resource_type=resource_type, resource_id=resource_id, parameter="id")
-    return _Answer(403, {**body, "status": 403}, "application/problem+json")
 
 
 class XSandbox:
@@ -288,7 +239,7 @@ class XSandbox:
     # ----- the request pipeline shared by the six GET endpoints -----
 
     def _route(
-        self, key: str, handler: Callable[[web.Request, Caller, ParsedQuery], _Answer],
+        self, key: str, handler: Callable[[web.Request, Caller, ParsedQuery], Answer],
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         rules = ENDPOINTS[key]
 
@@ -299,7 +250,7 @@ class XSandbox:
 
     async def _serve(
         self, request: web.Request, rules: EndpointRules,
-        handler: Callable[[web.Request, Caller, ParsedQuery], _Answer],
+        handler: Callable[[web.Request, Caller, ParsedQuery], Answer],
     ) -> web.StreamResponse:
         query = dict(request.query)
         # Logged on arrival, so a request the client gave up on during added latency still shows.
@@ -325,33 +276,33 @@ class XSandbox:
         headers: dict[str, str] = {}
         try:
             answer = self._answer(request, rules, caller, query, handler=handler, headers=headers)
-        except _Refused as refused:
+        except Refused as refused:
             answer = refused.answer
         return self._respond(slot, caller.kind, naming=naming, answer=answer, headers=headers)
 
     def _answer(
         self, request: web.Request, rules: EndpointRules, caller: Caller, query: dict[str, str], *,
-        handler: Callable[[web.Request, Caller, ParsedQuery], _Answer], headers: dict[str, str],
-    ) -> _Answer:
+        handler: Callable[[web.Request, Caller, ParsedQuery], Answer], headers: dict[str, str],
+    ) -> Answer:
         if caller.kind == "invalid" and caller.failure == "signature":
             # X answers a bad OAuth 1.0a signature with the legacy error shape.
-            return _Answer(401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})
+            return Answer(401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})
         if caller.kind in ("invalid", "none"):
-            return _problem("about:blank", "Unauthorized", "Unauthorized", 401)
+            return problem("about:blank", "Unauthorized", "Unauthorized", 401)
         headers.update(self._spend(rules.key, caller.identity))
         if headers["x-rate-limit-remaining"] == "-1":
             headers["x-rate-limit-remaining"] = "0"
-            return _problem("about:blank", "Too Many Requests", "Too Many Requests", 429)
+            return problem("about:blank", "Too Many Requests", "Too Many Requests", 429)
         if self.faults.usage_capped:
-            return _problem("usage-capped", "Usage cap exceeded", "Usage cap exceeded: Monthly product cap",
+            return problem("usage-capped", "Usage cap exceeded", "Usage cap exceeded: Monthly product cap",
                             429, period="Monthly", scope="Product")
         if self.faults.server_error_ratio > 0:
             self._fault_counter += 1
             every = max(1, round(1 / self.faults.server_error_ratio))
             if self._fault_counter % every == 0:
-                return _problem("about:blank", "Service Unavailable", "Service Unavailable", 503)
+                return problem("about:blank", "Service Unavailable", "Service Unavailable", 503)
         if rules.user_context_only and caller.kind == "bearer":
-            return _problem(
+            return problem(
                 "unsupported-authentication", "Unsupported Authentication",
                 "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported "
                 "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].", 403,
@@ -359,7 +310,7 @@ class XSandbox:
         try:
             parsed = parse_query(rules, query)
         except QueryError as error:
-            return _invalid_request(error)
+            return invalid_request(error)
         return handler(request, caller, parsed)
 
     def _spend(self, endpoint: str, identity: str) -> dict[str, str]:
@@ -379,13 +330,13 @@ class XSandbox:
         }
 
     def _respond(
-        self, slot: int, auth_kind: AuthKind, *, naming: Naming, answer: _Answer, headers: dict[str, str],
+        self, slot: int, auth_kind: AuthKind, *, naming: Naming, answer: Answer, headers: dict[str, str],
     ) -> web.Response:
         self._record(slot, auth_kind, answer.status, naming=naming, content_type=answer.content_type,
                      body=answer.body)
         if answer.status >= 400 and self.faults.html_errors:
             reason = web.Response(status=answer.status).reason
-            text = _HTML_ERROR.format(status=answer.status, reason=reason)
+            text = HTML_ERROR.format(status=answer.status, reason=reason)
             return web.Response(status=answer.status, text=text, content_type="text/html", headers=headers)
         body = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":"))
         if answer.status == 200 and self.faults.malformed_json:
@@ -418,7 +369,7 @@ class XSandbox:
     def _path_id(self, request: web.Request, name: str = "id") -> str:
         value = request.match_info[name]
         if not _ID.match(value):
-            raise _Refused(_invalid_request(QueryError(
+            raise Refused(invalid_request(QueryError(
                 name, value, f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$",
             )))
         return value
@@ -430,7 +381,7 @@ class XSandbox:
         if query.pagination_token is not None:
             cursor = decode_token(scope, query.pagination_token)
             if cursor is None:
-                raise _Refused(_invalid_request(QueryError(
+                raise Refused(invalid_request(QueryError(
                     "pagination_token", query.pagination_token,
                     f"The `pagination_token` query parameter value [{query.pagination_token}] is not valid",
                 )))
@@ -466,38 +417,38 @@ class XSandbox:
             body["includes"] = {"users": users}
         return body
 
-    def _liking_users(self, request: web.Request, caller: Caller, query: ParsedQuery) -> _Answer:
+    def _liking_users(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
         post_id = self._path_id(request)
         post = self.world.posts.get(post_id)
         if post is None or post_id in self.world.deleted_posts:
-            return _not_found("tweet", post_id, "id", "tweet")
+            return not_found("tweet", post_id, "id", "tweet")
         if post.author_id != self._owner_of(caller):
             detail = f"Sorry, you are not authorized to see the likes of the Post with id: [{post_id}]."
-            return _forbidden("tweet", post_id, detail)
+            return forbidden("tweet", post_id, detail)
         likers = self.world.visible_likers(post_id)
         seqs = {user_id: seq for seq, user_id in self.world.likers.get(post_id, [])}
         ids, meta = self._page(f"liking_users:{post_id}", [(seqs[u], u) for u in likers], query)
         body = self._users_body([self.world.users[i] for i in ids], query, single=False)
-        return _Answer(200, {**body, "meta": meta})
+        return Answer(200, {**body, "meta": meta})
 
-    def _liked_posts(self, request: web.Request, caller: Caller, query: ParsedQuery) -> _Answer:
+    def _liked_posts(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
         user_id = self._path_id(request)
         if user_id != self._owner_of(caller):
-            return _forbidden("user", user_id,
+            return forbidden("user", user_id,
                               f"Sorry, you are not authorized to see the liked Posts of the User with id: "
                               f"[{user_id}].")
         entries = list(reversed(self.world.owner_likes))
         ids, meta = self._page(f"liked_posts:{user_id}", entries, query)
         body = self._posts_body([self.world.posts[i] for i in ids], query, single=False)
-        return _Answer(200, {**body, "meta": meta})
+        return Answer(200, {**body, "meta": meta})
 
-    def _user_posts(self, request: web.Request, caller: Caller, query: ParsedQuery) -> _Answer:
+    def _user_posts(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
         user_id = self._path_id(request)
         user = self.world.users.get(user_id)
         if user is None or user.suspended:
-            return _not_found("user", user_id, "id", "user")
+            return not_found("user", user_id, "id", "user")
         if user.protected and user_id != self._owner_of(caller):
-            return _Answer(200, {"errors": [_partial(
+            return Answer(200, {"errors": [partial(
                 "not-authorized-for-resource", "Authorization Error",
                 f"Sorry, you are not authorized to see the user with id: [{user_id}].",
                 resource_type="user", resource_id=user_id, parameter="id",
@@ -508,33 +459,33 @@ class XSandbox:
         entries = [(int(p.created_at.timestamp() * 1000), p.id) for p in posts]
         ids, meta = self._page(f"user_posts:{user_id}", entries, query)
         body = self._posts_body([self.world.posts[i] for i in ids], query, single=False)
-        return _Answer(200, {**body, "meta": meta})
+        return Answer(200, {**body, "meta": meta})
 
-    def _user_by_username(self, request: web.Request, caller: Caller, query: ParsedQuery) -> _Answer:
+    def _user_by_username(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
         username = request.match_info["username"]
         if not _USERNAME.match(username):
-            return _invalid_request(QueryError(
+            return invalid_request(QueryError(
                 "username", username,
                 f"The `username` query parameter value [{username}] does not match ^[A-Za-z0-9_]{{1,15}}$",
             ))
         user = self.world.user_by_username(username)
         if user is None:
-            return _not_found("user", username, "username", "user")
+            return not_found("user", username, "username", "user")
         if user.suspended:
-            error = _partial("resource-not-found", "Forbidden", f"User has been suspended: [{username}].",
+            error = partial("resource-not-found", "Forbidden", f"User has been suspended: [{username}].",
                              resource_type="user", resource_id=username, parameter="username")
-            return _Answer(200, {"errors": [error]})
-        return _Answer(200, self._users_body([user], query, single=True))
+            return Answer(200, {"errors": [error]})
+        return Answer(200, self._users_body([user], query, single=True))
 
-    def _post(self, request: web.Request, caller: Caller, query: ParsedQuery) -> _Answer:
+    def _post(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
         post_id = self._path_id(request)
         post = self.world.posts.get(post_id)
         if post is None or post_id in self.world.deleted_posts:
-            return _not_found("tweet", post_id, "id", "tweet")
-        return _Answer(200, self._posts_body([post], query, single=True))
+            return not_found("tweet", post_id, "id", "tweet")
+        return Answer(200, self._posts_body([post], query, single=True))
 
-    def _me(self, request: web.Request, caller: Caller, query: ParsedQuery) -> _Answer:
-        return _Answer(200, self._users_body([self.world.users[OWNER_ID]], query, single=True))
+    def _me(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
+        return Answer(200, self._users_body([self.world.users[OWNER_ID]], query, single=True))
 
     async def _unknown_route(self, request: web.Request) -> web.Response:
         # X answers a path it does not serve with its legacy error shape, code 34.
