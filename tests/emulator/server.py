@@ -236,10 +236,15 @@ class DiscordEmulator:
             sub_def = next((o for o in defined if o["name"] == sub and o["type"] == 1), None)
             if sub_def is None:
                 raise LookupError(f"/{name} has no subcommand {sub}")
-            values = self._option_values(sub_def.get("options") or [], options, guild, resolved, focused)
+            values = self._option_values(
+                sub_def.get("options") or [], options, member=member, guild=guild, resolved=resolved,
+                focused=focused,
+            )
             data_options = [{"name": sub, "type": 1, "options": values}]
         else:
-            data_options = self._option_values(defined, options, guild, resolved, focused)
+            data_options = self._option_values(
+                defined, options, member=member, guild=guild, resolved=resolved, focused=focused
+            )
         interaction = self._base_interaction(4 if focused else 2, member, channel, guild)
         interaction.payload["data"] = {
             "id": found["id"], "name": name, "type": 1, "options": data_options, "guild_id": guild.id,
@@ -248,7 +253,7 @@ class DiscordEmulator:
         return interaction
 
     def _option_values(
-        self, definitions: list[dict[str, Any]], given: dict[str, Any], guild: Guild,
+        self, definitions: list[dict[str, Any]], given: dict[str, Any], *, member: Member, guild: Guild,
         resolved: dict[str, Any], focused: str | None,
     ) -> list[dict[str, Any]]:
         by_name = {d["name"]: d for d in definitions}
@@ -266,12 +271,10 @@ class DiscordEmulator:
             kind = definition["type"]
             if name == focused:  # Discord sends what the user has typed so far, as a string
                 value = str(value)
-            elif kind == 7:  # channel: the id, plus resolved data with the bot's permissions there
+            elif kind == 7:  # channel: the id, plus resolved data with the invoker's permissions there
                 channel = value if isinstance(value, Channel) else guild.channel(str(value))
-                bot_member = guild.member(self.bot_user.id)
-                assert bot_member is not None
                 resolved.setdefault("channels", {})[channel.id] = {
-                    **channel.to_json(), "permissions": str(guild.permissions_in(bot_member, channel).value)
+                    **channel.to_json(), "permissions": str(member.permissions.value)
                 }
                 value = channel.id
             elif kind == 4:
