@@ -131,8 +131,11 @@ class XSandbox:
     def __init__(
         self, *, rate_limit: int = 75, window_seconds: int = 900, clock: Callable[[], float] = time.time,
         access_token_lifetime: int = 7200, rate_limits: Mapping[str, int] | None = None,
+        record_bodies: bool = True,
     ) -> None:
         self.rate_limit = rate_limit
+        # A long-running sandbox (standalone, benchmarks) keeps no answer bodies, so memory stays flat.
+        self.record_bodies = record_bodies
         # Per-endpoint overrides of `rate_limit`, keyed like ENDPOINTS ("liking_users", "me", ...).
         self.rate_limits = dict(rate_limits or {})
         self.window_seconds = window_seconds
@@ -353,6 +356,8 @@ class XSandbox:
         arrived = self.requests[slot]
         record = SandboxRequest(arrived.method, arrived.path, arrived.query, auth_kind, status)
         self.requests[slot] = record
+        if not self.record_bodies:
+            return
         if self.faults.html_errors and status >= 400:
             body = None
         self.exchanges.append(SandboxExchange(record, naming, content_type, body))
@@ -562,7 +567,7 @@ def _credentials_line(base_url: str) -> str:
 
 
 async def _serve_forever(host: str, port: int, rate_limit: int) -> None:
-    sandbox = XSandbox(rate_limit=rate_limit)
+    sandbox = XSandbox(rate_limit=rate_limit, record_bodies=False)
     base_url = await sandbox.start(host, port)
     # Sandbox credentials are public fixtures, not secrets: printing them is the point.
     log.info("%s", _credentials_line(base_url))

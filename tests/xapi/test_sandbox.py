@@ -294,6 +294,26 @@ async def test_a_signature_over_another_url_or_a_replayed_nonce_is_refused(
         assert response.status == 401
 
 
+@pytest.mark.parametrize(("age", "status"), [(60, 200), (3600, 401), (-3600, 401)])
+async def test_oauth1_timestamps_are_accepted_within_ten_minutes(
+    x: Caller, sandbox: XSandbox, age: int, status: int,
+) -> None:
+    signer = OAuth1Signer(
+        SANDBOX_API_KEY, SANDBOX_API_SECRET, SANDBOX_ACCESS_TOKEN, SANDBOX_ACCESS_TOKEN_SECRET,
+        timestamp=str(int(datetime.now().timestamp()) - age),
+    )
+    signed_url, headers, _ = signer.sign(f"{sandbox.base_url}/2/users/me")
+    async with x.session.get(URL(signed_url, encoded=True), headers=headers) as response:
+        assert response.status == status
+
+
+async def test_a_sandbox_without_bodies_still_logs_requests() -> None:
+    async with XSandbox(record_bodies=False) as sandbox, aiohttp.ClientSession() as session:
+        await Caller(session, sandbox.base_url).get("/2/users/me")
+        assert [r.status for r in sandbox.requests] == [200]
+        assert sandbox.exchanges == []
+
+
 @pytest.mark.off_spec_requests
 @pytest.mark.parametrize("headers", [
     {}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eA=="},
