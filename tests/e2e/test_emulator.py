@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 
 import discord
 import pytest
 from discord import app_commands
 
 from bot import LikesBot
-from tests.botharness import InteractionDriver
+from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator
+from xapi.sandbox import XSandbox
 
 
 def text_channel(bot: LikesBot, emulator: DiscordEmulator, name: str) -> discord.TextChannel:
@@ -166,3 +168,20 @@ async def test_a_second_acknowledgement_is_refused(bot: LikesBot, driver: Intera
     result = await driver.slash("twice")
     assert result.content == "first"
     assert [e.code for e in second] == [40060]
+
+
+async def test_channel_overwrites_in_guild_create_give_the_bot_its_permissions(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path
+) -> None:
+    locked = emulator.add_channel("announcements", bot_deny=discord.Permissions(send_messages=True))
+    hidden = emulator.add_channel("staff", bot_deny=discord.Permissions(view_channel=True))
+    settings = emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db")
+    async with running_bot(emulator, settings) as bot:
+        announcements = text_channel(bot, emulator, locked.name)
+        mine = announcements.permissions_for(announcements.guild.me)
+        assert mine.view_channel and mine.read_message_history and not mine.send_messages
+        staff = text_channel(bot, emulator, hidden.name)
+        assert not staff.permissions_for(staff.guild.me).view_channel
+        with pytest.raises(discord.Forbidden) as refused:
+            await staff.send("hello")
+        assert refused.value.code == 50001
