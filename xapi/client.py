@@ -205,15 +205,24 @@ class XClient:
         try:
             # The fetch enforces the deadline itself; the grace only bounds a misbehaving one.
             async with asyncio.timeout_at(deadline_at + _DEADLINE_GRACE):
-                result, joined = await self._flights.run(
-                    key, lambda: self._fetch(
-                        ep, auth=auth, url=url, key=key, parse=parse, deadline_at=deadline_at),
-                )
+                while True:
+                    try:
+                        result, joined = await self._flights.run(
+                            key, lambda: self._fetch(
+                                ep, auth=auth, url=url, key=key, parse=parse, deadline_at=deadline_at),
+                        )
+                        break
+                    except errors.Timeout:
+                        # A shared request that ran out of its first caller's (shorter) time: try again.
+                        if loop.time() >= deadline_at - _DEADLINE_GRACE:
+                            raise
         except TimeoutError:
             raise self._scrub(errors.Timeout(
                 f"X did not answer {ep.name} within {budget_seconds:g} s.", endpoint=ep.name,
             )) from None
         except errors.XApiError as exc:
+            if exc.endpoint is None:
+                exc.endpoint = ep.name
             raise self._scrub(exc) from exc.__cause__
         if joined:
             self.stats.singleflight_joins += 1

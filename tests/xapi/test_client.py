@@ -103,8 +103,9 @@ async def test_x_refusals_map_to_one_error_class(
     sandbox: XSandbox, session: aiohttp.ClientSession, call: object, expected: type[errors.XApiError],
 ) -> None:
     client = make_client(session, sandbox)
-    with pytest.raises(expected):
+    with pytest.raises(expected) as caught:
         await call(client)  # type: ignore[operator]
+    assert caught.value.endpoint in ("liking_users", "liked_posts", "post", "user_by_username")
     assert len(sandbox.requests) == 1
 
 

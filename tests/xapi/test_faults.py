@@ -128,3 +128,17 @@ async def test_a_joiner_timing_out_does_not_cancel_the_shared_request(
         await client.me(deadline=0.05)
     assert (await patient).id == OWNER_ID
     assert len(sandbox.requests) == 1 and client_tasks() == []
+
+
+async def test_a_joiner_with_more_time_outlives_the_first_callers_deadline(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.faults.latency_seconds = 0.2
+    client = make_client(session, sandbox)
+    hasty = asyncio.ensure_future(client.me(deadline=0.05))
+    await asyncio.sleep(0)
+    patient = asyncio.ensure_future(client.me(deadline=5))
+    with pytest.raises(errors.Timeout):
+        await hasty
+    assert (await patient).id == OWNER_ID
+    assert client.stats.requests_sent == 2 and client_tasks() == []
