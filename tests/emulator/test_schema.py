@@ -1,0 +1,44 @@
+"""tests.emulator.schema: Discord's request schemas, with Discord's leniency on snowflakes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.emulator.schema import body_errors, discord_error_body
+
+SYNC = "/applications/{application_id}/commands"
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+MESSAGES = "/channels/{channel_id}/messages"
+
+
+def command(**extra: Any) -> dict[str, Any]:
+    return {"name": "likes", "description": "Who likes", "type": 1, "options": [], **extra}
+
+
+def test_permissions_are_accepted_as_integer_or_digit_string_but_not_as_words() -> None:
+    assert body_errors(SYNC, "PUT", [command(default_member_permissions=8192)]) == []
+    assert body_errors(SYNC, "PUT", [command(default_member_permissions="8192")]) == []
+    assert body_errors(SYNC, "PUT", [command(default_member_permissions="manage")]) != []
+
+
+def test_a_string_nonce_still_matches_exactly_one_branch() -> None:
+    body = {"content": "hi", "nonce": "digest-1-7", "enforce_nonce": True}
+    assert body_errors(MESSAGES, "POST", body) == []
+
+
+def test_discords_limits_are_enforced_with_the_field_named() -> None:
+    too_many_fields = {"embeds": [{"title": "t", "fields": [{"name": "n", "value": "v"}] * 26}]}
+    errors = body_errors(MESSAGES, "POST", too_many_fields)
+    assert errors
+    assert discord_error_body(errors)["errors"]["embeds"]["0"]["fields"]["_errors"]
+
+
+def test_a_callback_error_is_reported_in_the_branch_its_type_selects() -> None:
+    body = {"type": 4, "data": {"content": "x" * 2001}}
+    (error,) = body_errors(CALLBACK, "POST", body)
+    assert list(error.absolute_path) == ["data", "content"]
+    assert body_errors(CALLBACK, "POST", {"type": 4, "data": {"content": "ok", "flags": 64}}) == []
+
+
+def test_routes_without_a_schema_are_not_checked() -> None:
+    assert body_errors("/users/@me", "GET", {"anything": True}) == []
