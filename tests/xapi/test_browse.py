@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
 from tests.xapi.support import SettableClock, make_client
 from xapi.browse import BrowseSource, BrowseState
-from xapi.errors import InvalidInput
+from xapi.errors import InvalidInput, RateLimited
 from xapi.models import Page, Post, User
 from xapi.sandbox import OWNER_ID, XSandbox
 
@@ -152,3 +153,26 @@ async def test_two_quick_clicks_move_two_pages_and_fetch_each_api_page_once() ->
     assert sorted(p.number for p in pages) == [10, 11]
     assert fetch.calls == [None, "t100"]
     assert source.state().tokens == (None, "t100", "t200")
+
+
+class RefusingFetch(ListFetch):
+    """A ListFetch that X refuses (rate limit) while `refuse` is set."""
+
+    refuse = False
+
+    async def __call__(self, token: str | None) -> Page[User]:
+        if self.refuse:
+            raise RateLimited("spent", reset_at=datetime.now(tz=UTC), sent=False)
+        return await super().__call__(token)
+
+
+async def test_a_failed_fetch_leaves_the_position_unchanged() -> None:
+    fetch = RefusingFetch(250, 100)
+    source = BrowseSource(fetch)
+    await source.page(9)
+    fetch.refuse = True
+    with pytest.raises(RateLimited):
+        await source.next()
+    assert source.current == 9 and source.state().sizes == (100,)
+    fetch.refuse = False
+    assert (await source.next()).number == 10
