@@ -69,7 +69,12 @@ _DEADLINE_GRACE = 0.05
 
 
 class XClient:
-    """Async X API v2 client for LikeLens; raises only `xapi.errors` classes."""
+    """Async X API v2 client for LikeLens; raises only `xapi.errors` classes.
+
+    `deadline` is each call's total time in seconds (retries included), overridable per call.
+    Lookups that accept app-only auth use `bearer` when given, sparing the account's budget.
+    `clock` (Unix seconds) drives the cache's TTL, rate-budget resets and the per-day counters.
+    """
 
     def __init__(
         self, session: aiohttp.ClientSession, *, base_url: str = "https://api.x.com",
