@@ -634,7 +634,8 @@ def test_python_m_xapi_sandbox_logs_its_url_and_credentials_and_serves() -> None
     )
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
+        # The first line naming the sandbox (a warning printed before it would not count).
+        line = next((text for text in iter(process.stdout.readline, "") if "X sandbox at" in text), "")
         assert "X sandbox at http://127.0.0.1:" in line
         for credential in (SANDBOX_API_KEY, SANDBOX_API_SECRET, SANDBOX_ACCESS_TOKEN, SANDBOX_BEARER_TOKEN):
             assert credential in line
