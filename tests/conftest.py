@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from bot import LikesBot
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator
+from tests.spec.xspec import exchange_problems
 from xapi.sandbox import XSandbox
 
 
@@ -26,15 +28,32 @@ async def emulator() -> AsyncIterator[DiscordEmulator]:
         yield server
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "off_spec_requests: the test sends requests outside X's spec on purpose; "
+        "the sandbox fixture then checks only its answers against the spec",
+    )
+
+
 @pytest_asyncio.fixture
-async def x_sandbox() -> AsyncIterator[XSandbox]:
-    """A started X sandbox on 127.0.0.1 (free port)."""
+async def x_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[XSandbox]:
+    """A started X sandbox on 127.0.0.1 (free port); at teardown its traffic is checked against X's spec.
+
+    So every test that talks to the sandbox, through the bot or the client, also proves both sides
+    speak X's API. A test that sends off-spec requests on purpose is marked `off_spec_requests`.
+    """
     server = XSandbox()
     await server.start()
     try:
         yield server
     finally:
         await server.close()
+    check_requests = request.node.get_closest_marker("off_spec_requests") is None
+    problems = exchange_problems(server.exchanges, requests=check_requests)
+    assert not problems, (
+        "sandbox traffic outside X's spec (mark the test off_spec_requests if it sends such requests "
+        "on purpose):\n" + "\n".join(problems[:20])
+    )
 
 
 @pytest_asyncio.fixture
