@@ -23,6 +23,19 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
     );
     """,
+    # 2: paginator state (ui/paginator.py): who may turn the pages, what is browsed, where it stands.
+    """
+    CREATE TABLE browse_states (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        owner_id INTEGER NOT NULL,
+        context TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX browse_states_updated_at ON browse_states (updated_at);
+    """,
 ]
 
 
