@@ -36,6 +36,51 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX browse_states_updated_at ON browse_states (updated_at);
     """,
+    # 3: scheduled digests (store/digests.py): the digests, the items each has seen, and a run log.
+    #    A due digest is found through digests_next_run_at (NULL while paused or disabled).
+    """
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        guild_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        creator_id INTEGER NOT NULL,
+        subject_kind TEXT NOT NULL,
+        subject_id TEXT NOT NULL,
+        every_seconds INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'active',
+        reason TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        baseline_done INTEGER NOT NULL DEFAULT 0,
+        creator_notice TEXT,
+        created_at REAL NOT NULL,
+        last_run_at REAL,
+        next_run_at REAL
+    );
+    CREATE INDEX digests_next_run_at ON digests (next_run_at);
+    CREATE INDEX digests_guild ON digests (guild_id, id);
+    CREATE TABLE digest_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        digest_id INTEGER NOT NULL REFERENCES digests (id) ON DELETE CASCADE,
+        started_at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        items_found INTEGER NOT NULL DEFAULT 0,
+        items_posted INTEGER NOT NULL DEFAULT 0,
+        like_count INTEGER,
+        payload TEXT,
+        message_id INTEGER,
+        error TEXT
+    );
+    CREATE INDEX digest_runs_digest ON digest_runs (digest_id, id);
+    CREATE TABLE digest_items (
+        digest_id INTEGER NOT NULL REFERENCES digests (id) ON DELETE CASCADE,
+        item_id TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (digest_id, item_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX digest_items_run ON digest_items (run_id);
+    """,
 ]
 
 
