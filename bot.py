@@ -110,6 +110,7 @@ class LikesBot(commands.Bot):
         redactor: SecretRedactingFilter | None = None,
         alive_file: Path | None = None,
         extensions: Iterable[str] = EXTENSIONS,
+        x_deadline: float = 10.0,
         **options: Any,
     ) -> None:
         # No privileged intents: slash commands and GUILD_CREATE need only `guilds`.
@@ -129,6 +130,8 @@ class LikesBot(commands.Bot):
         self.redactor = redactor
         self.alive_file = alive_file
         self.extension_names = tuple(extensions)
+        # Seconds an X call may take (retries included) before the user is told X is slow or down.
+        self.x_deadline = x_deadline
         self.failed_extensions: dict[str, BaseException] = {}
         # True when this start sent the command tree to Discord.
         self.synced_this_start = False
@@ -192,6 +195,7 @@ class LikesBot(commands.Bot):
         return XClient(
             self.http_session, base_url=base_url, user_auth=user_auth, bearer=bearer,
             field_naming=settings.x_field_naming, clock=lambda: self.clock().timestamp(),
+            deadline=self.x_deadline,
         )
 
     async def _oauth2_auth(
