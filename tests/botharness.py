@@ -19,7 +19,7 @@ from config import Settings
 from tests.emulator import DiscordEmulator, Interaction, Member, Message, RecordedRequest
 from tests.emulator.state import Channel
 
-BOT_TASK_PREFIXES = ("CommandTree-invoker", "discord-ui-view-dispatch")
+BOT_TASK_PREFIXES = ("CommandTree-invoker", "discord-ui-view-dispatch", "discord-ui-dynamic-item")
 
 
 def emulator_settings(
