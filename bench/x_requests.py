@@ -1,0 +1,169 @@
+"""Benchmark 1: X requests per browse, forward to the end and back to the start.
+
+100 likers of a post and 250 liked posts, browsed in display pages of 10. LikeLens' page source
+(xapi.browse.BrowseSource over API pages of 100) against the naive paginator (bench/naive_pager.py:
+max_results=10 per display page, refetching on Previous) and the floor ceil(items / 100).
+Run: python -m bench.x_requests [--quick]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bench.harness import BENCH_RATE_LIMIT, Table, bench_main, check
+from bench.naive_pager import NAIVE_PAGE_SIZE, NaivePager
+from xapi import sandbox
+from xapi.auth import OAuth1UserAuth
+from xapi.browse import BrowseSource
+from xapi.client import XClient
+from xapi.models import Page
+from xapi.sandbox import XSandbox
+
+DISPLAY_PAGE = 10
+API_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One list to browse: its name, the sandbox path fragment, and how the client fetches a page."""
+
+    name: str
+    path_fragment: str
+    fetch: Callable[[XClient, int, str | None], Awaitable[Page[Any]]]
+
+
+SUBJECTS = (
+    Subject("100 likers of a post", "/liking_users", lambda x, n, token: x.liking_users(
+        sandbox.POST_100_LIKES, max_results=n, pagination_token=token)),
+    Subject("250 liked posts", "/liked_tweets", lambda x, n, token: x.liked_posts(
+        sandbox.OWNER_ID, max_results=n, pagination_token=token)),
+)
+
+
+@dataclass
+class Browse:
+    """What one browse forward to the end and back cost, and what it showed."""
+
+    requests: int
+    items_returned: int
+    unique_items: int
+    shown_forward: list[str]
+    shown_backward: list[str]
+
+
+def x_client(session: aiohttp.ClientSession, base_url: str, *, cache: bool) -> XClient:
+    auth = OAuth1UserAuth(sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
+                          sandbox.SANDBOX_ACCESS_TOKEN, sandbox.SANDBOX_ACCESS_TOKEN_SECRET)
+    return XClient(session, base_url=base_url, user_auth=auth, cache_ttl=60.0 if cache else 0.0)
+
+
+class Counting:
+    """Wraps a fetch, counting the items X returned and which ones (billing dedups per day)."""
+
+    def __init__(self, fetch: Callable[[str | None], Awaitable[Page[Any]]]) -> None:
+        self._fetch = fetch
+        self.items_returned = 0
+        self.ids: set[str] = set()
+
+    async def __call__(self, token: str | None) -> Page[Any]:
+        page = await self._fetch(token)
+        self.items_returned += len(page.items)
+        self.ids.update(item.id for item in page.items)
+        return page
+
+
+def requests_to(x_sandbox: XSandbox, fragment: str) -> int:
+    return sum(1 for r in x_sandbox.requests if fragment in r.path and r.status == 200)
+
+
+async def browse_likelens(x: XClient, x_sandbox: XSandbox, subject: Subject) -> Browse:
+    before = requests_to(x_sandbox, subject.path_fragment)
+    fetch = Counting(lambda token: subject.fetch(x, API_PAGE, token))
+    source: BrowseSource[Any] = BrowseSource(fetch, per_page=DISPLAY_PAGE)
+    page = await source.first()
+    forward = [page.items]
+    while page.has_next:
+        page = await source.next()
+        forward.append(page.items)
+    backward = []
+    while page.has_previous:
+        page = await source.previous()
+        backward.append(page.items)
+    return Browse(requests_to(x_sandbox, subject.path_fragment) - before, fetch.items_returned,
+                  len(fetch.ids), [i.id for p in forward for i in p], [i.id for p in backward for i in p])
+
+
+async def browse_naive(x: XClient, x_sandbox: XSandbox, subject: Subject) -> Browse:
+    before = requests_to(x_sandbox, subject.path_fragment)
+    fetch = Counting(lambda token: subject.fetch(x, NAIVE_PAGE_SIZE, token))
+    pager: NaivePager[Any] = NaivePager(fetch)
+    forward = [(await pager.first()).items]
+    while pager.has_next:
+        forward.append((await pager.next()).items)
+    backward = []
+    while pager.has_previous:
+        backward.append((await pager.previous()).items)
+    return Browse(requests_to(x_sandbox, subject.path_fragment) - before, fetch.items_returned,
+                  len(fetch.ids), [i.id for p in forward for i in p], [i.id for p in backward for i in p])
+
+
+def page_source_table(results: list[tuple[Subject, Browse, Browse]]) -> Table:
+    table = Table(
+        "1. X requests per browse (page source level: forward to the end, back to the start)",
+        ["list", "items", "paginator", "X requests", "items returned", "items billed (same-day dedup)",
+         "requests vs floor"],
+    )
+    for subject, likelens, naive in results:
+        items = likelens.unique_items
+        floor = math.ceil(items / API_PAGE)
+        table.add(subject.name, items, "floor ceil(items/100)", floor, items, items, "×1.00")
+        table.add(subject.name, items, "LikeLens (BrowseSource)", likelens.requests, likelens.items_returned,
+                  likelens.unique_items, f"×{likelens.requests / floor:.2f}")
+        table.add(subject.name, items, "naive (10 per request, refetch on Previous)", naive.requests,
+                  naive.items_returned, naive.unique_items, f"×{naive.requests / floor:.2f}")
+    table.notes.append("X bills per item returned, the same item once per UTC day (x-api-facts.md): "
+                       "refetched items cost rate budget and latency, not money, within one day.")
+    return table
+
+
+def check_browse(subject: Subject, likelens: Browse, naive: Browse) -> None:
+    items = likelens.unique_items
+    check(likelens.shown_forward == naive.shown_forward,
+          f"{subject.name}: LikeLens and the naive paginator showed different items going forward")
+    check(len(likelens.shown_forward) == items == len(set(likelens.shown_forward)),
+          f"{subject.name}: the forward browse did not show each item once")
+    # Going back shows every page but the last again, in page order from the end.
+    pages = [likelens.shown_forward[i:i + DISPLAY_PAGE] for i in range(0, items, DISPLAY_PAGE)]
+    expected_back = [i for page in reversed(pages[:-1]) for i in page]
+    check(likelens.shown_backward == expected_back, f"{subject.name}: LikeLens' way back was wrong")
+    check(naive.shown_backward == expected_back, f"{subject.name}: the naive way back was wrong")
+    check(likelens.requests == math.ceil(items / API_PAGE),
+          f"{subject.name}: LikeLens sent {likelens.requests} X requests, the floor is "
+          f"{math.ceil(items / API_PAGE)}")
+
+
+async def run_page_source() -> Table:
+    results = []
+    async with XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x_sandbox, \
+            aiohttp.ClientSession() as session:
+        for subject in SUBJECTS:
+            cached, uncached = (x_client(session, x_sandbox.base_url, cache=c) for c in (True, False))
+            likelens = await browse_likelens(cached, x_sandbox, subject)
+            naive = await browse_naive(uncached, x_sandbox, subject)
+            check_browse(subject, likelens, naive)
+            results.append((subject, likelens, naive))
+    return page_source_table(results)
+
+
+async def run(quick: bool) -> list[Table]:
+    # The lists are small: quick and full runs browse the same 100 and 250 items.
+    return [await run_page_source()]
+
+
+if __name__ == "__main__":
+    bench_main(run)
