@@ -6,38 +6,129 @@ delegates to the `likes_*` function of the same name: the likes issue fills thos
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.placeholder import answer_not_available_yet
+from ui.csv_export import EXPORT_COLUMNS, likers_csv
+from ui.embeds import render_check, render_status
+from ui.error_messages import message_for, protected_account
+from ui.failures import report_failure
+from ui.paginator import PageButton, browse_context, start_browser
+from ui.respond import answer, answer_error, defer
+from xapi import errors
+from xapi.models import User
+from xapi.refs import UserRef, parse_post_ref, parse_user_ref
 
 if TYPE_CHECKING:
     from bot import LikesBot
 
+# X returns at most 100 likers per post; more pages than this means X is looping.
+EXPORT_MAX_PAGES = 20
+
+
+async def _resolve(bot: LikesBot, ref: UserRef) -> User:
+    """The account named by ref: looked up by username; an id (no lookup endpoint) becomes a bare card."""
+    if ref.username is not None:
+        return await bot.x.user_by_username(ref.username)
+    assert ref.id is not None
+    return User(id=ref.id, username="", name=f"X account id:{ref.id}")
+
+
+async def _own_post_context(bot: LikesBot, post_id: str) -> dict[str, object]:
+    context = await browse_context(bot, "liking_users", post_id)
+    if context.get("author") is None:
+        # Not the connected account's post: X would refuse; say so without spending a request.
+        raise errors.NotAuthorizedForResource("Not the connected account's post.", endpoint="liking_users")
+    return context
+
 
 async def likes_post(bot: LikesBot, interaction: discord.Interaction, *, post: str, public: bool) -> None:
-    await answer_not_available_yet(interaction)
+    post_id = parse_post_ref(post)
+    await defer(interaction, ephemeral=not public)
+    context = await _own_post_context(bot, post_id)
+    await start_browser(bot, interaction, kind="liking_users", subject_id=post_id, context=context,
+                        ephemeral=not public)
 
 
 async def likes_liked(
     bot: LikesBot, interaction: discord.Interaction, *, user: str | None, public: bool
 ) -> None:
-    await answer_not_available_yet(interaction)
+    ref = parse_user_ref(user) if user is not None else None
+    await defer(interaction, ephemeral=not public)
+    me = await bot.x.me()
+    if ref is not None:
+        target = await _resolve(bot, ref)
+        if target.id != me.id:
+            if target.protected:
+                await answer_error(interaction, protected_account(target.username))
+                return
+            # X only shows the token owner's likes: refuse here instead of spending a request.
+            raise errors.NotAuthorizedForResource("Likes of another account.", endpoint="liked_posts")
+    await start_browser(bot, interaction, kind="liked_posts", subject_id=me.id,
+                        context={"account": me.username}, ephemeral=not public)
 
 
 async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: str, user: str) -> None:
-    await answer_not_available_yet(interaction)
+    post_id = parse_post_ref(post)
+    ref = parse_user_ref(user)
+    await defer(interaction, ephemeral=True)
+    target = await _resolve(bot, ref)
+    liked = False
+    token: str | None = None
+    # Same arguments as the paginator's first page: fresh likers come from the client's cache.
+    for _ in range(EXPORT_MAX_PAGES):
+        page = await bot.x.liking_users(post_id, pagination_token=token)
+        found = next((u for u in page.items if u.id == target.id), None)
+        if found is not None:
+            target, liked = found, True
+            break
+        token = page.next_token
+        if not token:
+            break
+    note = ""
+    if not liked:
+        note = ("X lists at most 100 likers per post and leaves out protected and suspended accounts, "
+                "so a like beyond those is not visible.")
+        if target.protected:
+            note = ("This account is protected: X leaves protected accounts out of a post's likers, "
+                    "so LikeLens cannot tell.")
+    embed = bot.stamp(render_check(target, post_id, liked, note=note))
+    await answer(interaction, embed=embed)
 
 
 async def likes_export(bot: LikesBot, interaction: discord.Interaction, *, post: str) -> None:
-    await answer_not_available_yet(interaction)
+    post_id = parse_post_ref(post)
+    await defer(interaction, ephemeral=True)
+    likers: list[User] = []
+    token: str | None = None
+    for number in range(1, EXPORT_MAX_PAGES + 1):
+        await answer(interaction, content=f"Fetching likers from X: page {number}, {len(likers)} so far…")
+        page = await bot.x.liking_users(post_id, pagination_token=token)
+        likers.extend(page.items)
+        token = page.next_token
+        if not token:
+            break
+    file = discord.File(io.BytesIO(likers_csv(likers)), filename=f"likers-{post_id}.csv")
+    await answer(interaction, content=(
+        f"{len(likers):,} likers of post {post_id} ({', '.join(EXPORT_COLUMNS)}). "
+        "X lists at most 100 likers per post."
+    ), file=file)
 
 
 async def likes_status(bot: LikesBot, interaction: discord.Interaction) -> None:
-    await answer_not_available_yet(interaction)
+    await defer(interaction, ephemeral=True)
+    me: User | None = None
+    me_error = ""
+    try:
+        me = await bot.x.me()
+    except errors.XApiError as error:
+        me_error = message_for(error)
+    embed = render_status(me, bot.x.budgets(), bot.x.stats, me_error=me_error)
+    await answer(interaction, embed=bot.stamp(embed))
 
 
 POST_DESCRIPTION = "The post's URL (x.com/…/status/…) or id"
@@ -56,6 +147,20 @@ class LikesCog(commands.Cog):
 
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        # Page buttons of messages sent before a restart keep working.
+        self.bot.add_dynamic_items(PageButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(PageButton)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        # X's refusals become one plain sentence; anything else is logged and answered with an apology.
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await report_failure(self.bot, interaction, cause)
 
     @likes.command(name="post", description="Who liked one of the account's posts")
     @app_commands.describe(post=POST_DESCRIPTION, public=PUBLIC_DESCRIPTION)

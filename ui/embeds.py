@@ -1,0 +1,230 @@
+"""Pure embed renderers of the /likes answers: text from X escaped, every embed within Discord's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+import discord
+
+from ui.text import clip, escape, first_line, one_line, safe
+from xapi.browse import DisplayPage
+from xapi.models import Includes, Post, User
+from xapi.ratelimit import RateBudget
+from xapi.stats import ClientStats
+
+# Discord's embed limits.
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_COUNT_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000
+CONTENT_LIMIT = 2000
+# What bot.stamp may add to a footer later (the simulated-data note); kept free in every embed.
+FOOTER_RESERVE = 64
+TOTAL_RESERVE = 64
+
+HEADER_TEXT_CHARS = 200
+PINNED_CHARS = 120
+POST_TEXT_CHARS = 280
+NAME_CHARS = 80
+# X's published pay-per-use prices per item read (x-api-facts.md, 2026-08 price list).
+PRICE_PER_ITEM = {"posts": 0.005, "users": 0.010}
+
+PRIVATE_LIKES_NOTE = (
+    "X returned fewer likers than the like count: it lists at most 100 likers per post and leaves "
+    "out protected and suspended accounts."
+)
+
+COLOUR = discord.Colour(0x1D9BF0)
+
+
+@dataclass(frozen=True, slots=True)
+class PostHeader:
+    """What the likers pages show about the post: its text (first 200 characters) and like count."""
+
+    post_id: str
+    text: str
+    like_count: int | None
+    author_username: str | None = None
+
+
+def timestamp(moment: datetime | None, style: discord.utils.TimestampStyle = "R") -> str:
+    """A Discord timestamp tag (rendered in each reader's time zone), or "unknown"."""
+    return discord.utils.format_dt(moment, style) if moment is not None else "unknown"
+
+
+def count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def profile_link(user: User) -> str:
+    """`[@handle](https://x.com/handle)`, escaped and safe whatever the username holds."""
+    if not user.username:
+        return f"[id:{safe(user.id, 25)}](https://x.com/i/user/{quote(user.id[:25], safe='')})"
+    url = f"https://x.com/{quote(user.username[:50], safe='')}"
+    return f"[@{safe(user.username, 50)}]({url})"
+
+
+def page_label(page: DisplayPage[User] | DisplayPage[Post]) -> str:
+    """ "Page N", or "Page N of M" once the end is known."""
+    if page.total_pages is None:
+        return f"Page {page.number + 1}"
+    return f"Page {page.number + 1} of {page.total_pages}"
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Shorten the longest field values until the whole embed fits Discord's 6000 (minus a reserve)."""
+    budget = EMBED_TOTAL_LIMIT - TOTAL_RESERVE
+    while len(embed) > budget and embed.fields:
+        index = max(range(len(embed.fields)), key=lambda i: len(embed.fields[i].value or ""))
+        field = embed.fields[index]
+        value = field.value or ""
+        excess = len(embed) - budget
+        if len(value) <= 1:
+            embed.remove_field(index)
+            continue
+        embed.set_field_at(index, name=field.name or "\u200b", value=clip(value, max(1, len(value) - excess)),
+                           inline=field.inline)
+    if len(embed) > budget and embed.description:
+        embed.description = clip(embed.description, max(1, len(embed.description) - (len(embed) - budget)))
+    return embed
+
+
+def _base(title: str, description: str = "", footer: str = "") -> discord.Embed:
+    embed = discord.Embed(title=clip(title, TITLE_LIMIT), colour=COLOUR)
+    if description:
+        embed.description = clip(description, DESCRIPTION_LIMIT)
+    if footer:
+        embed.set_footer(text=clip(footer, FOOTER_LIMIT - FOOTER_RESERVE))
+    return embed
+
+
+def _quote(text: str, limit: int) -> str:
+    lines = escape(clip(text, limit)).splitlines() or [""]
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
+
+
+def liker_field(user: User, includes: Includes, position: int) -> tuple[str, str]:
+    """(field name, field value) of one liker: name, linked handle, verified mark, age, followers, pinned."""
+    display = safe(one_line(user.name), NAME_CHARS) or safe(user.username, 50)
+    name = f"{position}. {display}" + (" ☑️" if user.verified else "")
+    parts = [profile_link(user), f"joined {timestamp(user.created_at)}",
+             f"{count(user.followers_count)} followers"]
+    value = " · ".join(parts)
+    pinned = includes.post(user.pinned_post_id)
+    if pinned is not None and first_line(pinned.text):
+        value += f"\n📌 {safe(one_line(first_line(pinned.text)), PINNED_CHARS)}"
+    return clip(name, FIELD_NAME_LIMIT), clip(value, FIELD_VALUE_LIMIT)
+
+
+def render_likers_page(
+    page: DisplayPage[User], header: PostHeader, *, per_page: int = 10, footnote: str = "", footer: str = "",
+) -> discord.Embed:
+    """One display page of a post's likers, under the post's header."""
+    lines = [_quote(header.text, HEADER_TEXT_CHARS) if header.text else "> (no text)",
+             f"❤️ {count(header.like_count)} likes on X · "
+             f"[open the post]({Post(id=header.post_id, text='').url(header.author_username)})"]
+    returned = page.total_items
+    if returned is not None and header.like_count is not None and returned < header.like_count:
+        lines.append(f"X returned {returned:,} likers. {PRIVATE_LIKES_NOTE}")
+    if not page.items:
+        lines.append("Nobody X can show has liked this post yet.")
+    if footnote:
+        lines.append(f"-# {clip(footnote, 300)}")
+    embed = _base("Who liked this post", "\n".join(lines), footer or page_label(page))
+    first = page.number * per_page + 1
+    for offset, user in enumerate(page.items[:FIELD_COUNT_LIMIT]):
+        name, value = liker_field(user, page.includes, first + offset)
+        embed.add_field(name=name, value=value, inline=False)
+    return fit(embed)
+
+
+def post_field(post: Post, includes: Includes, position: int) -> tuple[str, str]:
+    """(field name, field value) of one post: author, text, created time, public metrics, link."""
+    author = includes.user(post.author_id)
+    who = "unknown author"
+    if author is not None:
+        shown = safe(one_line(author.name), NAME_CHARS) or safe(author.username, 50)
+        who = f"{shown} (@{safe(author.username, 50)})"
+    name = clip(f"{position}. {who}", FIELD_NAME_LIMIT)
+    text = escape(clip(post.text, POST_TEXT_CHARS)) if post.text else "(no text)"
+    metrics = (f"❤️ {count(post.like_count)} · 🔁 {count(post.retweet_count)} · "
+               f"💬 {count(post.reply_count)} · 🗨️ {count(post.quote_count)}")
+    link = f"[open]({post.url(author.username if author else None)})"
+    value = f"{text}\n{timestamp(post.created_at, 'f')} · {metrics} · {link}"
+    return name, clip(value, FIELD_VALUE_LIMIT)
+
+
+def render_liked_page(
+    page: DisplayPage[Post], account: str, *, per_page: int = 10, footnote: str = "", footer: str = "",
+) -> discord.Embed:
+    """One display page of the posts `account` (a handle, without @) liked, newest like first."""
+    description = "" if page.items else "No liked posts."
+    if footnote:
+        description = f"{description}\n-# {clip(footnote, 300)}".strip()
+    embed = _base(f"Posts liked by @{safe(account, 50)}", description, footer or page_label(page))
+    first = page.number * per_page + 1
+    for offset, post in enumerate(page.items[:FIELD_COUNT_LIMIT]):
+        name, value = post_field(post, page.includes, first + offset)
+        embed.add_field(name=name, value=value, inline=False)
+    return fit(embed)
+
+
+def user_card(user: User) -> tuple[str, str]:
+    """(field name, field value) describing one X account."""
+    name, value = liker_field(user, Includes(), 0)
+    name = name.removeprefix("0. ")
+    if user.protected:
+        value += "\n🔒 protected account"
+    if user.description:
+        value += f"\n{safe(one_line(user.description), 200)}"
+    return name, clip(value, FIELD_VALUE_LIMIT)
+
+
+def render_check(user: User, post_id: str, liked: bool, *, note: str = "", footer: str = "") -> discord.Embed:
+    """The yes/no answer of /likes check, with the user's card."""
+    title = "Yes: they liked this post" if liked else "No: not among the post's likers"
+    link = Post(id=post_id, text="").url()
+    description = f"[The post]({link})" + (f"\n-# {clip(note, 400)}" if note else "")
+    embed = _base(title, description, footer)
+    embed.colour = discord.Colour.green() if liked else discord.Colour.light_grey()
+    name, value = user_card(user)
+    embed.add_field(name=name, value=value, inline=False)
+    return fit(embed)
+
+
+def estimated_cost(items_read: dict[str, int]) -> float:
+    """Today's reads at X's published per-item prices (an estimate: X bills an item once a day)."""
+    return sum(PRICE_PER_ITEM.get(kind, 0.0) * n for kind, n in items_read.items())
+
+
+def render_status(
+    me: User | None, budgets: Sequence[RateBudget], stats: ClientStats, *, me_error: str = "",
+    footer: str = "",
+) -> discord.Embed:
+    """The /likes status answer: connected account, budgets per endpoint, today's figures and cost."""
+    account = f"{safe(one_line(me.name), NAME_CHARS)} ({profile_link(me)})" if me else clip(me_error, 500)
+    embed = _base("LikeLens status", f"Connected X account: {account}", footer)
+    if budgets:
+        lines = [f"`{b.endpoint}`: {b.remaining}/{b.limit} left, resets {timestamp(b.reset_at)}"
+                 for b in budgets[:20]]
+        budget_text = clip("\n".join(lines), FIELD_VALUE_LIMIT)
+    else:
+        budget_text = "No request sent to X yet."
+    embed.add_field(name="Rate-limit budget per endpoint", value=budget_text, inline=False)
+    users, posts = stats.items_read.get("users", 0), stats.items_read.get("posts", 0)
+    embed.add_field(name="Today (UTC)", value=(
+        f"Requests sent: {stats.requests_sent:,}\nCache hits: {stats.cache_hits:,}\n"
+        f"Single-flight joins: {stats.singleflight_joins:,}\nItems read: {users:,} users, {posts:,} posts"
+    ), inline=False)
+    embed.add_field(name="Estimated cost today", value=(
+        f"about ${estimated_cost(stats.items_read):.2f} (estimate at X's prices: users $0.010, posts $0.005 "
+        "per item; X bills an item once a day, so the real bill may be lower)"
+    ), inline=False)
+    return fit(embed)

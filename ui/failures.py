@@ -1,0 +1,48 @@
+"""Turn any failure of a /likes answer into one plain sentence for the user (and a log line if unexpected)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from ui.error_messages import APOLOGY, message_for
+from ui.respond import answer_error
+from xapi import errors
+
+if TYPE_CHECKING:
+    from bot import LikesBot
+
+log = logging.getLogger("likelens.ui")
+
+# Short: the handle only decorates a sentence, it must not hold the answer up.
+HANDLE_LOOKUP_SECONDS = 2.0
+
+
+async def connected_handle(bot: LikesBot) -> str | None:
+    """The connected X account's username (the client caches it), or None if X does not say."""
+    with contextlib.suppress(errors.XApiError):
+        return (await bot.x.me(deadline=HANDLE_LOOKUP_SECONDS)).username
+    return None
+
+
+async def sentence_for(bot: LikesBot, error: BaseException) -> str:
+    """What the user reads for error; anything that is not an X error is logged with its traceback."""
+    if isinstance(error, errors.XApiError):
+        log.info("X refused or failed (%s on %s): %s", type(error).__name__, error.endpoint, error.message)
+        # Only the "private likes" sentence names the account; no other error costs a request.
+        handle = await connected_handle(bot) if isinstance(error, errors.NotAuthorizedForResource) else None
+        return message_for(error, handle=handle)
+    log.error("Unexpected failure while answering", exc_info=error)
+    return APOLOGY
+
+
+async def report_failure(bot: LikesBot, interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer the interaction with the sentence for error, whatever state the interaction is in."""
+    sentence = await sentence_for(bot, error)
+    try:
+        await answer_error(interaction, sentence)
+    except discord.HTTPException:
+        log.exception("Could not tell the user about a failure")

@@ -1,0 +1,43 @@
+"""Text from X made safe for Discord: markdown and mentions escaped, clipped to a length."""
+
+from __future__ import annotations
+
+import discord
+
+ELLIPSIS = "…"
+
+
+def clip(text: str, limit: int) -> str:
+    """text cut to at most `limit` characters, ending in … when cut (and never in a lone backslash)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    # A trailing odd backslash would escape the ellipsis (or a closing character after it).
+    while cut.endswith("\\") and (len(cut) - len(cut.rstrip("\\"))) % 2 == 1:
+        cut = cut[:-1]
+    return cut + ELLIPSIS
+
+
+def escape(text: str) -> str:
+    """Markdown and mentions in text shown literally (no formatting, no ping, no role/user tag)."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def safe(text: str, limit: int) -> str:
+    """escape(text) in at most `limit` characters: the source is clipped, so no escape is cut in half."""
+    budget = limit
+    while True:
+        escaped = escape(clip(text, budget))
+        if len(escaped) <= limit or budget <= 1:
+            return escaped[:limit]
+        budget -= max(1, len(escaped) - limit)
+
+
+def one_line(text: str) -> str:
+    """text with line breaks (and other whitespace runs) collapsed to single spaces."""
+    return " ".join(text.split())
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of text."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
