@@ -103,6 +103,8 @@ log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[0-9]{1,19}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+# The expanded post the `partial_errors` fault says X could not return.
+_MISSING_POST_ID = "1869999999999999999"
 @dataclass(slots=True)
 class SandboxFaults:
     """Switches tests flip at run time to make the sandbox misbehave like X sometimes does."""
@@ -114,6 +116,8 @@ class SandboxFaults:
     html_errors: bool = False
     reset_connections: bool = False
     usage_capped: bool = False
+    # 200 answers with a list of data also carry one partial error (an expanded post X could not return).
+    partial_errors: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +331,14 @@ class XSandbox:
             parsed = parse_query(rules, query)
         except QueryError as error:
             return invalid_request(error)
-        return handler(request, caller, parsed)
+        answer = handler(request, caller, parsed)
+        if self.faults.partial_errors and answer.status == 200 and isinstance(answer.body.get("data"), list):
+            answer.body["errors"] = [partial(
+                "resource-not-found", "Not Found Error",
+                f"Could not find tweet with id: [{_MISSING_POST_ID}].",
+                resource_type="tweet", resource_id=_MISSING_POST_ID, parameter="pinned_tweet_id",
+            )]
+        return answer
 
     def _spend(self, endpoint: str, identity: str) -> dict[str, str]:
         now = self.clock()
