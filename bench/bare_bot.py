@@ -18,7 +18,8 @@ from discord.ext import commands
 class BareBot(commands.Bot):
     """A plain discord.py bot whose one slash command /ping only defers; syncs its tree at start."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, announce_ready: bool = False, **options: Any) -> None:
+        self.announce_ready = announce_ready
         super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.none(),
                          help_command=None, **options)
 
@@ -30,11 +31,12 @@ class BareBot(commands.Bot):
         await self.tree.sync()
 
     async def on_ready(self) -> None:
-        print(f"Ready as {self.user}", file=sys.stderr, flush=True)
+        if self.announce_ready:
+            print(f"Ready as {self.user}", file=sys.stderr, flush=True)
 
 
 async def _run(token: str) -> None:
-    async with BareBot() as bot:
+    async with BareBot(announce_ready=True) as bot:
         await bot.start(token)
 
 
