@@ -78,6 +78,9 @@ class DiscordEmulator:
         self.users: dict[str, User] = {self.owner.id: self.owner}
         self._nonces: dict[tuple[str, str], tuple[float, str]] = {}
         self._faults: list[tuple[str, str, int, dict[str, Any], dict[str, str]]] = []
+        self._stalls: list[tuple[str, str, asyncio.Event]] = []
+        # Users who do not accept DMs from the bot (sending to them answers 403, code 50007).
+        self.closed_dms: set[str] = set()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -157,6 +160,12 @@ class DiscordEmulator:
             headers = {"Via": "1.1 google", "X-RateLimit-Remaining": "0",
                        "X-RateLimit-Reset-After": str(retry_after)}
         self._faults.append((method.upper(), route, status, body, headers))
+
+    def stall_next(self, method: str, route: str) -> asyncio.Event:
+        """Carry out the next `method route` but hold its answer until the returned event is set."""
+        release = asyncio.Event()
+        self._stalls.append((method.upper(), route, release))
+        return release
 
     # ----------------------------------------------------------------- recorded data
     def requests_to(self, method: str, route: str) -> list[RecordedRequest]:
@@ -413,7 +422,15 @@ class DiscordEmulator:
             if errors:
                 raise DiscordError(400, 50035, "Invalid Form Body", schema.discord_error_body(errors))
         request[RECORDED] = recorded
-        return await handler(request)
+        response = await handler(request)
+        for stall in self._stalls:
+            if stall[0] == recorded.method and stall[1] == recorded.route:
+                # Discord did the work; the answer never reaches the bot (it crashed, or the link broke).
+                self._stalls.remove(stall)
+                await self._notify()
+                await stall[2].wait()
+                break
+        return response
 
     # ----------------------------------------------------------------- REST: identity
     async def _get_me(self, request: web.Request) -> web.Response:
@@ -610,6 +627,8 @@ class DiscordEmulator:
         needed.embed_links = bool(body.get("embeds"))
         needed.attach_files = bool(recorded.files)
         self._require(channel, needed)
+        if channel.type == 1 and channel.recipients and channel.recipients[0].id in self.closed_dms:
+            raise DiscordError(403, 50007, "Cannot send messages to this user")
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             # Same author + nonce within minutes: Discord returns the first message, creates none.
