@@ -1,4 +1,4 @@
-"""The baseline bot: plain discord.py, one slash command /ping that only defers.
+"""The baseline bot: plain discord.py; /ping only defers, /pager shows buttons that only defer.
 
 Benchmarks run it in process (bench.harness.bare_world) or as a process for startup timing:
 DISCORD_TOKEN=… python -m bench.bare_bot (prints "Ready as …" to stderr on READY).
@@ -15,8 +15,25 @@ import discord
 from discord.ext import commands
 
 
+class BarePagerView(discord.ui.View):
+    """A message's Previous/Next buttons whose clicks only defer the update (the floor of a click)."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Previous", custom_id="bare:previous")
+    async def previous(
+        self, interaction: discord.Interaction, button: discord.ui.Button[BarePagerView]
+    ) -> None:
+        await interaction.response.defer()
+
+    @discord.ui.button(label="Next", custom_id="bare:next")
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[BarePagerView]) -> None:
+        await interaction.response.defer()
+
+
 class BareBot(commands.Bot):
-    """A plain discord.py bot whose one slash command /ping only defers; syncs its tree at start."""
+    """A plain discord.py bot: /ping only defers, /pager sends BarePagerView; syncs its tree at start."""
 
     def __init__(self, *, announce_ready: bool = False, **options: Any) -> None:
         self.announce_ready = announce_ready
@@ -26,6 +43,10 @@ class BareBot(commands.Bot):
         @self.tree.command(name="ping", description="Only defers")
         async def ping(interaction: discord.Interaction) -> None:
             await interaction.response.defer(ephemeral=True)
+
+        @self.tree.command(name="pager", description="A message with buttons that only defer")
+        async def pager(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("page", view=BarePagerView(), ephemeral=True)
 
     async def setup_hook(self) -> None:
         await self.tree.sync()
