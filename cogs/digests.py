@@ -13,46 +13,198 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs.placeholder import answer_not_available_yet
+from cogs import digest_schedule as schedule
+from cogs.digest_scheduler import DigestScheduler
+from cogs.digest_subjects import describe, parse_subject
+from store import digests as store
+from store.digests import Digest
+from xapi import errors
 
 if TYPE_CHECKING:
     from bot import LikesBot
 
 # `every:` values; the digest issue maps them to intervals.
 EVERY_CHOICES = [app_commands.Choice(name=value, value=value) for value in ("1h", "6h", "12h", "24h")]
+NONE = discord.AllowedMentions.none()
+LIST_LIMIT = 3900
+
+
+async def _answer(interaction: discord.Interaction, text: str) -> None:
+    """One ephemeral answer, whether or not the interaction was deferred."""
+    text = text[:2000]
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NONE)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
+
+
+def _scheduler(bot: LikesBot) -> DigestScheduler:
+    cog = bot.get_cog("DigestsCog")
+    assert isinstance(cog, DigestsCog)
+    return cog.scheduler
+
+
+async def _find(bot: LikesBot, interaction: discord.Interaction, digest_id: int) -> Digest | None:
+    found = await store.get_digest(bot.store.conn, digest_id, interaction.guild_id or 0)
+    if found is None:
+        await _answer(interaction, f"There is no digest #{digest_id} in this server: see `/digest list`.")
+    return found
+
+
+def _missing_permissions(channel: discord.abc.GuildChannel) -> list[str]:
+    perms = channel.permissions_for(channel.guild.me)
+    needed = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
+    return [label for name, label in needed.items() if not getattr(perms, name)]
+
+
+def _when(timestamp: float | None) -> str:
+    return "never" if timestamp is None else f"<t:{int(timestamp)}:R>"
+
+
+def _state_text(digest: Digest) -> str:
+    if digest.state == "active":
+        if not digest.failures:
+            return "active"
+        return f"active (retrying after {digest.failures} failure(s): {digest.reason})"
+    return f"**{digest.state}**: {digest.reason or 'by a moderator'}"
+
+
+def describe_digest(digest: Digest) -> str:
+    """One /digest list entry."""
+    return (
+        f"**#{digest.id}** {describe(digest.subject_kind, digest.subject_id)} → <#{digest.channel_id}>, "
+        f"every {schedule.every_label(digest.every_seconds)} · last run {_when(digest.last_run_at)} · "
+        f"next run {_when(digest.next_run_at)} · {_state_text(digest)}"
+    )
 
 
 async def digest_add(
     bot: LikesBot, interaction: discord.Interaction, *, subject: str, channel: discord.TextChannel, every: str
 ) -> None:
-    await answer_not_available_yet(interaction)
+    try:
+        parsed = parse_subject(subject)
+    except errors.InvalidReference as error:
+        await _answer(interaction, f"{error.message} Or write `liked` or `recent`.")
+        return
+    guild = interaction.guild
+    target = guild.get_channel(channel.id) if guild else None
+    if not isinstance(target, discord.TextChannel):
+        await _answer(interaction, "LikeLens cannot see that channel: pick a text channel of this server.")
+        return
+    missing = _missing_permissions(target)
+    if missing:
+        await _answer(
+            interaction,
+            f"LikeLens cannot post digests in {target.mention}: it lacks {', '.join(missing)} there. "
+            "Give it those permissions in that channel, then add the digest again.",
+        )
+        return
+    conn = bot.store.conn
+    for existing in await store.guild_digests(conn, target.guild.id):
+        if existing.channel_id == target.id and existing.subject_key == (parsed.kind, parsed.id):
+            await _answer(interaction, f"Digest #{existing.id} already posts this to {target.mention}.")
+            return
+    digest = await store.add_digest(
+        conn, guild_id=target.guild.id, channel_id=target.id, creator_id=interaction.user.id,
+        subject_kind=parsed.kind, subject_id=parsed.id, every_seconds=schedule.EVERY_SECONDS[every],
+        now=bot.clock().timestamp(),
+    )
+    await _answer(
+        interaction,
+        f"Digest #{digest.id} created: {describe(parsed.kind, parsed.id)} → {target.mention}, every {every}. "
+        "Its first run posts one \"tracking started\" line; later runs post only what is new.",
+    )
 
 
 async def digest_list(bot: LikesBot, interaction: discord.Interaction) -> None:
-    await answer_not_available_yet(interaction)
+    conn = bot.store.conn
+    digests = await store.guild_digests(conn, interaction.guild_id or 0)
+    if not digests:
+        await _answer(interaction, "This server has no digests yet: `/digest add` creates one.")
+        return
+    notices = [d for d in digests if d.creator_notice and d.creator_id == interaction.user.id]
+    lines = [f"⚠️ {d.creator_notice}" for d in notices]
+    lines += [describe_digest(d) for d in digests]
+    shown: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        if used + len(line) + 1 > LIST_LIMIT:
+            shown.append(f"…and {len(lines) - index} more")
+            break
+        shown.append(line)
+        used += len(line) + 1
+    embed = discord.Embed(title="Digests of this server", description="\n".join(shown))
+    bot.stamp(embed)
+    await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
+    for digest in notices:
+        # Told once: the notice was shown to its creator.
+        await store.clear_creator_notice(conn, digest.id)
 
 
 async def digest_remove(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    await answer_not_available_yet(interaction)
+    found = await _find(bot, interaction, digest)
+    if found is not None:
+        await store.delete_digest(bot.store.conn, found.id)
+        await _answer(interaction, f"Digest #{found.id} removed.")
 
 
 async def digest_pause(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    await answer_not_available_yet(interaction)
+    found = await _find(bot, interaction, digest)
+    if found is None:
+        return
+    if found.state != "active":
+        await _answer(interaction, f"Digest #{found.id} is already {found.state}.")
+        return
+    reason = f"paused by {interaction.user.name}. `/digest resume digest:{found.id}` starts it again"
+    await store.set_state(bot.store.conn, found.id, "paused", reason=reason, next_run_at=None)
+    await _answer(interaction, f"Digest #{found.id} paused; its settings and seen items are kept.")
 
 
 async def digest_resume(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    await answer_not_available_yet(interaction)
+    found = await _find(bot, interaction, digest)
+    if found is None:
+        return
+    if found.state == "active":
+        await _answer(interaction, f"Digest #{found.id} is already active.")
+        return
+    channel = interaction.guild.get_channel(found.channel_id) if interaction.guild else None
+    if not isinstance(channel, discord.TextChannel):
+        await _answer(interaction, f"Digest #{found.id}'s channel is gone: remove it and add it again.")
+        return
+    missing = _missing_permissions(channel)
+    if missing:
+        await _answer(interaction, f"LikeLens still lacks {', '.join(missing)} in {channel.mention}.")
+        return
+    await store.set_state(
+        bot.store.conn, found.id, "active", reason=None, next_run_at=bot.clock().timestamp(), failures=0
+    )
+    await store.clear_creator_notice(bot.store.conn, found.id)
+    await _answer(interaction, f"Digest #{found.id} resumed: it runs within a minute.")
 
 
 async def digest_run(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    await answer_not_available_yet(interaction)
+    found = await _find(bot, interaction, digest)
+    if found is None:
+        return
+    if found.state != "active":
+        await _answer(interaction, f"Digest #{found.id} is {found.state}: {found.reason}.")
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    outcome = await _scheduler(bot).run_now(found)
+    await _answer(interaction, outcome.text)
 
 
 async def digest_choices(
     bot: LikesBot, interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[int]]:
-    """Autocomplete of `digest:` (this guild's digests); none until the digest issue lands."""
-    return []
+    """Autocomplete of `digest:`: this guild's digests whose id or description contains what was typed."""
+    typed = current.strip().lower().lstrip("#")
+    choices = []
+    for digest in await store.guild_digests(bot.store.conn, interaction.guild_id or 0):
+        name = f"#{digest.id} {describe(digest.subject_kind, digest.subject_id)} ({digest.state})"
+        if typed in name.lower():
+            choices.append(app_commands.Choice(name=name[:100], value=digest.id))
+    return choices[:25]
 
 
 DIGEST_DESCRIPTION = "The digest's id (see /digest list)"
@@ -70,6 +222,13 @@ class DigestsCog(commands.Cog):
 
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
+        self.scheduler = DigestScheduler(bot)
+
+    async def cog_load(self) -> None:
+        self.scheduler.start()
+
+    async def cog_unload(self) -> None:
+        await self.scheduler.stop()
 
     async def _digest_autocomplete(
         self, interaction: discord.Interaction, current: str

@@ -1,0 +1,436 @@
+"""DigestScheduler: the one loop that runs due digests, and the run of one digest.
+
+A tick reads only the due digests (indexed `next_run_at`), shares X requests between digests of
+the same subject, leaves a quarter of each endpoint's window to moderators, and delivers each
+run's message with a nonce derived from (digest, run) before recording it delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+import aiohttp
+import discord
+
+from cogs import digest_schedule as schedule
+from cogs.digest_subjects import RECENT_DAYS, RECENT_MAX_POSTS, describe, item_noun, post_url
+from store import digests as store
+from store.digests import Digest, PendingRun
+from ui.digest_embeds import DigestEntry, render_baseline, render_digest
+from xapi import errors
+from xapi.models import Page, Post, User
+
+if TYPE_CHECKING:
+    from bot import LikesBot
+
+log = logging.getLogger("likelens.digests")
+
+TICK_SECONDS = 30.0
+MAX_DIGESTS_PER_TICK = 200
+NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
+PERMISSION_NAMES = {
+    "view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links",
+}
+# The bot waits this long before trying again a digest whose guild is unavailable (an outage).
+UNAVAILABLE_RETRY_SECONDS = 300.0
+
+Status = Literal[
+    "baseline", "posted", "nothing_new", "rate_limited", "failed", "paused", "disabled", "skipped",
+]
+
+
+class BudgetReserved(Exception):
+    """Digests may not spend the rest of this endpoint's window (it stays for moderators)."""
+
+    def __init__(self, endpoint: str, reset_at: datetime) -> None:
+        super().__init__(f"the rest of the {endpoint} budget is kept for moderators")
+        self.endpoint = endpoint
+        self.reset_at = reset_at
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What X returned for a subject: items (key, entry), newest first."""
+
+    items: list[tuple[str, DigestEntry]]
+    like_count: int | None = None
+    more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What one run did, as a sentence for /digest run."""
+
+    status: Status
+    text: str
+    posted: int = 0
+    message: discord.Message | None = None
+
+
+@dataclass
+class TickReport:
+    """What one tick did; rows_read is the number of digest rows the due query returned."""
+
+    rows_read: int = 0
+    outcomes: dict[int, RunOutcome] = field(default_factory=dict)
+    x_requests: int = 0
+    seconds: float = 0.0
+
+
+def nonce_for(digest_id: int, run_id: int) -> str:
+    """The message nonce of a run (Discord allows 25 characters): the same on every retry."""
+    return f"d{digest_id}r{run_id}"[:25]
+
+
+class SubjectReader:
+    """Reads subjects from X for one tick: each X call is made at most once per tick."""
+
+    def __init__(self, bot: LikesBot, *, reserve: bool, deadline: float) -> None:
+        self.bot = bot
+        self.reserve = reserve
+        self.deadline = deadline
+        self._calls: dict[tuple[str, str], asyncio.Future[Any]] = {}
+
+    async def _once(self, key: tuple[str, str], call: Callable[[], Awaitable[Any]]) -> Any:
+        # One shared future per call: digests of the same subject share one X request.
+        future = self._calls.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._calls[key] = future
+            try:
+                if self.reserve:
+                    self._check_budget(key[0])
+                future.set_result(await call())
+            except Exception as error:
+                future.set_exception(error)
+        # Shield: an observer of the shared future must not cancel it for the others.
+        return await asyncio.shield(future)
+
+    def _check_budget(self, endpoint: str) -> None:
+        budget = self.bot.x.budget(endpoint)
+        if not schedule.digests_may_spend(budget, self.bot.clock().timestamp()):
+            assert budget is not None
+            raise BudgetReserved(endpoint, budget.reset_at)
+
+    async def account(self) -> User:
+        found: User = await self._once(("me", ""), lambda: self.bot.x.me(deadline=self.deadline))
+        return found
+
+    async def likers(self, post_id: str) -> Page[User]:
+        page: Page[User] = await self._once(
+            ("liking_users", post_id), lambda: self.bot.x.liking_users(post_id, deadline=self.deadline)
+        )
+        return page
+
+    async def like_count(self, post_id: str) -> int | None:
+        try:
+            post: Post = await self._once(
+                ("post", post_id), lambda: self.bot.x.post(post_id, deadline=self.deadline)
+            )
+        except (errors.XApiError, BudgetReserved):
+            # The like count only goes to the run log: never fail a run for it.
+            return None
+        return post.like_count
+
+    async def read(self, digest: Digest) -> Fetched:
+        """The subject's current items, newest first."""
+        if digest.subject_kind == "post":
+            page = await self.likers(digest.subject_id)
+            like_count = await self.like_count(digest.subject_id)
+            entries = [(u.id, _liker_entry(u)) for u in page.items]
+            return Fetched(entries, like_count, page.next_token is not None)
+        account = await self.account()
+        if digest.subject_kind == "liked":
+            liked: Page[Post] = await self._once(
+                ("liked_posts", account.id),
+                lambda: self.bot.x.liked_posts(account.id, deadline=self.deadline),
+            )
+            posts_liked = [(p.id, _liked_entry(p, liked.includes.user(p.author_id))) for p in liked.items]
+            return Fetched(posts_liked, None, liked.next_token is not None)
+        posts: Page[Post] = await self._once(
+            ("user_posts", account.id),
+            lambda: self.bot.x.user_posts(account.id, max_results=RECENT_MAX_POSTS, deadline=self.deadline),
+        )
+        since = self.bot.clock() - timedelta(days=RECENT_DAYS)
+        recent = [p for p in posts.items if p.created_at is None or p.created_at >= since][:RECENT_MAX_POSTS]
+        items: list[tuple[str, DigestEntry]] = []
+        for post in recent:
+            page = await self.likers(post.id)
+            items += [(f"{post.id}:{u.id}", _liker_entry(u, post)) for u in page.items]
+        return Fetched(items)
+
+
+def _liker_entry(user: User, post: Post | None = None) -> DigestEntry:
+    detail = user.name if post is None else f"{user.name} · on “{post.text[:60]}”"
+    return DigestEntry(f"@{user.username}", user.profile_url, detail)
+
+
+def _liked_entry(post: Post, author: User | None) -> DigestEntry:
+    detail = f"by @{author.username}" if author else ""
+    return DigestEntry(post.text[:100], post.url(author.username if author else None), detail)
+
+
+def _payload_message(payload: dict[str, Any]) -> tuple[str | None, discord.Embed | None]:
+    embed = payload.get("embed")
+    return payload.get("content"), (discord.Embed.from_dict(embed) if embed else None)
+
+
+class DigestScheduler:
+    """Runs due digests every `tick_seconds`; `tick()` is one pass (tests call it directly)."""
+
+    def __init__(
+        self, bot: LikesBot, *, tick_seconds: float = TICK_SECONDS, max_per_tick: int = MAX_DIGESTS_PER_TICK,
+        x_deadline: float = 10.0,
+        view_for: Callable[[Digest], discord.ui.View | None] = lambda digest: None,
+    ) -> None:
+        self.bot = bot
+        self.tick_seconds = tick_seconds
+        self.max_per_tick = max_per_tick
+        self.x_deadline = x_deadline
+        self.view_for = view_for
+        self.last_report: TickReport | None = None
+        # Ticks and /digest run never run a digest at the same time.
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- the loop ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop (once)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run_forever(), name="likelens-digest-scheduler")
+
+    async def stop(self) -> None:
+        """Stop the loop and wait for it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _run_forever(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            # Sleep first: the guilds' channels and permissions are loaded by then.
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                await self.tick()
+            except Exception:
+                # The loop never dies: log and try again next tick.
+                log.exception("A digest tick failed; the scheduler goes on")
+
+    async def tick(self) -> TickReport:
+        """Run every due digest once; returns what was done."""
+        started = time.perf_counter()
+        sent_before = self.bot.x.stats.requests_sent
+        report = TickReport()
+        async with self._lock:
+            now = self.bot.clock().timestamp()
+            due = await store.due_digests(self.bot.store.conn, now, self.max_per_tick)
+            report.rows_read = len(due)
+            reader = SubjectReader(self.bot, reserve=True, deadline=self.x_deadline)
+            for digest in due:
+                report.outcomes[digest.id] = await self._run_guarded(digest, reader)
+        report.x_requests = self.bot.x.stats.requests_sent - sent_before
+        report.seconds = time.perf_counter() - started
+        self.last_report = report
+        return report
+
+    async def run_now(self, digest: Digest) -> RunOutcome:
+        """/digest run: one run at once (it may use the moderators' share of the budget)."""
+        async with self._lock:
+            reader = SubjectReader(self.bot, reserve=False, deadline=self.x_deadline)
+            return await self._run_guarded(digest, reader)
+
+    async def _run_guarded(self, digest: Digest, reader: SubjectReader) -> RunOutcome:
+        try:
+            return await self.run_digest(digest, reader)
+        except Exception:
+            log.exception("Digest %d failed unexpectedly; it backs off", digest.id)
+            now = self.bot.clock().timestamp()
+            with contextlib.suppress(Exception):
+                await self._fail(digest, now, "an unexpected error (see the bot's log)")
+            return RunOutcome("failed", "The run failed unexpectedly; it will be retried later.")
+
+    # ---- one run -----------------------------------------------------------------------
+
+    async def run_digest(self, digest: Digest, reader: SubjectReader) -> RunOutcome:
+        """Run digest once: check the channel, deliver a pending run or read X and post what is new."""
+        conn = self.bot.store.conn
+        now = self.bot.clock().timestamp()
+        channel = await self._usable_channel(digest, now)
+        if isinstance(channel, RunOutcome):
+            return channel
+        pending = await store.pending_run(conn, digest.id)
+        if pending is not None:
+            # Sent before a crash or a failure, maybe: the same nonce makes Discord drop a duplicate.
+            return await self._deliver(digest, pending, channel, now)
+        try:
+            fetched = await reader.read(digest)
+        except BudgetReserved as reserved:
+            return await self._rate_limited(digest, now, reserved.reset_at, "kept for moderators")
+        except errors.RateLimited as limited:
+            return await self._rate_limited(digest, now, limited.reset_at, "X rate limit")
+        except (errors.NotFound, errors.NotAuthorizedForResource) as refused:
+            reason = self._refusal_reason(digest, refused)
+            await store.log_run(conn, digest.id, now=now, status="failed", error=refused.message)
+            await store.set_state(conn, digest.id, "disabled", reason=reason, next_run_at=None)
+            return RunOutcome("disabled", f"Disabled: {reason}")
+        except errors.XApiError as failure:
+            await store.log_run(conn, digest.id, now=now, status="failed", error=failure.message)
+            return await self._fail(digest, now, f"X failed: {failure.message}")
+        subject = describe(digest.subject_kind, digest.subject_id)
+        keys = [key for key, _ in fetched.items]
+        if not digest.baseline_done:
+            count = fetched.like_count if fetched.like_count is not None else len(keys)
+            line = render_baseline(subject, count, noun=item_noun(digest.subject_kind, new=False),
+                                   more=fetched.more and fetched.like_count is None)
+            payload: dict[str, Any] = {"content": line}
+            kind: store.RunKind = "baseline"
+            planned = keys
+        else:
+            seen = await store.seen_items(conn, digest.id, keys)
+            new = [(key, entry) for key, entry in fetched.items if key not in seen]
+            if not new:
+                await store.log_run(conn, digest.id, now=now, status="nothing_new", items_found=len(keys),
+                                    like_count=fetched.like_count)
+                next_run = schedule.next_run_after_success(now, digest.every_seconds)
+                await store.set_schedule(conn, digest.id, last_run_at=now, failures=0, next_run_at=next_run)
+                return RunOutcome("nothing_new", "Nothing new since the last run: nothing was posted.")
+            noun = item_noun(digest.subject_kind, new=True)
+            embed = render_digest(subject, [entry for _, entry in new], noun=noun)
+            if digest.subject_kind == "post":
+                embed.url = post_url(digest.subject_id)
+            self.bot.stamp(embed)
+            payload = {"embed": embed.to_dict()}
+            kind = "digest"
+            planned = [key for key, _ in new]
+        run_id = await store.begin_run(
+            conn, digest.id, now=now, kind=kind, item_ids=planned, items_found=len(keys),
+            like_count=fetched.like_count, payload=json.dumps(payload),
+        )
+        pending = PendingRun(run_id, digest.id, kind, json.dumps(payload), len(planned))
+        return await self._deliver(digest, pending, channel, now)
+
+    async def _usable_channel(self, digest: Digest, now: float) -> discord.TextChannel | RunOutcome:
+        """The digest's channel if the bot may post there; else the digest is paused/disabled/skipped."""
+        conn = self.bot.store.conn
+        guild = self.bot.get_guild(digest.guild_id)
+        if guild is None or guild.unavailable:
+            # An outage or a guild not loaded yet: try again later, change nothing else.
+            await store.set_schedule(conn, digest.id, next_run_at=now + UNAVAILABLE_RETRY_SECONDS)
+            return RunOutcome("skipped", "The server is unavailable now; the digest tries again later.")
+        channel = guild.get_channel(digest.channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            return await self._channel_gone(digest)
+        perms = channel.permissions_for(guild.me)
+        missing = [PERMISSION_NAMES[name] for name in NEEDED_PERMISSIONS if not getattr(perms, name)]
+        if missing:
+            return await self._pause_for_permissions(digest, channel.name, missing)
+        return channel
+
+    async def _channel_gone(self, digest: Digest) -> RunOutcome:
+        reason = (
+            "its channel was deleted. The settings are kept: `/digest remove` it and `/digest add` "
+            "the subject again with another channel"
+        )
+        await store.set_state(self.bot.store.conn, digest.id, "disabled", reason=reason, next_run_at=None)
+        return RunOutcome("disabled", f"Disabled: {reason}.")
+
+    async def _pause_for_permissions(
+        self, digest: Digest, channel_name: str, missing: list[str]
+    ) -> RunOutcome:
+        reason = (
+            f"LikeLens lacks {', '.join(missing)} in #{discord.utils.escape_markdown(channel_name)}. "
+            f"Give it those permissions there, then `/digest resume digest:{digest.id}`"
+        )
+        await store.set_state(self.bot.store.conn, digest.id, "paused", reason=reason, next_run_at=None)
+        await self._tell_creator(digest, reason)
+        return RunOutcome("paused", f"Paused: {reason}.")
+
+    async def _tell_creator(self, digest: Digest, reason: str) -> None:
+        """A DM to the digest's creator; if DMs are closed, the next /digest list shows it."""
+        text = f"Your LikeLens digest #{digest.id} is paused: {reason}."
+        try:
+            dm = await self.bot.create_dm(discord.Object(digest.creator_id))
+            await dm.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except (discord.HTTPException, aiohttp.ClientError, OSError):
+            await store.set_state(
+                self.bot.store.conn, digest.id, "paused", reason=reason, next_run_at=None, creator_notice=text
+            )
+
+    async def _rate_limited(self, digest: Digest, now: float, reset_at: datetime, why: str) -> RunOutcome:
+        next_run = schedule.run_after_reset(reset_at.timestamp(), now)
+        await store.log_run(self.bot.store.conn, digest.id, now=now, status="rate_limited", error=why)
+        await store.set_schedule(self.bot.store.conn, digest.id, next_run_at=next_run)
+        when = datetime.fromtimestamp(next_run, UTC)
+        return RunOutcome(
+            "rate_limited", f"X's rate budget is used up ({why}); the digest runs after {when:%H:%M} UTC."
+        )
+
+    async def _fail(self, digest: Digest, now: float, reason: str) -> RunOutcome:
+        conn = self.bot.store.conn
+        decision = schedule.after_failure(now, digest.failures, digest.every_seconds)
+        if decision.disable:
+            why = f"{decision.failures} failures in a row, the last: {reason}. Fix it, then `/digest resume`"
+            await store.set_state(conn, digest.id, "disabled", reason=why, next_run_at=None,
+                                  failures=decision.failures)
+            return RunOutcome("disabled", f"Disabled after {decision.failures} failures in a row: {reason}")
+        await store.set_schedule(
+            conn, digest.id, next_run_at=decision.next_run_at, failures=decision.failures, reason=reason
+        )
+        return RunOutcome("failed", f"{reason}. The digest tries again later.")
+
+    def _refusal_reason(self, digest: Digest, error: errors.XApiError) -> str:
+        if isinstance(error, errors.NotFound):
+            return "X says the post no longer exists. `/digest remove` this digest"
+        return (
+            "X does not let LikeLens see these likes (likes are private on X: only the connected account's "
+            "own posts and likes can be read). `/digest remove` this digest"
+        )
+
+    async def _deliver(
+        self, digest: Digest, pending: PendingRun, channel: discord.TextChannel, now: float,
+    ) -> RunOutcome:
+        conn = self.bot.store.conn
+        content, embed = _payload_message(json.loads(pending.payload))
+        options: dict[str, Any] = {"embed": embed} if embed is not None else {}
+        view = self.view_for(digest) if embed is not None else None
+        if view is not None:
+            options["view"] = view
+        try:
+            message = await channel.send(
+                content=content, nonce=nonce_for(digest.id, pending.id),
+                allowed_mentions=discord.AllowedMentions.none(), **options,
+            )
+        except discord.Forbidden:
+            return await self._pause_for_permissions(digest, channel.name, ["the permission to post"])
+        except discord.NotFound as missing:
+            if missing.code == 10003:
+                return await self._channel_gone(digest)
+            return await self._fail(digest, now, f"Discord refused the message ({missing.status})")
+        except discord.HTTPException as refused:
+            return await self._fail(digest, now, f"Discord refused the message ({refused.status})")
+        except (aiohttp.ClientError, OSError):
+            return await self._fail(digest, now, "the connection to Discord failed")
+        await store.finish_run(
+            conn, pending, message_id=message.id, now=now,
+            next_run_at=schedule.next_run_after_success(now, digest.every_seconds),
+        )
+        if pending.kind == "baseline":
+            return RunOutcome("baseline", f"Posted the baseline in {channel.mention}: {content}", 0, message)
+        noun = item_noun(digest.subject_kind, new=True)
+        text = f"Posted {pending.items} {noun} in {channel.mention}."
+        return RunOutcome("posted", text, pending.items, message)

@@ -1,0 +1,46 @@
+"""What a digest follows: parsing `subject:` and the words LikeLens uses for it. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from store.digests import SubjectKind
+from xapi.refs import parse_post_ref
+
+RECENT_DAYS = 7
+RECENT_MAX_POSTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    kind: SubjectKind
+    # The post id for `post`; empty for `liked`/`recent` (the connected account).
+    id: str = ""
+
+
+def parse_subject(text: str) -> Subject:
+    """`liked`, `recent`, or a post link/id; raises xapi.errors.InvalidReference otherwise."""
+    word = text.strip().lower()
+    if word in ("liked", "recent"):
+        return Subject(word)  # type: ignore[arg-type]
+    return Subject("post", parse_post_ref(text))
+
+
+def describe(kind: str, subject_id: str) -> str:
+    """A short, safe name of the subject for titles and lists."""
+    if kind == "post":
+        return f"post {subject_id}"
+    if kind == "liked":
+        return "posts the account liked"
+    return f"the account's posts of the last {RECENT_DAYS} days"
+
+
+def post_url(post_id: str) -> str:
+    return f"https://x.com/i/web/status/{post_id}"
+
+
+def item_noun(kind: str, *, new: bool) -> str:
+    """What a digest's items are called ("new likers", "liked posts")."""
+    if kind == "liked":
+        return "newly liked posts" if new else "liked posts"
+    return "new likers" if new else "likers"

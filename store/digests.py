@@ -1,0 +1,283 @@
+"""Scheduled digests in SQLite: the digests, the items each has seen, and the run log.
+
+A run's message is stored (`payload`) and its items are written as not yet delivered *before* the
+message is sent; `finish_run` marks them delivered once Discord accepted it. A run still pending
+after a crash is sent again, with the same nonce, so Discord drops the duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import aiosqlite
+
+DigestState = Literal["active", "paused", "disabled"]
+SubjectKind = Literal["post", "liked", "recent"]
+RunKind = Literal["baseline", "digest"]
+
+_DIGEST_COLUMNS = (
+    "id, guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, state, reason, "
+    "failures, baseline_done, creator_notice, created_at, last_run_at, next_run_at"
+)
+# SQLite allows 999 bound parameters in old builds; stay well below.
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One digest as stored."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    creator_id: int
+    subject_kind: SubjectKind
+    subject_id: str
+    every_seconds: int
+    state: DigestState
+    reason: str | None
+    failures: int
+    baseline_done: bool
+    creator_notice: str | None
+    created_at: float
+    last_run_at: float | None
+    next_run_at: float | None
+
+    @property
+    def subject_key(self) -> tuple[str, str]:
+        """Digests with equal keys read the same X data."""
+        return (self.subject_kind, self.subject_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRun:
+    """A run whose message was prepared but not yet confirmed by Discord."""
+
+    id: int
+    digest_id: int
+    kind: RunKind
+    payload: str
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One line of a digest's run log."""
+
+    id: int
+    digest_id: int
+    started_at: float
+    kind: str
+    status: str
+    items_found: int
+    items_posted: int
+    like_count: int | None
+    message_id: int | None
+    error: str | None
+
+
+def _digest(row: Any) -> Digest:
+    (id_, guild_id, channel_id, creator_id, kind, subject_id, every, state, reason, failures, baseline,
+     notice, created_at, last_run_at, next_run_at) = row
+    return Digest(
+        int(id_), int(guild_id), int(channel_id), int(creator_id), kind, str(subject_id), int(every), state,
+        None if reason is None else str(reason), int(failures), bool(baseline),
+        None if notice is None else str(notice), float(created_at),
+        None if last_run_at is None else float(last_run_at),
+        None if next_run_at is None else float(next_run_at),
+    )
+
+
+async def add_digest(
+    conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, creator_id: int, subject_kind: SubjectKind,
+    subject_id: str, every_seconds: int, now: float,
+) -> Digest:
+    """Create an active digest, due at once (its first run records the baseline)."""
+    cursor = await conn.execute(
+        "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
+        "created_at, next_run_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now, now),
+    )
+    await conn.commit()
+    digest_id = cursor.lastrowid
+    assert digest_id is not None
+    found = await get_digest(conn, digest_id)
+    assert found is not None
+    return found
+
+
+async def get_digest(
+    conn: aiosqlite.Connection, digest_id: int, guild_id: int | None = None
+) -> Digest | None:
+    """The digest with this id (only if it belongs to guild_id, when given)."""
+    sql = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE id = ?"
+    args: tuple[int, ...] = (digest_id,)
+    if guild_id is not None:
+        sql += " AND guild_id = ?"
+        args = (digest_id, guild_id)
+    async with conn.execute(sql, args) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else _digest(row)
+
+
+async def guild_digests(conn: aiosqlite.Connection, guild_id: int) -> list[Digest]:
+    """This guild's digests, oldest first."""
+    async with conn.execute(
+        f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE guild_id = ? ORDER BY id", (guild_id,)
+    ) as cursor:
+        return [_digest(row) for row in await cursor.fetchall()]
+
+
+DUE_QUERY = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE next_run_at <= ? ORDER BY next_run_at, id LIMIT ?"
+
+
+async def due_digests(conn: aiosqlite.Connection, now: float, limit: int) -> list[Digest]:
+    """Up to limit digests due at now, most overdue first; reads only due rows (index on next_run_at)."""
+    async with conn.execute(DUE_QUERY, (now, limit)) as cursor:
+        return [_digest(row) for row in await cursor.fetchall()]
+
+
+async def next_due_at(conn: aiosqlite.Connection) -> float | None:
+    """When the next digest is due (None when none is scheduled)."""
+    async with conn.execute("SELECT MIN(next_run_at) FROM digests") as cursor:
+        row = await cursor.fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+async def delete_digest(conn: aiosqlite.Connection, digest_id: int) -> None:
+    """Delete a digest with its seen items and run log."""
+    await conn.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
+    await conn.commit()
+
+
+async def set_schedule(
+    conn: aiosqlite.Connection, digest_id: int, *, next_run_at: float | None,
+    last_run_at: float | None = None, failures: int | None = None, reason: str | None = None,
+) -> None:
+    """Move the digest's next run; optionally record the last run, the failure streak and its reason."""
+    await conn.execute(
+        "UPDATE digests SET next_run_at = ?, last_run_at = COALESCE(?, last_run_at), "
+        "failures = COALESCE(?, failures), reason = CASE WHEN ? IS NULL THEN reason ELSE ? END WHERE id = ?",
+        (next_run_at, last_run_at, failures, reason, reason, digest_id),
+    )
+    await conn.commit()
+
+
+async def set_state(
+    conn: aiosqlite.Connection, digest_id: int, state: DigestState, *, reason: str | None,
+    next_run_at: float | None, creator_notice: str | None = None, failures: int | None = None,
+) -> None:
+    """Change a digest's state (paused/disabled digests have no next run)."""
+    await conn.execute(
+        "UPDATE digests SET state = ?, reason = ?, next_run_at = ?, "
+        "creator_notice = COALESCE(?, creator_notice), failures = COALESCE(?, failures) WHERE id = ?",
+        (state, reason, next_run_at, creator_notice, failures, digest_id),
+    )
+    await conn.commit()
+
+
+async def clear_creator_notice(conn: aiosqlite.Connection, digest_id: int) -> None:
+    """The creator has been told: forget the pending notice."""
+    await conn.execute("UPDATE digests SET creator_notice = NULL WHERE id = ?", (digest_id,))
+    await conn.commit()
+
+
+async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Iterable[str]) -> set[str]:
+    """Which of item_ids this digest has already seen (delivered, baseline, or in a pending run)."""
+    wanted = list(dict.fromkeys(item_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start:start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT item_id FROM digest_items WHERE digest_id = ? AND item_id IN ({marks})",
+            (digest_id, *chunk),
+        ) as cursor:
+            found.update(str(row[0]) for row in await cursor.fetchall())
+    return found
+
+
+async def begin_run(
+    conn: aiosqlite.Connection, digest_id: int, *, now: float, kind: RunKind, item_ids: Sequence[str],
+    items_found: int, like_count: int | None, payload: str,
+) -> int:
+    """Record a run about to be sent: its message and its items (not yet delivered); returns its id."""
+    cursor = await conn.execute(
+        "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
+        "like_count, payload) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+        (digest_id, now, kind, items_found, len(item_ids), like_count, payload),
+    )
+    run_id = cursor.lastrowid
+    assert run_id is not None
+    await conn.executemany(
+        "INSERT OR IGNORE INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 0)",
+        [(digest_id, item, run_id) for item in item_ids],
+    )
+    await conn.commit()
+    return run_id
+
+
+async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun | None:
+    """The digest's run that was prepared but not confirmed sent, if any."""
+    async with conn.execute(
+        "SELECT id, kind, payload, items_posted FROM digest_runs WHERE digest_id = ? AND status = 'pending' "
+        "ORDER BY id LIMIT 1", (digest_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    return PendingRun(int(row[0]), digest_id, row[1], str(row[2]), int(row[3]))
+
+
+async def finish_run(
+    conn: aiosqlite.Connection, run: PendingRun, *, message_id: int, now: float, next_run_at: float,
+) -> None:
+    """Discord accepted run's message: its items are delivered, the digest is scheduled again."""
+    await conn.execute("UPDATE digest_items SET delivered = 1 WHERE run_id = ?", (run.id,))
+    await conn.execute(
+        "UPDATE digest_runs SET status = 'posted', message_id = ?, payload = NULL WHERE id = ?",
+        (message_id, run.id),
+    )
+    baseline = 1 if run.kind == "baseline" else 0
+    await conn.execute(
+        "UPDATE digests SET baseline_done = MAX(baseline_done, ?), last_run_at = ?, next_run_at = ?, "
+        "failures = 0, reason = NULL WHERE id = ?",
+        (baseline, now, next_run_at, run.digest_id),
+    )
+    await conn.commit()
+
+
+async def log_run(
+    conn: aiosqlite.Connection, digest_id: int, *, now: float, status: str, items_found: int = 0,
+    like_count: int | None = None, error: str | None = None,
+) -> None:
+    """Record a run that posted nothing (nothing new, or a failure)."""
+    await conn.execute(
+        "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, like_count, error) "
+        "VALUES (?, ?, 'digest', ?, ?, ?, ?)",
+        (digest_id, now, status, items_found, like_count, error),
+    )
+    await conn.commit()
+
+
+async def run_log(conn: aiosqlite.Connection, digest_id: int, limit: int = 50) -> list[RunRecord]:
+    """The digest's latest runs, newest first."""
+    async with conn.execute(
+        "SELECT id, digest_id, started_at, kind, status, items_found, items_posted, like_count, message_id, "
+        "error FROM digest_runs WHERE digest_id = ? ORDER BY id DESC LIMIT ?", (digest_id, limit),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        RunRecord(int(r[0]), int(r[1]), float(r[2]), str(r[3]), str(r[4]), int(r[5]), int(r[6]),
+                  None if r[7] is None else int(r[7]), None if r[8] is None else int(r[8]),
+                  None if r[9] is None else str(r[9]))
+        for r in rows
+    ]
+
+
+async def query_plan(conn: aiosqlite.Connection, sql: str, args: Sequence[object]) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN lines for sql (to prove a query uses an index)."""
+    async with conn.execute(f"EXPLAIN QUERY PLAN {sql}", tuple(args)) as cursor:
+        return [str(row[-1]) for row in await cursor.fetchall()]

@@ -1,0 +1,262 @@
+"""/digest end to end: the real bot on the Discord emulator, the X sandbox, SQLite, a settable clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import discord
+import pytest
+import pytest_asyncio
+
+from bot import LikesBot
+from store import digests as store
+from tests.botharness import InteractionDriver
+from tests.e2e.digest_support import (
+    SettableClock,
+    bot_may,
+    digest_bot,
+    posted,
+    sandbox_on,
+    scheduler_of,
+    until,
+)
+from tests.emulator import DiscordEmulator
+from xapi import sandbox
+from xapi.sandbox import XSandbox
+
+MESSAGES = ("POST", "/channels/{channel_id}/messages")
+POST = sandbox.POST_7_LIKES
+POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
+
+
+@pytest_asyncio.fixture
+async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
+    async with sandbox_on(clock) as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def dbot(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> AsyncIterator[LikesBot]:
+    async with digest_bot(emulator, x, tmp_path / "likelens.db", clock) as running:
+        yield running
+
+
+@pytest.fixture
+def driver(dbot: LikesBot, emulator: DiscordEmulator) -> InteractionDriver:
+    return InteractionDriver(emulator)
+
+
+async def add(
+    driver: InteractionDriver, subject: str = POST_URL, every: str = "6h", channel: str = "digests"
+) -> str:
+    result = await driver.slash("digest add", subject=subject, channel=channel, every=every)
+    assert result.ephemeral
+    return result.content
+
+
+async def test_baseline_then_new_likers_are_posted_once(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    assert "Digest #1 created" in await add(driver)
+    scheduler = scheduler_of(dbot)
+
+    await scheduler.tick()
+    (baseline,) = posted(emulator)
+    assert baseline.content == f"Tracking started for post {POST}: 7 likers so far."
+    assert not baseline.embeds
+
+    new_ids = x.add_likers(POST, 3)
+    clock.advance(hours=6)
+    await scheduler.tick()
+    baseline_again, digest = posted(emulator)
+    assert baseline_again.id == baseline.id
+    assert digest.embed["title"] == f"3 new likers: post {POST}"
+    names = [x.world.users[i].username.replace("_", "\\_") for i in new_ids]
+    for name in names:
+        assert f"[@{name}](https://x.com/" in digest.embed["description"]
+    request = emulator.requests_to(*MESSAGES)[-1]
+    assert request.json["enforce_nonce"] is True and request.json["nonce"]
+    assert request.json["allowed_mentions"] == {"parse": []}
+
+    # Nothing new: nothing is posted, the run is logged.
+    clock.advance(hours=6)
+    report = await scheduler.tick()
+    assert report.rows_read == 1
+    assert len(posted(emulator)) == 2
+    log = await store.run_log(dbot.store.conn, 1)
+    assert [r.status for r in log] == ["nothing_new", "posted", "posted"]
+    assert [r.kind for r in log[1:]] == ["digest", "baseline"]
+    assert log[1].items_posted == 3 and log[1].like_count == 10
+
+
+async def test_add_refuses_a_channel_where_the_bot_cannot_embed(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> None:
+    emulator.add_channel("no-embeds", bot_deny=discord.Permissions(embed_links=True))
+    async with digest_bot(emulator, x, tmp_path / "db.sqlite", clock) as running:
+        answer = await add(InteractionDriver(emulator), channel="no-embeds")
+        assert "cannot post digests" in answer and "Embed Links" in answer
+        assert await store.guild_digests(running.store.conn, int(emulator.guild.id)) == []
+
+
+async def test_two_digests_on_one_subject_share_one_x_request(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox
+) -> None:
+    await add(driver, channel="digests")
+    await add(driver, channel="general")
+    report = await scheduler_of(dbot).tick()
+    assert {o.status for o in report.outcomes.values()} == {"baseline"}
+    assert len(x.requests_to("/liking_users")) == 1
+    assert len(posted(emulator, "digests")) == 1
+
+
+async def test_a_restart_between_send_and_record_posts_no_duplicate(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> None:
+    database = tmp_path / "likelens.db"
+    async with digest_bot(emulator, x, database, clock) as first:
+        await add(InteractionDriver(emulator))
+        await scheduler_of(first).tick()
+        x.add_likers(POST, 2)
+        clock.advance(hours=6)
+        release = emulator.stall_next(*MESSAGES)
+        tick = asyncio.create_task(scheduler_of(first).tick())
+        await emulator.wait_until(lambda: len(posted(emulator)) == 2, what="the digest to reach Discord")
+        # The bot dies after Discord accepted the message and before it recorded the delivery.
+        tick.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tick
+    release.set()
+    async with digest_bot(emulator, x, database, clock) as second:
+        report = await scheduler_of(second).tick()
+        assert report.outcomes[1].status == "posted"
+        first_try, retry = emulator.requests_to(*MESSAGES)[-2:]
+        assert retry.json["nonce"] == first_try.json["nonce"]
+        assert len(posted(emulator)) == 2
+        clock.advance(hours=6)
+        await scheduler_of(second).tick()
+        assert len(posted(emulator)) == 2
+
+
+async def test_a_day_of_downtime_gives_one_catch_up_run(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver, every="1h")
+    scheduler = scheduler_of(dbot)
+    await scheduler.tick()
+    x.add_likers(POST, 4)
+    clock.advance(hours=24)
+    report = await scheduler.tick()
+    assert report.outcomes[1].status == "posted" and report.outcomes[1].posted == 4
+    # Still "now": the 23 other missed periods do not run.
+    again = await scheduler.tick()
+    assert again.rows_read == 0
+    assert len(posted(emulator)) == 2
+    digest = await store.get_digest(dbot.store.conn, 1)
+    assert digest is not None and digest.next_run_at == pytest.approx(clock.timestamp() + 3600)
+
+
+async def test_missing_permission_pauses_and_tells_the_creator_by_dm(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver)
+    await scheduler_of(dbot).tick()
+    await emulator.set_bot_deny(emulator.channel("digests"), discord.Permissions(embed_links=True))
+    await until(lambda: not bot_may(dbot, emulator, "digests", "embed_links"), "CHANNEL_UPDATE")
+    clock.advance(hours=6)
+    before = len(x.requests)
+    report = await scheduler_of(dbot).tick()
+    assert report.outcomes[1].status == "paused"
+    # Checked before sending: no 403 collected, no X request spent.
+    assert all(r.status != 403 for r in emulator.requests_to(*MESSAGES))
+    assert len(x.requests) == before
+    (dm,) = [m for c in emulator.dm_channels.values() for m in emulator.messages_in(c)]
+    assert "digest #1 is paused" in dm.content and "Embed Links" in dm.content
+    listing = await driver.slash("digest list")
+    assert "**paused**" in listing.embed["description"] and "Embed Links" in listing.embed["description"]
+    assert "⚠️" not in listing.embed["description"]
+    clock.advance(hours=6)
+    assert (await scheduler_of(dbot).tick()).rows_read == 0
+
+
+async def test_a_creator_with_closed_dms_is_told_by_the_next_digest_list_once(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, clock: SettableClock
+) -> None:
+    await add(driver)
+    await scheduler_of(dbot).tick()
+    emulator.closed_dms.add(driver.moderator.user.id)
+    await emulator.set_bot_deny(emulator.channel("digests"), discord.Permissions(send_messages=True))
+    await until(lambda: not bot_may(dbot, emulator, "digests", "send_messages"), "CHANNEL_UPDATE")
+    clock.advance(hours=6)
+    assert (await scheduler_of(dbot).tick()).outcomes[1].status == "paused"
+    first = await driver.slash("digest list")
+    assert "⚠️ Your LikeLens digest #1 is paused" in first.embed["description"]
+    second = await driver.slash("digest list")
+    assert "⚠️" not in second.embed["description"] and "**paused**" in second.embed["description"]
+
+
+async def test_a_deleted_channel_disables_the_digest_and_keeps_it(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, clock: SettableClock
+) -> None:
+    await add(driver)
+    await scheduler_of(dbot).tick()
+    channel = emulator.channel("digests")
+    await emulator.delete_channel(channel)
+    await until(lambda: dbot.get_channel(int(channel.id)) is None, "CHANNEL_DELETE")
+    clock.advance(hours=6)
+    assert (await scheduler_of(dbot).tick()).outcomes[1].status == "disabled"
+    digest = await store.get_digest(dbot.store.conn, 1)
+    assert digest is not None and digest.state == "disabled" and digest.channel_id == int(channel.id)
+    assert digest.subject_id == POST and "channel was deleted" in (digest.reason or "")
+    listing = await driver.slash("digest list")
+    assert "**disabled**: its channel was deleted" in listing.embed["description"]
+
+
+async def test_digest_run_answers_with_what_was_posted(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver)
+    first = await driver.slash("digest run", digest=1)
+    assert "Posted the baseline" in first.followups[0].content
+    x.add_likers(POST, 2)
+    # Past the X client's one-minute cache.
+    clock.advance(minutes=2)
+    second = await driver.slash("digest run", digest=1)
+    assert "Posted 2 new likers" in second.followups[0].content
+    third = await driver.slash("digest run", digest=1)
+    assert "Nothing new" in third.followups[0].content
+    assert len(posted(emulator)) == 2
+
+
+async def test_the_scheduler_loop_survives_a_failing_tick(dbot: LikesBot) -> None:
+    scheduler = scheduler_of(dbot)
+    calls = 0
+    real_tick = scheduler.tick
+
+    async def flaky_tick() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        await real_tick()
+
+    scheduler.tick = flaky_tick  # type: ignore[method-assign,assignment]
+    scheduler.tick_seconds = 0.01
+    scheduler.start()
+    for _ in range(200):
+        if calls >= 3:
+            break
+        await asyncio.sleep(0.01)
+    assert calls >= 3 and scheduler.running
+    await dbot.unload_extension("cogs.digests")
+    assert not scheduler.running
