@@ -1,0 +1,152 @@
+"""/likes liked, check, export and status end to end, and the details of /likes post's answer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from bot import LikesBot
+from tests.botharness import InteractionDriver
+from tests.e2e.likes_support import assert_no_pings, next_id
+from ui.csv_export import EXPORT_COLUMNS
+from xapi import sandbox
+from xapi.sandbox import XSandbox
+
+
+async def test_likes_post_public_is_visible_to_everyone(driver: InteractionDriver) -> None:
+    result = await driver.slash("likes post", post=sandbox.POST_7_LIKES, public=True)
+    assert not result.ephemeral
+    assert len(result.embed["fields"]) == 7
+    # Seven likers fit one page: no buttons to press.
+    assert result.response.buttons == {}
+    assert result.embed["footer"]["text"].startswith("Page 1 of 1")
+    assert_no_pings(result)
+
+
+async def test_likes_post_says_when_x_returned_fewer_likers_than_the_like_count(
+    driver: InteractionDriver,
+) -> None:
+    result = await driver.slash("likes post", post=sandbox.POST_MANY_LIKES)
+    description = result.embed["description"]
+    assert "140 likes on X" in description
+    assert "X returned 100 likers." in description and "at most 100 likers" in description
+
+
+async def test_likes_post_escapes_what_x_returns(driver: InteractionDriver) -> None:
+    result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+    names = []
+    for _ in range(10):
+        names += [f["name"] for f in result.embed["fields"]]
+        if result.response.buttons.get(next_id(result), {}).get("disabled"):
+            break
+        result = await driver.click(result, next_id(result))
+    text = "\n".join(names)
+    # Seeded names include "@everyone", "**bold** _fan_" and "[link](https://x.com)".
+    assert "@everyone" not in text.replace("@\u200beveryone", "")
+    assert "**bold**" not in text and "\\*\\*bold\\*\\*" in text
+
+
+async def test_likes_post_for_a_post_without_likes(driver: InteractionDriver) -> None:
+    result = await driver.slash("likes post", post=sandbox.POST_NO_LIKES)
+    assert "Nobody X can show has liked this post yet." in result.embed["description"]
+    assert "fields" not in result.embed or result.embed["fields"] == []
+
+
+async def test_likes_liked_browses_the_accounts_likes_in_three_requests(
+    driver: InteractionDriver, x_sandbox: XSandbox,
+) -> None:
+    result = await driver.slash("likes liked")
+    embed = result.embed
+    assert embed["title"] == "Posts liked by @likelens\\_demo"
+    assert embed["footer"]["text"].startswith("Page 1")
+    assert " of " not in embed["footer"]["text"]  # the end is not known yet
+    first = embed["fields"][0]
+    assert re.search(r"\(@[\w\\]+\)$", first["name"])
+    assert "<t:" in first["value"] and "❤️" in first["value"] and "[open](https://x.com/" in first["value"]
+    pages = 1
+    while not result.response.buttons[next_id(result)].get("disabled"):
+        result = await driver.click(result, next_id(result))
+        pages += 1
+    assert pages == 25
+    assert result.embed["footer"]["text"].startswith("Page 25 of 25")
+    assert result.embed["fields"][-1]["name"].startswith("250. ")
+    assert len(x_sandbox.requests_to("liked_tweets")) == 3
+
+
+async def test_likes_liked_by_the_accounts_own_id(driver: InteractionDriver) -> None:
+    result = await driver.slash("likes liked", user=f"id:{sandbox.OWNER_ID}")
+    assert result.embed["title"] == "Posts liked by @likelens\\_demo"
+
+
+async def liker_handle(driver: InteractionDriver, post_id: str) -> str:
+    result = await driver.slash("likes post", post=post_id)
+    match = re.search(r"\[@([A-Za-z0-9_\\]+)\]", result.embed["fields"][0]["value"])
+    assert match
+    return match.group(1).replace("\\", "")
+
+
+async def test_likes_check_yes_uses_the_cached_likers(driver: InteractionDriver, x_sandbox: XSandbox) -> None:
+    handle = await liker_handle(driver, sandbox.POST_7_LIKES)
+
+    result = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user=f"@{handle}")
+
+    assert result.ephemeral
+    assert result.embed["title"] == "Yes: they liked this post"
+    assert f"https://x.com/{handle}" in result.embed["fields"][0]["value"]
+    assert len(x_sandbox.requests_to("liking_users")) == 1  # the paginator's page, from the cache
+    assert_no_pings(result)
+
+
+async def test_likes_check_no(driver: InteractionDriver) -> None:
+    result = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user="@other_public")
+    assert result.embed["title"] == "No: not among the post's likers"
+    assert "@other\\_public" in result.embed["fields"][0]["value"]
+
+
+async def test_likes_check_of_a_protected_account_says_x_cannot_tell(driver: InteractionDriver) -> None:
+    result = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user="@locked_fan")
+    assert result.embed["title"] == "No: not among the post's likers"
+    assert "protected" in result.embed["description"]
+
+
+async def test_likes_export_attaches_every_liker_as_csv_with_a_progress_line(
+    driver: InteractionDriver, x_sandbox: XSandbox,
+) -> None:
+    result = await driver.slash("likes export", post=sandbox.POST_100_LIKES)
+
+    assert result.ephemeral
+    name = f"likers-{sandbox.POST_100_LIKES}.csv"
+    rows = list(csv.reader(io.StringIO(result.response.files[name].decode("utf-8-sig"))))
+    assert tuple(rows[0]) == EXPORT_COLUMNS
+    assert len(rows) == 101 and len({row[0] for row in rows[1:]}) == 100
+    assert all(row[3] in ("true", "false") and row[5].isdigit() for row in rows[1:])
+    assert result.content.startswith("100 likers of post")
+    progress = [str(r.json.get("content")) for r in result.requests
+                if r.method == "PATCH" and isinstance(r.json, dict) and r.json.get("content")]
+    assert progress[0].startswith("Fetching likers from X: page 1, 0 so far")
+    assert len(x_sandbox.requests_to("liking_users")) == 1
+    assert_no_pings(result)
+
+
+async def test_likes_status_shows_the_account_budgets_and_todays_reads(
+    bot: LikesBot, driver: InteractionDriver,
+) -> None:
+    await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+    await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+
+    result = await driver.slash("likes status")
+
+    assert result.ephemeral
+    embed = result.embed
+    assert "@likelens\\_demo" in embed["description"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert "`liking_users`: 74/75 left, resets <t:" in fields["Rate-limit budget per endpoint"]
+    today = fields["Today (UTC)"]
+    assert f"Requests sent: {bot.x.stats.requests_sent}" in today
+    assert "Cache hits: " in today and "Cache hits: 0" not in today
+    assert "Single-flight joins: 0" in today
+    users = bot.x.stats.items_read["users"]
+    assert f"Items read: {users:,} users" in today
+    assert "estimate" in fields["Estimated cost today"]
+    assert f"${users * 0.010 + bot.x.stats.items_read['posts'] * 0.005:.2f}" in fields["Estimated cost today"]
