@@ -1,0 +1,152 @@
+"""/digest against X's limits and failures, and at scale: 429, the moderators' reserve, 5xx, 1,000 digests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from bot import LikesBot
+from cogs.digest_schedule import MAX_FAILURES, RESET_SLACK_SECONDS, backoff_seconds
+from store import digests as store
+from tests.botharness import InteractionDriver
+from tests.e2e.digest_support import SettableClock, digest_bot, posted, sandbox_on, scheduler_of
+from tests.emulator import DiscordEmulator
+from xapi import sandbox
+from xapi.auth import OAuth1UserAuth
+from xapi.client import XClient
+from xapi.sandbox import XSandbox
+
+POST = sandbox.POST_7_LIKES
+WINDOW_LIMIT = 4
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
+
+
+@pytest_asyncio.fixture
+async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
+    async with sandbox_on(clock, rate_limits={"liking_users": WINDOW_LIMIT}) as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def dbot(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> AsyncIterator[LikesBot]:
+    async with digest_bot(emulator, x, tmp_path / "likelens.db", clock) as running:
+        yield running
+
+
+@pytest.fixture
+def driver(dbot: LikesBot, emulator: DiscordEmulator) -> InteractionDriver:
+    return InteractionDriver(emulator)
+
+
+async def add_digest(driver: InteractionDriver) -> None:
+    result = await driver.slash("digest add", subject=POST, channel="digests", every="6h")
+    assert "created" in result.content
+
+
+async def test_a_429_from_x_moves_the_digest_after_the_reset(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    # Another process with the same token used up the window: this bot's client does not know.
+    async with aiohttp.ClientSession() as session:
+        other = XClient(session, base_url=x.base_url, clock=clock.timestamp, user_auth=OAuth1UserAuth(
+            sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
+            sandbox.SANDBOX_ACCESS_TOKEN, sandbox.SANDBOX_ACCESS_TOKEN_SECRET))
+        for post in (sandbox.POST_100_LIKES, sandbox.POST_MANY_LIKES, sandbox.POST_NO_LIKES,
+                     sandbox.POST_OWNER_PINNED):
+            await other.liking_users(post)
+    await add_digest(driver)
+    report = await scheduler_of(dbot).tick()
+    assert report.outcomes[1].status == "rate_limited"
+    assert [r.status for r in x.requests_to("/liking_users")][-1] == 429
+    digest = await store.get_digest(dbot.store.conn, 1)
+    budget = dbot.x.budget("liking_users")
+    assert digest is not None and budget is not None
+    assert digest.state == "active" and digest.failures == 0
+    assert digest.next_run_at == pytest.approx(budget.reset_at.timestamp() + RESET_SLACK_SECONDS)
+    # Not retried in a loop: until the reset the digest is not even read.
+    sent = len(x.requests)
+    clock.advance(minutes=5)
+    assert (await scheduler_of(dbot).tick()).rows_read == 0
+    assert len(x.requests) == sent
+    clock.advance(minutes=11)
+    assert (await scheduler_of(dbot).tick()).outcomes[1].status == "baseline"
+    assert len(posted(emulator)) == 1
+
+
+async def test_digests_leave_the_last_quarter_of_the_budget_to_moderators(
+    dbot: LikesBot, driver: InteractionDriver, x: XSandbox
+) -> None:
+    # Moderators' lookups leave 1 of 4 requests: that one is theirs, not the digests'.
+    for post in (sandbox.POST_100_LIKES, sandbox.POST_MANY_LIKES, sandbox.POST_NO_LIKES):
+        await dbot.x.liking_users(post)
+    await add_digest(driver)
+    sent = len(x.requests_to("/liking_users"))
+    report = await scheduler_of(dbot).tick()
+    assert report.outcomes[1].status == "rate_limited" and report.x_requests == 0
+    assert len(x.requests_to("/liking_users")) == sent
+    # The moderators' last request still goes through.
+    page = await dbot.x.liking_users(sandbox.POST_OWNER_PINNED)
+    assert page.items
+    # /digest run is a moderator's command: it may use the reserve (here: spent, so it waits too).
+    run = await driver.slash("digest run", digest=1)
+    assert "rate" in run.followups[0].content
+
+
+async def test_a_streak_of_x_5xx_backs_off_then_disables_with_the_reason(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add_digest(driver)
+    scheduler = scheduler_of(dbot)
+    # A short deadline: the client gives up after its first retry instead of waiting seconds.
+    scheduler.x_deadline = 0.1
+    x.faults.server_error_ratio = 1.0
+    delays = []
+    for failure in range(1, MAX_FAILURES + 1):
+        report = await scheduler.tick()
+        digest = await store.get_digest(dbot.store.conn, 1)
+        assert digest is not None and digest.failures == failure
+        if failure < MAX_FAILURES:
+            assert report.outcomes[1].status == "failed" and digest.state == "active"
+            assert digest.next_run_at is not None
+            delays.append(digest.next_run_at - clock.timestamp())
+            clock.advance(seconds=delays[-1])
+    assert delays == [pytest.approx(backoff_seconds(n, 6 * 3600)) for n in range(1, MAX_FAILURES)]
+    assert delays == sorted(delays) and delays[1] == pytest.approx(2 * delays[0])
+    assert report.outcomes[1].status == "disabled"
+    assert digest is not None and digest.state == "disabled" and digest.next_run_at is None
+    assert "8 failures in a row" in (digest.reason or "") and "503" in (digest.reason or "")
+    listing = await driver.slash("digest list")
+    assert "**disabled**: 8 failures in a row" in listing.embed["description"]
+    assert posted(emulator) == []
+
+
+async def test_a_thousand_digests_of_which_ten_are_due_read_ten_rows(
+    dbot: LikesBot, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    conn = dbot.store.conn
+    now = clock.timestamp()
+    channel_id, guild_id = int(emulator.channel("digests").id), int(emulator.guild.id)
+    await conn.executemany(
+        "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
+        "created_at, next_run_at) VALUES (?, ?, 1, 'post', ?, 3600, ?, ?)",
+        [(guild_id, channel_id, POST, now, now - 60 if n < 10 else now + 3600 + n) for n in range(1000)],
+    )
+    await conn.commit()
+    plan = await store.query_plan(conn, store.DUE_QUERY, (now, 200))
+    assert any("USING INDEX digests_next_run_at" in line for line in plan), plan
+    assert not any(line.startswith("SCAN digests") for line in plan), plan
+    report = await scheduler_of(dbot).tick()
+    assert report.rows_read == 10 and len(report.outcomes) == 10
+    # Ten digests of one subject: one X request for them all.
+    assert len(x.requests_to("/liking_users")) == 1
+    assert len(posted(emulator)) == 10
