@@ -1,0 +1,100 @@
+"""store.digests against a real SQLite file: runs, seen items, the due query, survival across reopening."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from store import digests
+from store.db import Store
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "likelens.db")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def new_digest(store: Store, now: float = 1000.0, subject: str = "123") -> digests.Digest:
+    return await digests.add_digest(
+        store.conn, guild_id=1, channel_id=2, creator_id=3, subject_kind="post", subject_id=subject,
+        every_seconds=3600, now=now,
+    )
+
+
+async def test_a_new_digest_is_due_at_once_and_awaits_its_baseline(store: Store) -> None:
+    digest = await new_digest(store)
+    assert digest.state == "active" and not digest.baseline_done and digest.next_run_at == 1000.0
+    assert [d.id for d in await digests.due_digests(store.conn, 1000.0, 10)] == [digest.id]
+    assert await digests.due_digests(store.conn, 999.0, 10) == []
+
+
+async def test_items_of_a_pending_run_count_as_seen_but_undelivered_until_finished(store: Store) -> None:
+    digest = await new_digest(store)
+    run_id = await digests.begin_run(
+        store.conn, digest.id, now=1000.0, kind="baseline", item_ids=["a", "b"], items_found=2,
+        like_count=7, payload='{"content": "x"}',
+    )
+    pending = await digests.pending_run(store.conn, digest.id)
+    assert pending is not None and pending.id == run_id and pending.items == 2
+    assert await digests.seen_items(store.conn, digest.id, ["a", "c"]) == {"a"}
+    await digests.finish_run(store.conn, pending, message_id=99, now=1000.0, next_run_at=4600.0)
+    assert await digests.pending_run(store.conn, digest.id) is None
+    after = await digests.get_digest(store.conn, digest.id)
+    assert after is not None and after.baseline_done and after.next_run_at == 4600.0
+    (run,) = await digests.run_log(store.conn, digest.id)
+    assert (run.status, run.items_posted, run.like_count, run.message_id) == ("posted", 2, 7, 99)
+    async with store.conn.execute("SELECT COUNT(*) FROM digest_items WHERE delivered = 1") as cursor:
+        assert await cursor.fetchone() == (2,)
+
+
+async def test_a_pending_run_survives_reopening_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "likelens.db"
+    first = await Store.open(path)
+    digest = await new_digest(first)
+    run_id = await digests.begin_run(
+        first.conn, digest.id, now=1.0, kind="digest", item_ids=["u1"], items_found=1, like_count=None,
+        payload='{"embed": {"title": "t"}}',
+    )
+    await first.close()
+    second = await Store.open(path)
+    try:
+        pending = await digests.pending_run(second.conn, digest.id)
+        assert pending is not None and pending.id == run_id and pending.payload == '{"embed": {"title": "t"}}'
+    finally:
+        await second.close()
+
+
+async def test_seen_items_answers_for_more_ids_than_one_query_may_bind(store: Store) -> None:
+    digest = await new_digest(store)
+    ids = [str(n) for n in range(1200)]
+    await digests.begin_run(store.conn, digest.id, now=1.0, kind="baseline", item_ids=ids[::2],
+                            items_found=600, like_count=None, payload="{}")
+    assert await digests.seen_items(store.conn, digest.id, ids) == set(ids[::2])
+
+
+async def test_paused_digests_are_not_due_and_removing_deletes_items_and_runs(store: Store) -> None:
+    digest = await new_digest(store)
+    await digests.begin_run(store.conn, digest.id, now=1.0, kind="baseline", item_ids=["a"], items_found=1,
+                            like_count=None, payload="{}")
+    await digests.set_state(store.conn, digest.id, "paused", reason="why", next_run_at=None)
+    assert await digests.due_digests(store.conn, 10**12, 10) == []
+    await digests.delete_digest(store.conn, digest.id)
+    for table in ("digests", "digest_runs", "digest_items"):
+        async with store.conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
+            assert await cursor.fetchone() == (0,), table
+
+
+async def test_the_due_query_reads_through_the_next_run_index(store: Store) -> None:
+    for n in range(50):
+        await new_digest(store, now=float(n), subject=str(n + 1))
+    plan = await digests.query_plan(store.conn, digests.DUE_QUERY, (10.0, 100))
+    assert any("USING INDEX digests_next_run_at (next_run_at<?)" in line for line in plan), plan
+    due = await digests.due_digests(store.conn, 9.0, 100)
+    assert [d.next_run_at for d in due] == [float(n) for n in range(10)]
+    assert len(await digests.due_digests(store.conn, 9.0, 3)) == 3

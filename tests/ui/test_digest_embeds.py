@@ -1,0 +1,39 @@
+"""ui.digest_embeds: the digest message stays within Discord's limits for any input."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ui.digest_embeds import DESCRIPTION_LIMIT, TITLE_LIMIT, DigestEntry, render_baseline, render_digest
+
+entries = st.builds(DigestEntry, st.text(max_size=600), st.text(max_size=300), st.text(max_size=600))
+
+
+@given(st.text(max_size=400), st.lists(entries, max_size=150))
+def test_any_input_fits_discords_embed_limits(subject: str, items: list[DigestEntry]) -> None:
+    embed = render_digest(subject, items, noun="new likers")
+    assert len(embed.title or "") <= TITLE_LIMIT
+    assert len(embed.description or "") <= DESCRIPTION_LIMIT
+    assert len(embed) <= 6000 - 2048  # room for any footer
+
+
+def test_what_does_not_fit_is_counted_in_and_n_more() -> None:
+    items = [DigestEntry(f"@fan_{n}", f"https://x.com/fan_{n}", "x" * 200) for n in range(100)]
+    description = render_digest("post 1", items, noun="new likers").description or ""
+    shown = description.count("\n• ") + 1
+    assert description.endswith(f"…and {100 - shown} more")
+    assert 0 < shown < 100
+
+
+def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
+    item = DigestEntry("@a_b", "https://x.com/a_b", "**bold** @everyone [link](https://evil.example)")
+    description = render_digest("post 1", [item], noun="new likers").description or ""
+    assert "\\*\\*bold\\*\\*" in description and "@\u200beveryone" in description
+    assert "](https://evil.example)" not in description
+    assert description.startswith("• [@a\\_b](https://x.com/a_b)")
+
+
+def test_the_baseline_is_one_short_line() -> None:
+    assert render_baseline("post 1", 140, noun="likers") == "Tracking started for post 1: 140 likers so far."
+    assert "100+ liked posts" in render_baseline("posts", 100, noun="liked posts", more=True)
