@@ -260,3 +260,37 @@ async def test_the_scheduler_loop_survives_a_failing_tick(dbot: LikesBot) -> Non
     assert calls >= 3 and scheduler.running
     await dbot.unload_extension("cogs.digests")
     assert not scheduler.running
+
+
+async def test_a_liked_digest_posts_the_posts_the_account_newly_liked(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver, subject="liked")
+    await scheduler_of(dbot).tick()
+    (baseline,) = posted(emulator)
+    assert baseline.content == "Tracking started for posts the account liked: 100+ liked posts so far."
+    new_ids = x.add_liked_posts(2)
+    clock.advance(hours=6)
+    await scheduler_of(dbot).tick()
+    digest = posted(emulator)[-1]
+    assert digest.embed["title"] == "2 newly liked posts: posts the account liked"
+    for post_id in new_ids:
+        assert f"/status/{post_id})" in digest.embed["description"]
+
+
+async def test_a_recent_digest_posts_new_likers_across_the_accounts_recent_posts(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver, subject="recent")
+    await scheduler_of(dbot).tick()
+    # At most 10 posts a run, each read once.
+    assert len(x.requests_to("/liking_users")) <= 10
+    baseline = posted(emulator)[0].content
+    assert baseline.startswith("Tracking started for the account's posts of the last 7 days")
+    # Two of the ten newest posts.
+    x.add_likers(sandbox.POST_MANY_LIKES, 1)
+    x.add_likers(sandbox.POST_OWNER_PINNED, 2)
+    clock.advance(hours=6)
+    report = await scheduler_of(dbot).tick()
+    assert report.outcomes[1].posted == 3
+    assert posted(emulator)[-1].embed["title"] == "3 new likers: the account's posts of the last 7 days"
