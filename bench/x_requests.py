@@ -15,8 +15,17 @@ from typing import Any
 
 import aiohttp
 
-from bench.harness import BENCH_RATE_LIMIT, Table, bench_main, check
+from bench.harness import (
+    BENCH_RATE_LIMIT,
+    LikeLensWorld,
+    Table,
+    bench_main,
+    check,
+    likelens_world,
+    round_trip,
+)
 from bench.naive_pager import NAIVE_PAGE_SIZE, NaivePager
+from bench.page_flips import pager_buttons
 from xapi import sandbox
 from xapi.auth import OAuth1UserAuth
 from xapi.browse import BrowseSource
@@ -114,7 +123,7 @@ async def browse_naive(x: XClient, x_sandbox: XSandbox, subject: Subject) -> Bro
 
 def page_source_table(results: list[tuple[Subject, Browse, Browse]]) -> Table:
     table = Table(
-        "1. X requests per browse (page source level: forward to the end, back to the start)",
+        "1a. X requests per browse (page source level: forward to the end, back to the start)",
         ["list", "items", "paginator", "X requests", "items returned", "items billed (same-day dedup)",
          "requests vs floor"],
     )
@@ -160,9 +169,75 @@ async def run_page_source() -> Table:
     return page_source_table(results)
 
 
+@dataclass
+class DiscordBrowse:
+    """A browse through the bot: list requests, other X requests, display pages each way."""
+
+    list_requests: int
+    other_requests: int
+    clicks_forward: int
+    clicks_back: int
+
+
+async def browse_through_discord(
+    world: LikeLensWorld, command: str, options: dict[str, Any], fragment: str
+) -> DiscordBrowse:
+    """Run command, click Next until it is disabled, then Previous until it is disabled."""
+    emulator, moderator = world.emulator, world.driver.moderator
+    before = len(world.sandbox.requests)
+    opened = emulator.build_slash(command, options, member=moderator)
+    await round_trip(emulator, opened, f"/{command}")
+    check(opened.response_message_id is not None, f"/{command} answered without a message")
+    message = emulator.messages[str(opened.response_message_id)]
+    counts = []
+    for forward in (True, False):
+        clicks = 0
+        while True:
+            previous, can_go_back, following, can_go_on = pager_buttons(message)
+            if not (can_go_on if forward else can_go_back):
+                break
+            click = emulator.build_click(message, following if forward else previous, member=moderator)
+            await round_trip(emulator, click, f"click on {command}")
+            message = emulator.messages[message.id]
+            clicks += 1
+            check(clicks <= 100, f"{command}: more than 100 pages")
+        counts.append(clicks)
+    sent = [r for r in world.sandbox.requests[before:] if r.status == 200]
+    listing = sum(fragment in r.path for r in sent)
+    return DiscordBrowse(listing, len(sent) - listing, counts[0], counts[1])
+
+
+async def run_through_discord() -> Table:
+    table = Table(
+        "1b. X requests per browse through Discord (`/likes post` and `/likes liked`, Next to the end, "
+        "Previous to the start)",
+        ["list", "command", "clicks (forward + back)", "X list requests", "floor", "naive (2 × pages − 1)",
+         "other X requests (header lookups)"],
+    )
+    browses: tuple[tuple[Subject, str, dict[str, Any], int], ...] = (
+        (SUBJECTS[0], "likes post", {"post": sandbox.POST_100_LIKES}, 100),
+        (SUBJECTS[1], "likes liked", {}, 250),
+    )
+    async with likelens_world() as world:
+        for subject, command, options, items in browses:
+            done = await browse_through_discord(world, command, options, subject.path_fragment)
+            pages = math.ceil(items / DISPLAY_PAGE)
+            check(done.clicks_forward == pages - 1 == done.clicks_back,
+                  f"/{command}: {done.clicks_forward} + {done.clicks_back} clicks, "
+                  f"expected {pages - 1} each way")
+            floor = math.ceil(items / API_PAGE)
+            check(done.list_requests == floor,
+                  f"/{command}: {done.list_requests} X list requests, the floor is {floor}")
+            table.add(subject.name, f"`/{command}`", f"{done.clicks_forward} + {done.clicks_back}",
+                      done.list_requests, floor, 2 * pages - 1, done.other_requests)
+    table.notes.append("Header lookups: the post (`GET /2/tweets/:id`) and the account (`/2/users/me`), "
+                       "cached by the client for 60 s.")
+    return table
+
+
 async def run(quick: bool) -> list[Table]:
     # The lists are small: quick and full runs browse the same 100 and 250 items.
-    return [await run_page_source()]
+    return [await run_page_source(), await run_through_discord()]
 
 
 if __name__ == "__main__":
