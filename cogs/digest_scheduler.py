@@ -93,10 +93,14 @@ def nonce_for(digest_id: int, run_id: int) -> str:
 class SubjectReader:
     """Reads subjects from X for one tick: each X call is made at most once per tick."""
 
-    def __init__(self, bot: LikesBot, *, reserve: bool, deadline: float) -> None:
+    def __init__(
+        self, bot: LikesBot, *, reserve: bool, deadline: float, account: User | None = None,
+    ) -> None:
         self.bot = bot
         self.reserve = reserve
         self.deadline = deadline
+        # The connected account never changes while the bot runs: read it once, not every tick.
+        self.known_account = account
         self._calls: dict[tuple[str, str], asyncio.Future[Any]] = {}
 
     async def _once(self, key: tuple[str, str], call: Callable[[], Awaitable[Any]]) -> Any:
@@ -121,8 +125,9 @@ class SubjectReader:
             raise BudgetReserved(endpoint, budget.reset_at)
 
     async def account(self) -> User:
-        found: User = await self._once(("me", ""), lambda: self.bot.x.me(deadline=self.deadline))
-        return found
+        if self.known_account is None:
+            self.known_account = await self._once(("me", ""), lambda: self.bot.x.me(deadline=self.deadline))
+        return self.known_account
 
     async def likers(self, post_id: str) -> Page[User]:
         page: Page[User] = await self._once(
@@ -197,6 +202,7 @@ class DigestScheduler:
         self.x_deadline = x_deadline
         self.view_for = view_for
         self.last_report: TickReport | None = None
+        self._account: User | None = None
         # Ticks and /digest run never run a digest at the same time.
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -240,9 +246,10 @@ class DigestScheduler:
             now = self.bot.clock().timestamp()
             due = await store.due_digests(self.bot.store.conn, now, self.max_per_tick)
             report.rows_read = len(due)
-            reader = SubjectReader(self.bot, reserve=True, deadline=self.x_deadline)
+            reader = SubjectReader(self.bot, reserve=True, deadline=self.x_deadline, account=self._account)
             for digest in due:
                 report.outcomes[digest.id] = await self._run_guarded(digest, reader)
+            self._account = reader.known_account
         report.x_requests = self.bot.x.stats.requests_sent - sent_before
         report.seconds = time.perf_counter() - started
         self.last_report = report
@@ -251,8 +258,10 @@ class DigestScheduler:
     async def run_now(self, digest: Digest) -> RunOutcome:
         """/digest run: one run at once (it may use the moderators' share of the budget)."""
         async with self._lock:
-            reader = SubjectReader(self.bot, reserve=False, deadline=self.x_deadline)
-            return await self._run_guarded(digest, reader)
+            reader = SubjectReader(self.bot, reserve=False, deadline=self.x_deadline, account=self._account)
+            outcome = await self._run_guarded(digest, reader)
+            self._account = reader.known_account
+            return outcome
 
     async def _run_guarded(self, digest: Digest, reader: SubjectReader) -> RunOutcome:
         try:

@@ -1,0 +1,111 @@
+"""Cost of one digest tick: 10,000 digests of which 100 are due (--quick: 1,000 and 10).
+
+A real LikesBot on the Discord emulator and the X sandbox (rate limit 75 per 15 minutes, as X),
+a SQLite file in a temporary folder. The digests follow 7 subjects (5 posts, `liked`, `recent`).
+Tick 1 records the due digests' baselines; then new likes arrive, the same digests are due
+again, and tick 2 posts them. Prints a Markdown table; exit status 1 when a tick read more rows
+than were due, sent more X requests than there are subjects to read, or missed a message.
+
+Run: python -m bench.digest_tick [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiosqlite
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cogs.digest_scheduler import DigestScheduler, TickReport
+from tests.botharness import emulator_settings, running_bot
+from tests.e2e.digest_support import SettableClock, scheduler_of
+from tests.emulator import DiscordEmulator
+from xapi import sandbox
+from xapi.sandbox import XSandbox
+
+POSTS = (sandbox.POST_7_LIKES, sandbox.POST_100_LIKES, sandbox.POST_MANY_LIKES, sandbox.POST_NO_LIKES,
+         sandbox.POST_OWNER_PINNED)
+SUBJECTS = [("post", p) for p in POSTS] + [("liked", ""), ("recent", "")]
+# X requests a tick may need at most: per post (likers + like count), liked (me + liked posts),
+# recent (its posts + likers of up to 10 posts).
+MAX_X_REQUESTS = 2 * len(POSTS) + 2 + 1 + 10
+
+
+async def insert_digests(
+    conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, total: int, due: int, now: float,
+) -> None:
+    rows = []
+    for n in range(total):
+        kind, subject_id = SUBJECTS[n % len(SUBJECTS)]
+        # The first `due` rows are due now; the others after both ticks (tick 2 is 6 hours later).
+        next_run = now - 1 if n < due else now + 8 * 3600 + n
+        rows.append((guild_id, channel_id, kind, subject_id, now, next_run))
+    await conn.executemany(
+        "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
+        "created_at, next_run_at) VALUES (?, ?, 1, ?, ?, 21600, ?, ?)", rows,
+    )
+    await conn.commit()
+
+
+async def measure(total: int, due: int) -> tuple[list[tuple[str, TickReport, int]], float, bool]:
+    clock = SettableClock()
+    results: list[tuple[str, TickReport, int]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        async with DiscordEmulator() as emulator, XSandbox(clock=clock.timestamp, record_bodies=False) as x:
+            settings = emulator_settings(emulator, x.base_url, Path(folder) / "likelens.db")
+            async with running_bot(emulator, settings, clock=clock) as bot:
+                scheduler: DigestScheduler = scheduler_of(bot)
+                await scheduler.stop()
+                channel = emulator.channel("digests")
+                await insert_digests(
+                    bot.store.conn, guild_id=int(emulator.guild.id), channel_id=int(channel.id),
+                    total=total, due=due, now=clock.timestamp(),
+                )
+                started = time.perf_counter()
+                async with bot.store.conn.execute("SELECT * FROM digests") as cursor:
+                    await cursor.fetchall()
+                full_scan = time.perf_counter() - started
+                for label in ("tick 1 (baselines)", "tick 2 (new likes)"):
+                    if label.startswith("tick 2"):
+                        for post in POSTS:
+                            x.add_likers(post, 3)
+                        x.add_liked_posts(2)
+                        clock.advance(hours=6)
+                    before = len(emulator.messages_in(channel))
+                    sent_before = len(x.requests)
+                    report = await scheduler.tick()
+                    report.x_requests = len(x.requests) - sent_before
+                    results.append((label, report, len(emulator.messages_in(channel)) - before))
+    ok = all(r.rows_read == due and r.x_requests <= MAX_X_REQUESTS and posted == due
+             for _, r, posted in results)
+    return results, full_scan, ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1,000 digests of which 10 are due")
+    quick = parser.parse_args().quick
+    total, due = (1_000, 10) if quick else (10_000, 100)
+    results, full_scan, ok = asyncio.run(measure(total, due))
+    print(f"| digest tick ({total:,} digests, {due} due, {len(SUBJECTS)} subjects) | ms | rows read | "
+          "X requests | messages posted |")
+    print("|---|---|---|---|---|")
+    for label, report, posted in results:
+        ms = report.seconds * 1000
+        print(f"| {label} | {ms:.1f} | {report.rows_read} | {report.x_requests} | {posted} |")
+    print(f"\nFor scale: reading all {total:,} digest rows takes {full_scan * 1000:.1f} ms; a tick reads "
+          "only the due ones (index on next_run_at).")
+    if not ok:
+        print(f"\n**FAILED**: a tick read other than {due} rows, sent more than {MAX_X_REQUESTS} X requests, "
+              "or posted other than one message per due digest.")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
