@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,7 @@ PRIVATE_LIKES_NOTE = (
 )
 
 COLOUR = discord.Colour(0x1D9BF0)
+_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +65,17 @@ def count(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
 
 
+def link_username(username: str | None) -> str | None:
+    """username when it is a real X username (safe in a URL), else None."""
+    return username if username and _USERNAME.fullmatch(username) else None
+
+
 def profile_link(user: User) -> str:
     """`[@handle](https://x.com/handle)`, escaped and safe whatever the username holds."""
-    if not user.username:
-        return f"[id:{safe(user.id, 25)}](https://x.com/i/user/{quote(user.id[:25], safe='')})"
-    url = f"https://x.com/{quote(user.username[:50], safe='')}"
-    return f"[@{safe(user.username, 50)}]({url})"
+    if link_username(user.username) is None:
+        label = f"@{safe(user.username, 50)}" if user.username else f"id:{safe(user.id, 25)}"
+        return f"[{label}](https://x.com/i/user/{quote(user.id[:25], safe='')})"
+    return f"[@{safe(user.username, 50)}](https://x.com/{user.username})"
 
 
 def page_label(page: DisplayPage[User] | DisplayPage[Post]) -> str:
@@ -112,7 +119,7 @@ def _quote(text: str, limit: int) -> str:
 
 def liker_field(user: User, includes: Includes, position: int) -> tuple[str, str]:
     """(field name, field value) of one liker: name, linked handle, verified mark, age, followers, pinned."""
-    display = safe(one_line(user.name), NAME_CHARS) or safe(user.username, 50)
+    display = safe(one_line(user.name), NAME_CHARS) or safe(one_line(user.username), 50) or f"id:{user.id}"
     name = f"{position}. {display}" + (" ☑️" if user.verified else "")
     parts = [profile_link(user), f"joined {timestamp(user.created_at)}",
              f"{count(user.followers_count)} followers"]
@@ -127,16 +134,16 @@ def render_likers_page(
     page: DisplayPage[User], header: PostHeader, *, per_page: int = 10, footnote: str = "", footer: str = "",
 ) -> discord.Embed:
     """One display page of a post's likers, under the post's header."""
+    post_url = Post(id=header.post_id, text="").url(link_username(header.author_username))
     lines = [_quote(header.text, HEADER_TEXT_CHARS) if header.text else "> (no text)",
-             f"❤️ {count(header.like_count)} likes on X · "
-             f"[open the post]({Post(id=header.post_id, text='').url(header.author_username)})"]
+             f"❤️ {count(header.like_count)} likes on X · [open the post]({post_url})"]
     returned = page.total_items
     if returned is not None and header.like_count is not None and returned < header.like_count:
         lines.append(f"X returned {returned:,} likers. {PRIVATE_LIKES_NOTE}")
     if not page.items:
         lines.append("Nobody X can show has liked this post yet.")
     if footnote:
-        lines.append(f"-# {clip(footnote, 300)}")
+        lines.append(f"-# {safe(one_line(footnote), 300)}")
     embed = _base("Who liked this post", "\n".join(lines), footer or page_label(page))
     first = page.number * per_page + 1
     for offset, user in enumerate(page.items[:FIELD_COUNT_LIMIT]):
@@ -150,13 +157,13 @@ def post_field(post: Post, includes: Includes, position: int) -> tuple[str, str]
     author = includes.user(post.author_id)
     who = "unknown author"
     if author is not None:
-        shown = safe(one_line(author.name), NAME_CHARS) or safe(author.username, 50)
+        shown = safe(one_line(author.name), NAME_CHARS) or f"id:{author.id}"
         who = f"{shown} (@{safe(author.username, 50)})"
     name = clip(f"{position}. {who}", FIELD_NAME_LIMIT)
     text = escape(clip(post.text, POST_TEXT_CHARS)) if post.text else "(no text)"
     metrics = (f"❤️ {count(post.like_count)} · 🔁 {count(post.retweet_count)} · "
                f"💬 {count(post.reply_count)} · 🗨️ {count(post.quote_count)}")
-    link = f"[open]({post.url(author.username if author else None)})"
+    link = f"[open]({post.url(link_username(author.username) if author else None)})"
     value = f"{text}\n{timestamp(post.created_at, 'f')} · {metrics} · {link}"
     return name, clip(value, FIELD_VALUE_LIMIT)
 
@@ -167,7 +174,7 @@ def render_liked_page(
     """One display page of the posts `account` (a handle, without @) liked, newest like first."""
     description = "" if page.items else "No liked posts."
     if footnote:
-        description = f"{description}\n-# {clip(footnote, 300)}".strip()
+        description = f"{description}\n-# {safe(one_line(footnote), 300)}".strip()
     embed = _base(f"Posts liked by @{safe(account, 50)}", description, footer or page_label(page))
     first = page.number * per_page + 1
     for offset, post in enumerate(page.items[:FIELD_COUNT_LIMIT]):
@@ -191,7 +198,7 @@ def render_check(user: User, post_id: str, liked: bool, *, note: str = "", foote
     """The yes/no answer of /likes check, with the user's card."""
     title = "Yes: they liked this post" if liked else "No: not among the post's likers"
     link = Post(id=post_id, text="").url()
-    description = f"[The post]({link})" + (f"\n-# {clip(note, 400)}" if note else "")
+    description = f"[The post]({link})" + (f"\n-# {safe(one_line(note), 400)}" if note else "")
     embed = _base(title, description, footer)
     embed.colour = discord.Colour.green() if liked else discord.Colour.light_grey()
     name, value = user_card(user)
@@ -209,7 +216,7 @@ def render_status(
     footer: str = "",
 ) -> discord.Embed:
     """The /likes status answer: connected account, budgets per endpoint, today's figures and cost."""
-    account = f"{safe(one_line(me.name), NAME_CHARS)} ({profile_link(me)})" if me else clip(me_error, 500)
+    account = f"{safe(one_line(me.name), NAME_CHARS)} ({profile_link(me)})" if me else safe(me_error, 500)
     embed = _base("LikeLens status", f"Connected X account: {account}", footer)
     if budgets:
         lines = [f"`{b.endpoint}`: {b.remaining}/{b.limit} left, resets {timestamp(b.reset_at)}"
