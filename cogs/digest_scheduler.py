@@ -193,14 +193,14 @@ class DigestScheduler:
 
     def __init__(
         self, bot: LikesBot, *, tick_seconds: float = TICK_SECONDS, max_per_tick: int = MAX_DIGESTS_PER_TICK,
-        x_deadline: float = 10.0,
-        view_for: Callable[[Digest], discord.ui.View | None] = lambda digest: None,
+        x_deadline: float = 10.0, view_for: Callable[[Digest], discord.ui.View | None] | None = None,
     ) -> None:
         self.bot = bot
         self.tick_seconds = tick_seconds
         self.max_per_tick = max_per_tick
         self.x_deadline = x_deadline
-        self.view_for = view_for
+        # The digest message's buttons (the cog passes the Browse button).
+        self.view_for = view_for or (lambda digest: None)
         self.last_report: TickReport | None = None
         self._account: User | None = None
         # Ticks and /digest run never run a digest at the same time.

@@ -18,6 +18,7 @@ from cogs.digest_scheduler import DigestScheduler
 from cogs.digest_subjects import describe, parse_subject
 from store import digests as store
 from store.digests import Digest
+from ui.digest_browse import DigestBrowseButton, browse_view
 from xapi import errors
 
 if TYPE_CHECKING:
@@ -222,13 +223,18 @@ class DigestsCog(commands.Cog):
 
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
-        self.scheduler = DigestScheduler(bot)
+        self.scheduler = DigestScheduler(
+            bot, view_for=lambda d: browse_view(d.id, d.subject_kind, d.subject_id)
+        )
 
     async def cog_load(self) -> None:
+        # Browse buttons of digests posted before a restart keep working.
+        self.bot.add_dynamic_items(DigestBrowseButton)
         self.scheduler.start()
 
     async def cog_unload(self) -> None:
         await self.scheduler.stop()
+        self.bot.remove_dynamic_items(DigestBrowseButton)
 
     async def _digest_autocomplete(
         self, interaction: discord.Interaction, current: str

@@ -294,3 +294,30 @@ async def test_a_recent_digest_posts_new_likers_across_the_accounts_recent_posts
     report = await scheduler_of(dbot).tick()
     assert report.outcomes[1].posted == 3
     assert posted(emulator)[-1].embed["title"] == "3 new likers: the account's posts of the last 7 days"
+
+
+async def test_browse_opens_a_private_paginator_for_whoever_clicks_even_after_a_restart(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> None:
+    database = tmp_path / "likelens.db"
+    async with digest_bot(emulator, x, database, clock) as first:
+        driver = InteractionDriver(emulator)
+        await add(driver, subject=sandbox.POST_100_LIKES)
+        await scheduler_of(first).tick()
+        x.add_likers(sandbox.POST_100_LIKES, 2)
+        clock.advance(hours=6)
+        await scheduler_of(first).tick()
+        digest = posted(emulator)[-1]
+        custom_id = f"ll:db:1:p:{sandbox.POST_100_LIKES}"
+        assert digest.buttons[custom_id]["label"] == "Browse"
+        member = emulator.member("reader", discord.Permissions(view_channel=True))
+        before = dict(digest.data)
+        clicked = await driver.click(digest, custom_id, member=member)
+        assert clicked.ephemeral and clicked.embeds and clicked.response.id != digest.id
+        # The digest message itself is untouched.
+        assert digest.data == before
+    async with digest_bot(emulator, x, database, clock):
+        again = await InteractionDriver(emulator).click(digest, custom_id)
+        assert again.ephemeral and again.embeds
+        public = emulator.messages_in(emulator.channel("digests"), include_ephemeral=False)
+        assert public[-1].id == digest.id and len(public) == 2

@@ -1,0 +1,73 @@
+"""The Browse button of a digest message: opens the paginator over the digest's subject.
+
+A DynamicItem, so the button of a message posted before a restart still works. Its custom_id
+carries the digest id and what to browse: `ll:db:<digest>:p:<post id>` (likers of a post) or
+`ll:db:<digest>:l:me` (posts the connected account liked).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from ui.paginator import open_browser
+from xapi.errors import XApiError
+
+if TYPE_CHECKING:
+    from bot import LikesBot
+
+
+class DigestBrowseButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"ll:db:(?P<digest>[0-9]{1,12}):(?P<kind>[pl]):(?P<subject>[0-9]{1,19}|me)",
+):
+    """Browse: whoever clicks gets their own (ephemeral) paginator over the subject."""
+
+    def __init__(self, digest_id: int, kind: str, subject: str) -> None:
+        super().__init__(discord.ui.Button(
+            label="Browse", style=discord.ButtonStyle.secondary,
+            custom_id=f"ll:db:{digest_id}:{kind}:{subject}",
+        ))
+        self.digest_id = digest_id
+        self.kind = kind
+        self.subject = subject
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /,
+    ) -> DigestBrowseButton:
+        return cls(int(match["digest"]), str(match["kind"]), str(match["subject"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = cast("LikesBot", interaction.client)
+        # A new ephemeral message for the clicker: a component's plain defer would edit the digest itself.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if self.kind == "p":
+            await open_browser(bot, interaction, kind="liking_users", subject_id=self.subject)
+            return
+        # The connected account, read when clicked (the X client caches it).
+        try:
+            account_id = (await bot.x.me()).id
+        except XApiError:
+            account_id = ""
+        if not account_id:
+            await interaction.followup.send(
+                "X did not answer: try again in a minute.", ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return
+        await open_browser(bot, interaction, kind="liked_posts", subject_id=account_id)
+
+
+def browse_view(digest_id: int, subject_kind: str, subject_id: str) -> discord.ui.View | None:
+    """The digest message's view: a Browse button, or None for `recent` (it spans several posts)."""
+    if subject_kind == "post":
+        button = DigestBrowseButton(digest_id, "p", subject_id)
+    elif subject_kind == "liked":
+        button = DigestBrowseButton(digest_id, "l", "me")
+    else:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(button)
+    return view
