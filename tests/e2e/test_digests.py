@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
@@ -321,3 +322,33 @@ async def test_browse_opens_a_private_paginator_for_whoever_clicks_even_after_a_
         assert again.ephemeral and again.embeds
         public = emulator.messages_in(emulator.channel("digests"), include_ephemeral=False)
         assert public[-1].id == digest.id and len(public) == 2
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    ("digest list", {}),
+    ("digest remove", {"digest": 9}),
+    ("digest pause", {"digest": 9}),
+    ("digest resume", {"digest": 9}),
+    ("digest run", {"digest": 9}),
+])
+async def test_every_digest_command_answers_privately_about_an_unknown_digest(
+    driver: InteractionDriver, command: str, options: dict[str, Any]
+) -> None:
+    result = await driver.slash(command, **options)
+    assert result.ephemeral
+    assert "no digest" in result.content or "no digests yet" in result.content
+
+
+async def test_pause_resume_remove_and_autocomplete(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, clock: SettableClock
+) -> None:
+    await add(driver)
+    await add(driver, subject="liked", channel="general")
+    choices = await driver.autocomplete("digest pause", "digest", "liked")
+    assert [c["value"] for c in choices] == [2]
+    assert "paused" in (await driver.slash("digest pause", digest=1)).content
+    assert (await scheduler_of(dbot).tick()).outcomes.keys() == {2}
+    assert "resumed" in (await driver.slash("digest resume", digest=1)).content
+    assert (await scheduler_of(dbot).tick()).outcomes[1].status == "baseline"
+    assert "removed" in (await driver.slash("digest remove", digest=1)).content
+    assert [d.id for d in await store.guild_digests(dbot.store.conn, int(emulator.guild.id))] == [2]
