@@ -104,12 +104,7 @@ ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("likes check", {"post": "1600000000000000002", "user": "@someone"}),
     ("likes export", {"post": "1600000000000000002"}),
     ("likes status", {}),
-    ("digest add", {"subject": "liked", "channel": "digests", "every": "6h"}),
-    ("digest list", {}),
-    ("digest remove", {"digest": 1}),
-    ("digest pause", {"digest": 1}),
-    ("digest resume", {"digest": 1}),
-    ("digest run", {"digest": 1}),
+    # The /digest commands are covered by tests/e2e/test_digests.py.
 ]
 
 
