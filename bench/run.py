@@ -24,7 +24,8 @@ BENCHMARKS = (
     ("ack_latency", "2. Acknowledgement latency under load"),
     ("page_flips", "3. Page-flip throughput"),
     ("memory", "4. Memory per live paginator"),
-    ("digest_tick", "5. Digest tick"),
+    ("digest_tick", "5. Digest tick (bench/digest_tick.py, by the digest helper)"),
+    ("digest_subjects", "5b. Digest tick over 1,000 subjects against a naive scheduler"),
     ("startup", "6. Startup"),
 )
 BENCH_TIMEOUT = 900

@@ -1,0 +1,175 @@
+"""Benchmark 5b: a digest tick over many subjects, against a naive scheduler, in one run.
+
+10,000 digests over 1,000 posts of the account (10 digests per post); 100 are due, over 50 distinct
+posts (quick: 1,000 over 100, 10 due over 5). LikeLens' DigestScheduler.tick() (a real LikesBot on
+the emulator and the X sandbox) against a naive scheduler in the same run: read every digest row,
+keep the due ones, fetch the likers once per due digest. LikeLens must read only the due rows and
+send exactly one likers request per distinct due post. bench/digest_tick.py (the digest helper's)
+covers the other subject kinds.
+Run: python -m bench.digest_subjects [--quick]
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import aiohttp
+import aiosqlite
+
+from bench.harness import BENCH_RATE_LIMIT, Table, TimedEmulator, bench_main, check, ratio, schema_checks_off
+from bench.x_requests import x_client
+from tests.botharness import emulator_settings, running_bot
+from tests.e2e.digest_support import SettableClock, scheduler_of
+from xapi import sandbox
+from xapi.sandbox import XSandbox
+
+LIKERS_PER_POST = 12
+
+
+@dataclass(frozen=True)
+class Scale:
+    digests: int
+    posts: int
+    due: int
+    due_posts: int
+
+
+@dataclass
+class TickFigures:
+    label: str
+    seconds: float
+    rows_read: int
+    likers_requests: int
+    all_requests: int
+    posted: int
+
+
+def add_owner_posts(x: XSandbox, count: int, now: datetime) -> list[str]:
+    """count new posts of the connected account, each with a few likers."""
+    rng = random.Random(20261201)
+    ids = []
+    for _ in range(count):
+        post = x.world.new_post(rng, sandbox.OWNER_ID, now)
+        x.add_likers(post.id, LIKERS_PER_POST)
+        ids.append(post.id)
+    return ids
+
+
+def due_indexes(scale: Scale) -> set[int]:
+    """Which digests are due: `due` of them, spread over the first `due_posts` posts."""
+    return {k % scale.due_posts + scale.posts * (k // scale.due_posts) for k in range(scale.due)}
+
+
+async def insert_digests(
+    conn: aiosqlite.Connection, scale: Scale, posts: list[str], *, guild_id: int, channel_id: int, now: float,
+) -> None:
+    due = due_indexes(scale)
+    rows = [(guild_id, channel_id, "post", posts[n % scale.posts], now,
+             now - 1 if n in due else now + 8 * 3600 + n) for n in range(scale.digests)]
+    await conn.executemany(
+        "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
+        "created_at, next_run_at) VALUES (?, ?, 1, ?, ?, 21600, ?, ?)", rows,
+    )
+    await conn.commit()
+
+
+def likers_requests(x: XSandbox, since: int) -> int:
+    return sum(1 for r in x.requests[since:] if r.path.endswith("/liking_users"))
+
+
+async def naive_tick(conn: aiosqlite.Connection, x: XSandbox, now: float) -> TickFigures:
+    """Read every digest, keep the due ones, fetch likers once per due digest (no sharing, no cache)."""
+    before = len(x.requests)
+    started = time.perf_counter()
+    async with conn.execute("SELECT * FROM digests") as cursor:
+        rows = list(await cursor.fetchall())
+    due = [row for row in rows if row["next_run_at"] is not None and row["next_run_at"] <= now]
+    async with aiohttp.ClientSession() as session:
+        client = x_client(session, x.base_url, cache=False)
+        for row in due:
+            await client.liking_users(row["subject_id"])
+    seconds = time.perf_counter() - started
+    sent = len(x.requests) - before
+    return TickFigures("naive: all rows, likers per due digest (no posting)", seconds, len(rows),
+                       likers_requests(x, before), sent, 0)
+
+
+async def measure(scale: Scale) -> list[TickFigures]:
+    clock = SettableClock()
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="likelens-bench-digests-") as folder:
+        async with TimedEmulator() as emulator, \
+                XSandbox(clock=clock.timestamp, record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x:
+            posts = add_owner_posts(x, scale.posts, clock())
+            settings = emulator_settings(emulator, x.base_url, Path(folder) / "likelens.db")
+            async with running_bot(emulator, settings, clock=clock) as bot:
+                scheduler = scheduler_of(bot)
+                await scheduler.stop()
+                channel = emulator.channel("digests")
+                conn = bot.store.conn
+                await insert_digests(conn, scale, posts, guild_id=int(emulator.guild.id),
+                                     channel_id=int(channel.id), now=clock.timestamp())
+                conn.row_factory = aiosqlite.Row
+                try:
+                    figures.append(await naive_tick(conn, x, clock.timestamp()))
+                finally:
+                    conn.row_factory = None
+                due_posts = {posts[n % scale.posts] for n in due_indexes(scale)}
+                check(len(due_posts) == scale.due_posts, "the due digests do not cover the intended posts")
+                for label in ("LikeLens tick 1 (records baselines)", "LikeLens tick 2 (3 new likers each)"):
+                    if label.startswith("LikeLens tick 2"):
+                        for post_id in due_posts:
+                            x.add_likers(post_id, 3)
+                        clock.advance(hours=6)
+                    posted_before = len(emulator.messages_in(channel))
+                    before = len(x.requests)
+                    with schema_checks_off():
+                        report = await scheduler.tick()
+                    figures.append(TickFigures(
+                        label, report.seconds, report.rows_read, likers_requests(x, before),
+                        len(x.requests) - before, len(emulator.messages_in(channel)) - posted_before,
+                    ))
+    return figures
+
+
+def check_likelens(scale: Scale, tick: TickFigures, *, posting: bool) -> None:
+    check(tick.rows_read == scale.due, f"{tick.label}: read {tick.rows_read} rows, {scale.due} were due")
+    check(tick.likers_requests == scale.due_posts,
+          f"{tick.label}: {tick.likers_requests} likers requests for {scale.due_posts} distinct due posts")
+    if posting:
+        check(tick.posted == scale.due,
+              f"{tick.label}: posted {tick.posted} messages for {scale.due} due digests")
+
+
+async def run(quick: bool) -> list[Table]:
+    scale = Scale(1_000, 100, 10, 5) if quick else Scale(10_000, 1_000, 100, 50)
+    naive, first, second = await measure(scale)
+    check_likelens(scale, first, posting=False)
+    check_likelens(scale, second, posting=True)
+    check(naive.likers_requests == scale.due, "the naive scheduler did not fetch once per due digest")
+    table = Table(
+        f"5b. Digest tick: {scale.digests:,} digests over {scale.posts:,} posts, {scale.due} due over "
+        f"{scale.due_posts} posts",
+        ["scheduler", "tick ms", "rows read", "likers requests", "all X requests", "messages posted",
+         "likers requests vs naive", "all X requests vs naive"],
+    )
+    table.add(naive.label, naive.seconds * 1000, f"{naive.rows_read:,}", naive.likers_requests,
+              naive.all_requests, naive.posted, "×1.00", "×1.00")
+    for tick in (first, second):
+        table.add(tick.label, tick.seconds * 1000, tick.rows_read, tick.likers_requests, tick.all_requests,
+                  tick.posted, ratio(tick.likers_requests, naive.likers_requests),
+                  ratio(tick.all_requests, naive.all_requests))
+    table.notes.append("LikeLens' other X requests are one post lookup (`GET /2/tweets/:id`, app-only "
+                       "bearer budget) per distinct due post, for the like count in the run log.")
+    table.notes.append("The naive scheduler posts nothing, so its time is reading and fetching only. "
+                       "LikeLens ticks timed with the emulator's schema check off.")
+    return [table]
+
+
+if __name__ == "__main__":
+    bench_main(run)
