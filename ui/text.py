@@ -20,7 +20,8 @@ def clip(text: str, limit: int) -> str:
 
 def escape(text: str) -> str:
     """Markdown and mentions in text shown literally (no formatting, no ping, no role/user tag)."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    # A backslash from X must not escape what LikeLens writes after it (e.g. a link's closing bracket).
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text.replace("\\", "\\\\")))
 
 
 def safe(text: str, limit: int) -> str:
@@ -28,9 +29,10 @@ def safe(text: str, limit: int) -> str:
     budget = limit
     while True:
         escaped = escape(clip(text, budget))
-        if len(escaped) <= limit or budget <= 1:
+        if len(escaped) <= limit or budget <= 0:
+            # At budget 0 the text is a lone "…", which fits any limit of 1 or more.
             return escaped[:limit]
-        budget -= max(1, len(escaped) - limit)
+        budget = max(0, budget - max(1, len(escaped) - limit))
 
 
 def one_line(text: str) -> str:

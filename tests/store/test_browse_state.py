@@ -1,0 +1,56 @@
+"""store.browse_state against a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from store.browse_state import (
+    ID_LENGTH,
+    BrowseRecord,
+    delete_browse_older_than,
+    load_browse,
+    new_browse_id,
+    save_browse,
+    save_position,
+)
+from store.db import Store
+
+
+async def test_a_saved_paginator_reads_back_after_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "likelens.db"
+    record = BrowseRecord(new_browse_id(), "liking_users", "186", 42, {"text": "gm 🌞", "like_count": 7},
+                          {"v": 1, "tokens": [None], "sizes": [7], "exhausted": True, "current": 0})
+    store = await Store.open(path)
+    await save_browse(store.conn, record, now=100.0)
+    await save_position(store.conn, record.id, {**record.state, "current": 3}, now=101.0)
+    await store.close()
+
+    store = await Store.open(path)
+    try:
+        loaded = await load_browse(store.conn, record.id)
+        assert loaded == BrowseRecord(record.id, "liking_users", "186", 42, record.context,
+                                      {**record.state, "current": 3})
+        assert await load_browse(store.conn, "unknown") is None
+    finally:
+        await store.close()
+
+
+async def test_old_paginators_are_forgotten_and_unreadable_ones_are_gone(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "likelens.db")
+    try:
+        old = BrowseRecord("old", "liked_posts", "1", 1, {}, {})
+        new = BrowseRecord("new", "liked_posts", "1", 1, {}, {})
+        await save_browse(store.conn, old, now=10.0)
+        await save_browse(store.conn, new, now=1000.0)
+        assert await delete_browse_older_than(store.conn, 500.0) == 1
+        assert await load_browse(store.conn, "old") is None
+        await store.conn.execute("UPDATE browse_states SET state = 'not json' WHERE id = 'new'")
+        assert await load_browse(store.conn, "new") is None
+    finally:
+        await store.close()
+
+
+def test_ids_are_short_and_distinct() -> None:
+    ids = {new_browse_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all((len(i) == ID_LENGTH and i.isalnum() and i.islower()) or i.isdigit() for i in ids)

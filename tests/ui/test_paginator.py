@@ -1,0 +1,66 @@
+"""ui.paginator's pure parts: the bounded LRU of live pagers, the buttons, the partial-error note."""
+
+from __future__ import annotations
+
+from ui.paginator import LivePagers, pager_view, partial_footnote
+from xapi.browse import DisplayPage
+from xapi.models import Includes, PartialError, User
+
+
+async def test_live_pagers_are_bounded_and_least_recently_used_go_first() -> None:
+    pagers = LivePagers(max_size=3, idle_seconds=60)
+    for name in "abc":
+        pagers.entry(name, now=0)
+    pagers.entry("a", now=1)
+    pagers.entry("d", now=2)
+    assert len(pagers) == 3
+    assert pagers.entry("a", now=3).touched == 3
+    # "b" was evicted: it comes back empty.
+    assert pagers.entry("b", now=4).source is None
+
+
+async def test_a_pager_in_the_middle_of_a_click_is_not_evicted() -> None:
+    pagers = LivePagers(max_size=1, idle_seconds=60)
+    busy = pagers.entry("busy", now=0)
+    async with busy.lock:
+        pagers.entry("other", now=1)
+        assert pagers.entry("busy", now=2) is busy
+
+
+async def test_an_idle_pager_drops_its_source() -> None:
+    pagers = LivePagers(max_size=5, idle_seconds=60)
+    live = pagers.entry("a", now=0)
+    live.source = object()  # type: ignore[assignment]
+    assert pagers.entry("a", now=30).source is not None
+    assert pagers.entry("a", now=200).source is None
+
+
+def page(number: int, has_previous: bool, has_next: bool, total: int | None) -> DisplayPage[User]:
+    pages = None if total is None else max(1, -(-total // 10))
+    return DisplayPage((), number, Includes(), has_previous, has_next, total, pages)
+
+
+def buttons(view: object) -> list[tuple[str, str | None, bool]]:
+    assert view is not None
+    items = [getattr(child, "item", child) for child in view.children]  # type: ignore[attr-defined]
+    return [(b.custom_id, b.label, b.disabled) for b in items]
+
+
+def test_buttons_carry_the_target_page() -> None:
+    assert buttons(pager_view("abc", page(0, False, True, None))) == [
+        ("ll:pg:abc:0", "Previous", True), ("ll:pn:abc", "Page 1", True), ("ll:pg:abc:1", "Next", False),
+    ]
+    assert buttons(pager_view("abc", page(9, True, False, 100))) == [
+        ("ll:pg:abc:8", "Previous", False), ("ll:pn:abc", "Page 10 of 10", True),
+        ("ll:pg:abc:10", "Next", True),
+    ]
+
+
+def test_a_single_page_has_no_buttons() -> None:
+    assert pager_view("abc", page(0, False, False, 7)) is None
+
+
+def test_partial_footnote() -> None:
+    assert partial_footnote([]) == ""
+    problems = [PartialError(title="Not Found Error", resource_id="1"), PartialError(title="Not Found Error")]
+    assert partial_footnote(problems) == "X could not return 2 item(s) here (Not Found Error)."

@@ -1,0 +1,41 @@
+"""ui.text: clipping and escaping of text from X."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.ui.strategies import nasty_text
+from ui.text import clip, escape, first_line, one_line, safe
+
+
+@settings(max_examples=300)
+@given(text=nasty_text, limit=st.integers(1, 5000))
+def test_safe_fits_its_limit_and_never_ends_in_a_lone_backslash(text: str, limit: int) -> None:
+    out = safe(text, limit)
+    assert len(out) <= limit
+    stripped = out.removesuffix("…")
+    assert (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 0
+    assert "@everyone" not in out and "@here" not in out
+
+
+@given(text=st.text(max_size=100))
+def test_short_text_is_kept_whole(text: str) -> None:
+    assert clip(text, 100) == text
+
+
+def test_clip_marks_the_cut() -> None:
+    assert clip("abcdef", 4) == "abc…"
+    assert clip("ab\\cdef", 4) == "ab…"
+
+
+def test_escape_shows_markdown_and_mentions_literally() -> None:
+    assert escape("**x** @everyone <@&123456789012345678>") == (
+        "\\*\\*x\\*\\* @\u200beveryone <@\u200b&123456789012345678>"
+    )
+
+
+def test_lines() -> None:
+    assert one_line("a\n b\t\tc ") == "a b c"
+    assert first_line("\n  \n first \nsecond") == "first"
+    assert first_line("") == ""
