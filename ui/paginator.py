@@ -262,7 +262,7 @@ async def turn_page(bot: LikesBot, interaction: discord.Interaction, browse_id: 
         if interaction.user.id != record.owner_id:
             await answer_error(interaction, NOT_YOURS)
             return
-        await defer(interaction)
+        await defer(interaction, update=True)
         now = _now(bot)
         pagers = live_pagers(bot)
         live = pagers.entry(browse_id, now)

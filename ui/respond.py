@@ -46,18 +46,22 @@ async def answer_error(interaction: discord.Interaction, sentence: str) -> None:
     text = clip(sentence, CONTENT_LIMIT)
     if not interaction.response.is_done():
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    elif _is_component(interaction):
-        # The paginator message stays as it was; the error is for the clicker only.
+    elif interaction.response.type is discord.InteractionResponseType.deferred_message_update:
+        # The clicked message (a paginator) stays as it was; the error is for the clicker only.
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
     else:
         await answer(interaction, content=text)
 
 
-async def defer(interaction: discord.Interaction, *, ephemeral: bool = True) -> None:
-    """Acknowledge now (Discord's 3 s deadline), before any X call; a no-op when already answered."""
+async def defer(interaction: discord.Interaction, *, ephemeral: bool = True, update: bool = False) -> None:
+    """Acknowledge now (Discord's 3 s deadline), before any X call; a no-op when already answered.
+
+    update=True (a click that will edit the clicked message) defers an update; otherwise the
+    answer is a new message, shown as "thinking…" until it is edited.
+    """
     if interaction.response.is_done():
         return
-    if _is_component(interaction):
+    if update and _is_component(interaction):
         await interaction.response.defer()
     else:
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
