@@ -96,10 +96,14 @@ async def likelens_latencies(count: int, x_latency: float) -> Latencies:
 async def run(quick: bool) -> list[Table]:
     count, x_latency, rounds = (20, 0.5, 1) if quick else (200, 5.0, 3)
     bare, likelens = Latencies([]), Latencies([])
+    round_max: dict[str, list[float]] = {"bare": [], "LikeLens": []}
     # Alternate the two bots round by round, so drift of the shared machine hits both alike.
     for _ in range(rounds):
-        bare.values += (await bare_latencies(count)).values
+        bare_round = await bare_latencies(count)
+        bare.values += bare_round.values
         measured = await likelens_latencies(count, x_latency)
+        round_max["bare"].append(max(bare_round.values) * 1000)
+        round_max["LikeLens"].append(max(measured.values) * 1000)
         likelens.values += measured.values
         likelens.x_requests += measured.x_requests
     table = Table(
@@ -120,6 +124,10 @@ async def run(quick: bool) -> list[Table]:
                        "schema_checks_off); the warm-up command ran with it on.")
     table.notes.append("Latency: INTERACTION_CREATE sent on the gateway → the bot's callback request "
                        "reaching the emulator; all commands dispatched back to back, one event loop.")
+    if rounds > 1:
+        per_round = "; ".join(f"{name} " + " / ".join(f"{value:.0f}" for value in values)
+                              for name, values in round_max.items())
+        table.notes.append(f"Max per round (ms): {per_round}")
     table.notes.append("X requests: LikeLens' over all rounds (concurrent identical lookups share one).")
     return [table]
 
