@@ -156,7 +156,8 @@ async def digest_pause(bot: LikesBot, interaction: discord.Interaction, *, diges
     if found.state != "active":
         await _answer(interaction, f"Digest #{found.id} is already {found.state}.")
         return
-    reason = f"paused by {interaction.user.name}. `/digest resume digest:{found.id}` starts it again"
+    who = discord.utils.escape_markdown(interaction.user.name)
+    reason = f"paused by {who}. `/digest resume digest:{found.id}` starts it again"
     await store.set_state(bot.store.conn, found.id, "paused", reason=reason, next_run_at=None)
     await _answer(interaction, f"Digest #{found.id} paused; its settings and seen items are kept.")
 

@@ -23,6 +23,8 @@ _DIGEST_COLUMNS = (
 )
 # SQLite allows 999 bound parameters in old builds; stay well below.
 _IN_CHUNK = 500
+# The run log keeps this long; seen items are kept for good (X may list an old liker again).
+RUN_LOG_RETENTION_SECONDS = 90 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +260,10 @@ async def log_run(
         "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, like_count, error) "
         "VALUES (?, ?, 'digest', ?, ?, ?, ?)",
         (digest_id, now, status, items_found, like_count, error),
+    )
+    await conn.execute(
+        "DELETE FROM digest_runs WHERE digest_id = ? AND started_at < ? AND status != 'pending'",
+        (digest_id, now - RUN_LOG_RETENTION_SECONDS),
     )
     await conn.commit()
 

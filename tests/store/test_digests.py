@@ -98,3 +98,12 @@ async def test_the_due_query_reads_through_the_next_run_index(store: Store) -> N
     due = await digests.due_digests(store.conn, 9.0, 100)
     assert [d.next_run_at for d in due] == [float(n) for n in range(10)]
     assert len(await digests.due_digests(store.conn, 9.0, 3)) == 3
+
+
+async def test_the_run_log_forgets_runs_older_than_its_retention(store: Store) -> None:
+    digest = await new_digest(store)
+    await digests.log_run(store.conn, digest.id, now=0.0, status="nothing_new")
+    await digests.log_run(store.conn, digest.id, now=1.0, status="nothing_new")
+    later = digests.RUN_LOG_RETENTION_SECONDS + 0.5
+    await digests.log_run(store.conn, digest.id, now=later, status="nothing_new")
+    assert [r.started_at for r in await digests.run_log(store.conn, digest.id)] == [later, 1.0]
