@@ -160,7 +160,9 @@ async def set_schedule(
 ) -> None:
     """Move the digest's next run; optionally record the last run, the failure streak and its reason."""
     await conn.execute(
-        "UPDATE digests SET next_run_at = ?, last_run_at = COALESCE(?, last_run_at), "
+        # A digest paused or disabled meanwhile (e.g. during the run) stays unscheduled.
+        "UPDATE digests SET next_run_at = CASE WHEN state = 'active' THEN ? END, "
+        "last_run_at = COALESCE(?, last_run_at), "
         "failures = COALESCE(?, failures), reason = CASE WHEN ? IS NULL THEN reason ELSE ? END WHERE id = ?",
         (next_run_at, last_run_at, failures, reason, reason, digest_id),
     )
@@ -244,7 +246,8 @@ async def finish_run(
     )
     baseline = 1 if run.kind == "baseline" else 0
     await conn.execute(
-        "UPDATE digests SET baseline_done = MAX(baseline_done, ?), last_run_at = ?, next_run_at = ?, "
+        "UPDATE digests SET baseline_done = MAX(baseline_done, ?), last_run_at = ?, "
+        "next_run_at = CASE WHEN state = 'active' THEN ? END, "
         "failures = 0, reason = NULL WHERE id = ?",
         (baseline, now, next_run_at, run.digest_id),
     )

@@ -107,3 +107,16 @@ async def test_the_run_log_forgets_runs_older_than_its_retention(store: Store) -
     later = digests.RUN_LOG_RETENTION_SECONDS + 0.5
     await digests.log_run(store.conn, digest.id, now=later, status="nothing_new")
     assert [r.started_at for r in await digests.run_log(store.conn, digest.id)] == [later, 1.0]
+
+
+async def test_a_digest_paused_during_its_run_is_not_scheduled_by_the_end_of_the_run(store: Store) -> None:
+    digest = await new_digest(store)
+    run_id = await digests.begin_run(store.conn, digest.id, now=1.0, kind="baseline", item_ids=["a"],
+                                     items_found=1, like_count=None, payload="{}")
+    await digests.set_state(store.conn, digest.id, "paused", reason="by a moderator", next_run_at=None)
+    pending = digests.PendingRun(run_id, digest.id, "baseline", "{}", 1)
+    await digests.finish_run(store.conn, pending, message_id=5, now=2.0, next_run_at=3602.0)
+    await digests.set_schedule(store.conn, digest.id, next_run_at=7200.0)
+    after = await digests.get_digest(store.conn, digest.id)
+    assert after is not None and after.state == "paused" and after.next_run_at is None
+    assert await digests.seen_items(store.conn, digest.id, ["a"]) == {"a"}
