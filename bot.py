@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -51,6 +52,7 @@ class SecretRedactingFilter(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self._secrets: set[str] = set()
+        self._sources: list[Callable[[], Iterable[str]]] = []
         for secret in secrets:
             self.add(secret)
 
@@ -60,9 +62,16 @@ class SecretRedactingFilter(logging.Filter):
         if len(secret) >= 4:
             self._secrets.update({secret, quote(secret, safe="")})
 
+    def follow(self, source: Callable[[], Iterable[str]]) -> None:
+        """Redact whatever source returns at each record (e.g. OAuth 2.0 access tokens as they change)."""
+        self._sources.append(source)
+
     def redact(self, text: str) -> str:
+        secrets = set(self._secrets)
+        for source in self._sources:
+            secrets.update(s for value in source() if len(value) >= 4 for s in (value, quote(value, safe="")))
         # Longest first, so a secret containing another is replaced whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in sorted(secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
         return text
 
@@ -80,12 +89,29 @@ class SecretRedactingFilter(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Redacts the final text of another formatter.
+
+    discord.py's colour formatter (used on a terminal and in Docker) re-renders tracebacks from
+    exc_info, so redacting the record alone is not enough.
+    """
+
+    def __init__(self, inner: logging.Formatter, redactor: SecretRedactingFilter) -> None:
+        super().__init__()
+        self.inner = inner
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(self.inner.format(record))
+
+
 def setup_logging(settings: Settings) -> SecretRedactingFilter:
     """Log to stderr at LOG_LEVEL through discord.py's formatter, with every secret redacted."""
     redactor = SecretRedactingFilter(settings.secrets)
     handler = logging.StreamHandler()
     handler.addFilter(redactor)
     discord.utils.setup_logging(handler=handler, level=getattr(logging, settings.log_level), root=True)
+    handler.setFormatter(RedactingFormatter(handler.formatter or logging.Formatter(), redactor))
     return redactor
 
 
@@ -163,7 +189,7 @@ class LikesBot(commands.Bot):
         await self.sync_commands_if_changed()
         if self.alive_file is not None:
             task = asyncio.create_task(self._keep_alive_file(self.alive_file), name="likelens-alive-file")
-            self._resources.callback(task.cancel)
+            self._resources.push_async_callback(self._stop_alive_file, task, self.alive_file)
 
     async def _make_x_client(self) -> XClient:
         settings = self.settings
@@ -212,7 +238,11 @@ class LikesBot(commands.Bot):
                 self.redactor.add(new_token)
             await save_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token, new_token)
 
-        return OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
+        auth = OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
+        if self.redactor is not None:
+            # Access tokens come and go every two hours; the redactor reads the live ones.
+            self.redactor.follow(lambda: auth.secrets)
+        return auth
 
     def command_tree_payload(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
         """The JSON `tree.sync(guild=guild)` would send."""
@@ -225,8 +255,11 @@ class LikesBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
         target = f"guild:{guild.id}" if guild else "global"
         payload = self.command_tree_payload(guild)
+        # The application is part of the key: a database reused with another bot token syncs again.
         digest = hashlib.sha256(
-            json.dumps({"target": target, "commands": payload}, sort_keys=True).encode()
+            json.dumps(
+                {"application": self.application_id, "target": target, "commands": payload}, sort_keys=True
+            ).encode()
         ).hexdigest()
         if not self.force_sync and await get_meta(self.store.conn, COMMAND_TREE_HASH_KEY) == digest:
             log.info("Command tree unchanged since the last sync (%s): not syncing", target)
@@ -252,8 +285,20 @@ class LikesBot(commands.Bot):
             if not self.ws or not self.ws.open:
                 await asyncio.sleep(1)
                 continue
-            await asyncio.to_thread(path.write_text, str(time.time()))
+            try:
+                await asyncio.to_thread(path.write_text, str(time.time()))
+            except OSError:
+                # A full disk must not end the loop silently: say so and try again next time.
+                log.warning("Could not refresh the healthcheck file %s", path, exc_info=True)
             await asyncio.sleep(ALIVE_INTERVAL)
+
+    @staticmethod
+    async def _stop_alive_file(task: asyncio.Task[None], path: Path) -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # A stopped bot is not healthy: the healthcheck must not see a fresh file for 90 s more.
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
     async def close(self) -> None:
         try:
@@ -288,11 +333,33 @@ async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedac
     alive_file = alive_file_for(settings.database_path)
     bot = LikesBot(settings, force_sync=force_sync, redactor=redactor, alive_file=alive_file)
     loop = asyncio.get_running_loop()
+    closing: set[asyncio.Task[None]] = set()
+
+    def close_on_sigterm() -> None:
+        # Kept referenced until done, or the event loop could drop the closing task mid-way.
+        task = asyncio.ensure_future(bot.close())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
     # `docker stop` sends SIGTERM: close cleanly (gateway, session, database) instead of dying.
     with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+        loop.add_signal_handler(signal.SIGTERM, close_on_sigterm)
     async with bot:
         await bot.start(settings.discord_token)
+
+
+def database_problem(path: Path) -> str | None:
+    """None when the database at path opens and migrates; else why not, before Discord is contacted."""
+
+    async def open_and_close() -> None:
+        store = await Store.open(path)
+        await store.close()
+
+    try:
+        asyncio.run(open_and_close())
+    except (sqlite3.Error, OSError, RuntimeError) as error:
+        return str(error) or type(error).__name__
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
             "choose a writable path",
             file=sys.stderr,
         )
+        return 2
+    if (problem := database_problem(settings.database_path)) is not None:
+        print(f"LikeLens configuration error: DATABASE_PATH cannot be used ({problem})", file=sys.stderr)
         return 2
     redactor = setup_logging(settings)
     try:

@@ -86,6 +86,32 @@ def test_setup_logging_redacts_on_the_root_handler_at_the_configured_level() -> 
         root.handlers[:], root.level = before
 
 
+class TerminalStream(io.StringIO):
+    """A stream that says it is a terminal, so discord.py picks its colour formatter."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_secrets_in_tracebacks_are_redacted_on_a_terminal_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = TerminalStream()
+    monkeypatch.setattr("sys.stderr", stream)
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    try:
+        setup_logging(SETTINGS)
+        try:
+            raise RuntimeError(f"failed with {SETTINGS.x_api_secret}")
+        except RuntimeError:
+            logging.getLogger("likelens.test-terminal").exception("an error")
+    finally:
+        root.handlers[:], root.level = before
+    output = stream.getvalue()
+    assert "\x1b[" in output, "the colour formatter was not used: this test proves nothing"
+    assert "RuntimeError: failed with" in output
+    assert SETTINGS.x_api_secret is not None and SETTINGS.x_api_secret not in output
+
+
 def test_command_line_flags() -> None:
     assert parse_args([]).sandbox is False
     args = parse_args(["--sandbox", "--sync"])

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -174,11 +175,27 @@ async def test_a_bad_value_in_dot_env_is_reported_like_the_environment(
     assert "LOG_LEVEL" in stderr.decode() and "chatty" in stderr.decode()
 
 
+def unusable_database(tmp_path: Path, kind: str) -> Path:
+    """A DATABASE_PATH that cannot work, of the given kind."""
+    if kind == "folder is a file":
+        (tmp_path / "a-file").write_text("not a folder")
+        return tmp_path / "a-file" / "x.db"
+    if kind == "path is a folder":
+        (tmp_path / "a-folder").mkdir()
+        return tmp_path / "a-folder"
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(newer) as conn:  # a database written by a newer LikeLens
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version (version) VALUES (999)")
+    return newer
+
+
+@pytest.mark.parametrize("kind", ["folder is a file", "path is a folder", "schema is newer"])
 async def test_an_unusable_database_path_is_a_configuration_error(
-    emulator: DiscordEmulator, tmp_path: Path
+    emulator: DiscordEmulator, tmp_path: Path, kind: str
 ) -> None:
-    (tmp_path / "a-file").write_text("not a folder")
-    env = child_env(emulator, DISCORD_TOKEN="t", **OAUTH1, DATABASE_PATH=str(tmp_path / "a-file" / "x.db"))
+    database = unusable_database(tmp_path, kind)
+    env = child_env(emulator, DISCORD_TOKEN="t", **OAUTH1, DATABASE_PATH=str(database))
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(REPO / "bot.py"), cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
