@@ -115,6 +115,19 @@ def setup_logging(settings: Settings) -> SecretRedactingFilter:
     return redactor
 
 
+# What the bot needs in a channel: read it, post embeds and CSV files, and use its own buttons.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, embed_links=True, attach_files=True, read_message_history=True
+)
+
+
+def invite_url(application_id: int) -> str:
+    """The OAuth2 URL that adds the bot with its slash commands and the permissions it needs."""
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -277,6 +290,8 @@ class LikesBot(commands.Bot):
     async def on_ready(self) -> None:
         guilds = len(self.guilds)
         log.info("Ready as %s in %d server%s", self.user, guilds, "" if guilds == 1 else "s")
+        if self.application_id is not None:
+            log.info("Invite it to a server: %s", invite_url(self.application_id))
 
     async def _keep_alive_file(self, path: Path) -> None:
         await self.wait_until_ready()

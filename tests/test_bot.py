@@ -12,7 +12,15 @@ from urllib.parse import quote
 
 import pytest
 
-from bot import REDACTED, SecretRedactingFilter, alive_file_for, healthcheck, parse_args, setup_logging
+from bot import (
+    REDACTED,
+    SecretRedactingFilter,
+    alive_file_for,
+    healthcheck,
+    invite_url,
+    parse_args,
+    setup_logging,
+)
 from config import Settings
 
 SETTINGS = Settings(
@@ -126,3 +134,11 @@ def test_healthcheck_follows_the_alive_file(tmp_path: Path) -> None:
     stale = time.time() - 3600
     os.utime(alive, (stale, stale))
     assert healthcheck(alive) == 1
+
+
+def test_the_invite_link_asks_for_commands_and_only_the_permissions_the_bot_uses() -> None:
+    url = invite_url(1234)
+    assert url.startswith("https://discord.com/oauth2/authorize?client_id=1234")
+    assert "scope=bot+applications.commands" in url
+    # view, send, embed, attach, history: no administrator, no mention-everyone.
+    assert "permissions=117760" in url
