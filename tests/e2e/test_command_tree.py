@@ -75,7 +75,7 @@ async def test_a_second_start_with_the_same_tree_does_not_sync(
         assert not second.synced_this_start
         # The commands synced by the first start still work.
         result = await InteractionDriver(emulator).slash("likes status")
-        assert result.content
+        assert result.embed["title"] == "LikeLens status"
     assert len(emulator.requests_to(*GLOBAL_SYNC)) == 1
 
 
@@ -109,20 +109,22 @@ ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("command", "options"), ALL_COMMANDS)
-async def test_every_command_answers_privately_until_its_feature_lands(
+async def test_every_likes_command_answers_privately_unless_public(
     driver: InteractionDriver, command: str, options: dict[str, Any]
 ) -> None:
     result = await driver.slash(command, **options)
-    assert result.callback_type == 4
-    assert result.ephemeral
-    assert result.content == "This command is not available yet."
+    # Deferred before X is asked, then edited (tests/e2e/test_likes_*.py check what is shown).
+    assert result.callback_type == 5
+    assert result.ephemeral is not options.get("public", False)
+    assert not result.response.loading
+    assert result.content or result.embeds
 
 
 async def test_members_lacking_the_default_permission_are_not_offered_the_command(
     driver: InteractionDriver, emulator: DiscordEmulator
 ) -> None:
     helper = emulator.member("helper", discord.Permissions(manage_messages=True))
-    assert (await driver.slash("likes status", member=helper)).content
+    assert (await driver.slash("likes status", member=helper)).embeds
     with pytest.raises(PermissionError):
         await driver.slash("digest list", member=helper)
     with pytest.raises(PermissionError):

@@ -86,11 +86,18 @@ async def bot_process(cwd: Path, env: dict[str, str], *args: str) -> AsyncIterat
 
 
 async def answer_to_a_command(emulator: DiscordEmulator) -> str:
+    """The title of /likes status's answer, once the deferred response was edited."""
     interaction = emulator.build_slash("likes status", {}, member=emulator.member())
     await emulator.send_interaction(interaction)
-    await emulator.wait_until(lambda: interaction.acknowledged, within=10, what="the answer to /likes status")
+
+    def answered() -> bool:
+        message_id = interaction.response_message_id
+        return message_id is not None and not emulator.messages[message_id].loading
+
+    await emulator.wait_until(answered, within=10, what="the answer to /likes status")
     assert interaction.response_message_id is not None
-    return emulator.messages[interaction.response_message_id].content
+    message = emulator.messages[interaction.response_message_id]
+    return str(message.embeds[0].get("title", "")) if message.embeds else message.content
 
 
 async def test_python_bot_py_reaches_ready_answers_and_stops_cleanly(
@@ -103,7 +110,7 @@ async def test_python_bot_py_reaches_ready_answers_and_stops_cleanly(
     )
     async with bot_process(tmp_path, env) as bot:
         await bot.wait_for_log("Ready as LikeLens")
-        assert await answer_to_a_command(emulator) == "This command is not available yet."
+        assert await answer_to_a_command(emulator) == "LikeLens status"
         assert await bot.stop() == 0
     assert len(emulator.requests_to("PUT", "/applications/{application_id}/commands")) == 1
     assert (tmp_path / "db" / "likelens.db").exists()
