@@ -347,6 +347,7 @@ class DiscordEmulator:
             ("DELETE", WEBHOOK_MESSAGE, self._delete_webhook_message),
             ("GET", "/channels/{channel_id}", self._get_channel),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
+            ("GET", "/channels/{channel_id}/messages", self._list_messages),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._get_message),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._delete_message),
@@ -641,6 +642,21 @@ class DiscordEmulator:
         if nonce is not None:
             self._nonces[(self.bot_user.id, str(nonce))] = (time.monotonic(), message.id)
         return json_response(message.data)
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """Channel history, newest first (`limit`, default 50, at most 100), as Discord answers it."""
+        channel = self._channel_or_404(request.match_info["channel_id"])
+        self._require(channel, discord.Permissions(read_message_history=True))
+        limit = max(1, min(100, int(request.query.get("limit") or 50)))
+        before = int(request.query.get("before") or 0)
+        found = [
+            m for m in self.messages.values()
+            if m.channel_id == channel.id and not m.deleted and not m.ephemeral
+            and (not before or int(m.id) < before)
+        ]
+        found.sort(key=lambda m: int(m.id), reverse=True)
+        # Discord leaves `nonce` out of history: only the create answer and MESSAGE_CREATE carry it.
+        return json_response([{k: v for k, v in m.data.items() if k != "nonce"} for m in found[:limit]])
 
     def _channel_message(self, request: web.Request) -> Message:
         self._channel_or_404(request.match_info["channel_id"])
