@@ -41,6 +41,10 @@ PERMISSION_NAMES = {
 }
 # The bot waits this long before trying again a digest whose guild is unavailable (an outage).
 UNAVAILABLE_RETRY_SECONDS = 300.0
+# Discord drops a repeated nonce only for "a few minutes": an older pending run is looked for in
+# the channel's recent history before it is sent again.
+NONCE_TRUST_SECONDS = 240.0
+HISTORY_SEARCH_LIMIT = 50
 
 Status = Literal[
     "baseline", "posted", "nothing_new", "rate_limited", "failed", "paused", "disabled", "skipped",
@@ -183,9 +187,36 @@ def _liked_entry(post: Post, author: User | None) -> DigestEntry:
     return DigestEntry(post.text[:100], post.url(author.username if author else None), detail)
 
 
-def _payload_message(payload: dict[str, Any]) -> tuple[str | None, discord.Embed | None]:
-    embed = payload.get("embed")
-    return payload.get("content"), (discord.Embed.from_dict(embed) if embed else None)
+def run_marker(digest_id: int, run_id: int) -> str:
+    """What a digest message shows of its run, so it can be recognised in the channel's history."""
+    return f"digest #{digest_id} · run {run_id}"
+
+
+def baseline_marker(digest_id: int) -> str:
+    # A digest has one baseline ever: its id tells it apart.
+    return f"(digest #{digest_id})"
+
+
+def run_message(digest_id: int, run: PendingRun) -> tuple[str | None, discord.Embed | None]:
+    """The run's message as sent (every retry sends exactly this): content and embed with the marker."""
+    payload: dict[str, Any] = json.loads(run.payload)
+    content: str | None = payload.get("content")
+    embed = discord.Embed.from_dict(payload["embed"]) if payload.get("embed") else None
+    if embed is not None:
+        footer = embed.footer.text or ""
+        marker = run_marker(digest_id, run.id)
+        embed.set_footer(text=f"{marker} · {footer}" if footer else marker, icon_url=embed.footer.icon_url)
+    elif content is not None:
+        content = f"{content} {baseline_marker(digest_id)}"
+    return content, embed
+
+
+def is_run_message(message: discord.Message, digest_id: int, run: PendingRun) -> bool:
+    """True when message is this run's (found in history after a crash)."""
+    if run.kind == "baseline":
+        return message.content.endswith(baseline_marker(digest_id))
+    marker = run_marker(digest_id, run.id)
+    return any((e.footer.text or "").startswith(marker) for e in message.embeds)
 
 
 class DigestScheduler:
@@ -413,8 +444,11 @@ class DigestScheduler:
     async def _deliver(
         self, digest: Digest, pending: PendingRun, channel: discord.TextChannel, now: float,
     ) -> RunOutcome:
-        conn = self.bot.store.conn
-        content, embed = _payload_message(json.loads(pending.payload))
+        content, embed = run_message(digest.id, pending)
+        if now - pending.started_at > NONCE_TRUST_SECONDS:
+            found = await self._find_in_history(channel, digest, pending)
+            if found is not None:
+                return await self._delivered(digest, pending, channel, found, now=now)
         options: dict[str, Any] = {"embed": embed} if embed is not None else {}
         view = self.view_for(digest) if embed is not None else None
         if view is not None:
@@ -434,12 +468,36 @@ class DigestScheduler:
             return await self._fail(digest, now, f"Discord refused the message ({refused.status})")
         except (aiohttp.ClientError, OSError):
             return await self._fail(digest, now, "the connection to Discord failed")
+        return await self._delivered(digest, pending, channel, message, now=now)
+
+    async def _find_in_history(
+        self, channel: discord.TextChannel, digest: Digest, pending: PendingRun,
+    ) -> discord.Message | None:
+        """The pending run's message if Discord has it already (sent before a crash), else None."""
+        me = channel.guild.me
+        if not channel.permissions_for(me).read_message_history:
+            return None
+        try:
+            async for message in channel.history(limit=HISTORY_SEARCH_LIMIT):
+                if message.author.id == me.id and is_run_message(message, digest.id, pending):
+                    return message
+        except (discord.HTTPException, aiohttp.ClientError, OSError):
+            log.warning("Could not read #%s's history for digest %d; sending again", channel.name, digest.id)
+        return None
+
+    async def _delivered(
+        self, digest: Digest, pending: PendingRun, channel: discord.TextChannel, message: discord.Message, *,
+        now: float,
+    ) -> RunOutcome:
+        """Discord has the run's message: record its items delivered and schedule the next run."""
+        conn = self.bot.store.conn
         await store.finish_run(
             conn, pending, message_id=message.id, now=now,
             next_run_at=schedule.next_run_after_success(now, digest.every_seconds),
         )
         if pending.kind == "baseline":
-            return RunOutcome("baseline", f"Posted the baseline in {channel.mention}: {content}", 0, message)
+            text = f"Posted the baseline in {channel.mention}: {message.content}"
+            return RunOutcome("baseline", text, 0, message)
         noun = item_noun(digest.subject_kind, new=True)
         text = f"Posted {pending.items} {noun} in {channel.mention}."
         return RunOutcome("posted", text, pending.items, message)

@@ -62,6 +62,7 @@ class PendingRun:
     kind: RunKind
     payload: str
     items: int
+    started_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,13 +227,14 @@ async def begin_run(
 async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun | None:
     """The digest's run that was prepared but not confirmed sent, if any."""
     async with conn.execute(
-        "SELECT id, kind, payload, items_posted FROM digest_runs WHERE digest_id = ? AND status = 'pending' "
+        "SELECT id, kind, payload, items_posted, started_at FROM digest_runs "
+        "WHERE digest_id = ? AND status = 'pending' "
         "ORDER BY id LIMIT 1", (digest_id,),
     ) as cursor:
         row = await cursor.fetchone()
     if row is None:
         return None
-    return PendingRun(int(row[0]), digest_id, row[1], str(row[2]), int(row[3]))
+    return PendingRun(int(row[0]), digest_id, row[1], str(row[2]), int(row[3]), float(row[4]))
 
 
 async def finish_run(

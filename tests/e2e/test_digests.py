@@ -25,6 +25,7 @@ from tests.e2e.digest_support import (
     until,
 )
 from tests.emulator import DiscordEmulator
+from tests.emulator import server as emulator_server
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
@@ -73,7 +74,7 @@ async def test_baseline_then_new_likers_are_posted_once(
 
     await scheduler.tick()
     (baseline,) = posted(emulator)
-    assert baseline.content == f"Tracking started for post {POST}: 7 likers so far."
+    assert baseline.content == f"Tracking started for post {POST}: 7 likers so far. (digest #1)"
     assert not baseline.embeds
 
     new_ids = x.add_likers(POST, 3)
@@ -82,6 +83,7 @@ async def test_baseline_then_new_likers_are_posted_once(
     baseline_again, digest = posted(emulator)
     assert baseline_again.id == baseline.id
     assert digest.embed["title"] == f"3 new likers: post {POST}"
+    assert digest.embed["footer"]["text"] == "digest #1 · run 2"
     names = [x.world.users[i].username.replace("_", "\\_") for i in new_ids]
     for name in names:
         assert f"[@{name}](https://x.com/" in digest.embed["description"]
@@ -147,6 +149,40 @@ async def test_a_restart_between_send_and_record_posts_no_duplicate(
         clock.advance(hours=6)
         await scheduler_of(second).tick()
         assert len(posted(emulator)) == 2
+
+
+@pytest.mark.parametrize("kind", ["baseline", "digest"])
+async def test_a_crash_longer_than_discords_nonce_window_still_posts_no_duplicate(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, *, clock: SettableClock, kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    database = tmp_path / "likelens.db"
+    async with digest_bot(emulator, x, database, clock) as first:
+        await add(InteractionDriver(emulator))
+        if kind == "digest":
+            await scheduler_of(first).tick()
+            x.add_likers(POST, 2)
+            clock.advance(hours=6)
+        release = emulator.stall_next(*MESSAGES)
+        tick = asyncio.create_task(scheduler_of(first).tick())
+        expected = 2 if kind == "digest" else 1
+        await emulator.wait_until(lambda: len(posted(emulator)) == expected, what="the message to arrive")
+        tick.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tick
+    release.set()
+    # Down for an hour: Discord no longer remembers the nonce.
+    monkeypatch.setattr(emulator_server, "NONCE_WINDOW_SECONDS", 0.0)
+    clock.advance(hours=1)
+    sends = len(emulator.requests_to(*MESSAGES))
+    async with digest_bot(emulator, x, database, clock) as second:
+        report = await scheduler_of(second).tick()
+        assert report.outcomes[1].status == ("posted" if kind == "digest" else "baseline")
+        # Found in the channel's history: not sent again.
+        assert len(emulator.requests_to(*MESSAGES)) == sends
+        assert len(posted(emulator)) == expected
+        log = await store.run_log(second.store.conn, 1)
+        assert log[0].status == "posted" and log[0].message_id == int(posted(emulator)[-1].id)
 
 
 async def test_a_day_of_downtime_gives_one_catch_up_run(
@@ -269,7 +305,9 @@ async def test_a_liked_digest_posts_the_posts_the_account_newly_liked(
     await add(driver, subject="liked")
     await scheduler_of(dbot).tick()
     (baseline,) = posted(emulator)
-    assert baseline.content == "Tracking started for posts the account liked: 100+ liked posts so far."
+    assert baseline.content == (
+        "Tracking started for posts the account liked: 100+ liked posts so far. (digest #1)"
+    )
     new_ids = x.add_liked_posts(2)
     clock.advance(hours=6)
     await scheduler_of(dbot).tick()
