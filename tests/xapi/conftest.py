@@ -1,7 +1,11 @@
-"""Fixtures shared by the xapi tests: the spec-checked X sandbox of tests/conftest.py under short names."""
+"""Fixtures shared by the xapi tests: the spec-checked X sandbox of tests/conftest.py under short names,
+and one aiohttp session per test (the client shares the caller's session, as the bot's does)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import aiohttp
 import pytest
 
 from xapi.sandbox import XSandbox
@@ -17,3 +21,10 @@ def sandbox(x_sandbox: XSandbox) -> XSandbox:
 def sandbox_url(x_sandbox: XSandbox) -> str:
     """The running sandbox's base URL, e.g. http://127.0.0.1:PORT."""
     return x_sandbox.base_url
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp session closed at teardown."""
+    async with aiohttp.ClientSession() as http:
+        yield http

@@ -4,7 +4,6 @@ rotation persisted before use, one refresh for concurrent callers, app-only bear
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -26,13 +25,6 @@ from xapi.sandbox import (
     SANDBOX_REFRESH_TOKEN,
     XSandbox,
 )
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
 
 # ---- OAuth 1.0a --------------------------------------------------------------------------
 

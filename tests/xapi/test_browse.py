@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -16,12 +15,6 @@ from xapi.browse import BrowseSource, BrowseState
 from xapi.errors import InvalidInput, RateLimited
 from xapi.models import Page, Post, User
 from xapi.sandbox import OWNER_ID, XSandbox
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 async def test_250_liked_posts_forward_and_back_cost_3_requests_then_0_within_cache_time(

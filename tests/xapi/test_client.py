@@ -4,7 +4,6 @@ errors, rate budgets, cache, single-flight and counters (requests counted via sa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import aiohttp
@@ -30,12 +29,6 @@ from xapi.sandbox import (
 )
 
 NAMINGS: list[FieldNaming] = ["tweet", "post"]
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 # ---- every method, both namings ----------------------------------------------------------

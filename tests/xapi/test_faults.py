@@ -4,7 +4,7 @@ within the caller's deadline, with no client task left running and no secret in 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -37,12 +37,6 @@ FAULTS: dict[str, tuple[dict[str, Any], type[errors.XApiError], float, int]] = {
     "reset_connections": ({"reset_connections": True}, errors.ServerError, 0.6, 4),
     "usage_capped": ({"usage_capped": True}, errors.UsageCapped, 2.0, 1),
 }
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 # Switches that do not make a call fail: each has its own test below.

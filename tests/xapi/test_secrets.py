@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 
@@ -27,12 +25,6 @@ FAULT_SETTINGS: list[dict[str, float | bool]] = [
     {"server_error_ratio": 1.0}, {"malformed_json": True}, {"html_errors": True, "server_error_ratio": 1.0},
     {"reset_connections": True}, {"usage_capped": True}, {"latency_seconds": 0.4},
 ]
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 def texts_of(exc: BaseException) -> list[str]:
