@@ -18,7 +18,8 @@ bot_deny=...)` (before the bot connects), `await emulator.set_bot_deny(channel, 
 `await emulator.delete_channel(channel)`, `emulator.fail_next(method, route, status, code=…)`,
 `emulator.callback_deadline` (3 s, as Discord). `emulator.stall_next(method, route)` carries out a
 request but holds its answer until the returned event is set (a crash after Discord accepted);
-`emulator.closed_dms` holds user ids whose DMs answer 403/50007. Records: `emulator.requests` /
+`emulator.closed_dms` holds user ids whose DMs answer 403/50007. Channel history (GET
+/channels/{id}/messages) leaves out `nonce`, as Discord does. Records: `emulator.requests` /
 `requests_to(method, route)`, `emulator.messages_in(channel)`, `emulator.interactions`,
 `emulator.identify_payloads`, `await emulator.wait_until(predicate, what=…)`.
 Every JSON body is validated against Discord's OpenAPI request schema (tests/spec); a payload
