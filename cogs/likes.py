@@ -38,6 +38,16 @@ async def _resolve(bot: LikesBot, ref: UserRef) -> User:
     return User(id=ref.id, username="", name=f"X account id:{ref.id}")
 
 
+def _refuse_if_spent(bot: LikesBot, endpoint: str) -> None:
+    """RateLimited, before any request (even the post lookup), when endpoint's budget is known spent."""
+    budget = bot.x.budget(endpoint)
+    if budget is not None and budget.spent(bot.clock().timestamp()):
+        raise errors.RateLimited(
+            f"The X rate limit for {endpoint} is spent; nothing was sent.", endpoint=endpoint, status=None,
+            reset_at=budget.reset_at, sent=False,
+        )
+
+
 async def _own_post_context(bot: LikesBot, post_id: str) -> dict[str, object]:
     context = await browse_context(bot, "liking_users", post_id)
     if context.get("author") is None:
@@ -49,6 +59,7 @@ async def _own_post_context(bot: LikesBot, post_id: str) -> dict[str, object]:
 async def likes_post(bot: LikesBot, interaction: discord.Interaction, *, post: str, public: bool) -> None:
     post_id = parse_post_ref(post)
     await defer(interaction, ephemeral=not public)
+    _refuse_if_spent(bot, "liking_users")
     context = await _own_post_context(bot, post_id)
     await start_browser(bot, interaction, kind="liking_users", subject_id=post_id, context=context,
                         ephemeral=not public)
@@ -59,6 +70,7 @@ async def likes_liked(
 ) -> None:
     ref = parse_user_ref(user) if user is not None else None
     await defer(interaction, ephemeral=not public)
+    _refuse_if_spent(bot, "liked_posts")
     me = await bot.x.me()
     if ref is not None:
         target = await _resolve(bot, ref)
@@ -76,6 +88,7 @@ async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: 
     post_id = parse_post_ref(post)
     ref = parse_user_ref(user)
     await defer(interaction, ephemeral=True)
+    _refuse_if_spent(bot, "liking_users")
     target = await _resolve(bot, ref)
     liked = False
     token: str | None = None
