@@ -1,7 +1,9 @@
 """/likes: who likes the community account's X posts, and what it likes.
 
 The command tree below is final (names, options, descriptions, permissions). Each command's body
-delegates to the `likes_*` function of the same name: the likes issue fills those in.
+is the `likes_*` function of the same name: parse what was pasted, defer (before any X call), ask X,
+answer through `ui/` (the paginator for lists). What X refuses reaches the cog's one error handler,
+which answers with one plain sentence (ui.error_messages).
 """
 
 from __future__ import annotations
