@@ -25,6 +25,7 @@ from bench.harness import (
     Table,
     TimedEmulator,
     bench_main,
+    check,
     median,
     ratio,
 )
@@ -61,41 +62,46 @@ def likelens_env(emulator: TimedEmulator, x_base_url: str, folder: Path) -> dict
     }
 
 
-async def time_start(args: list[str], *, likelens: bool, x_base_url: str = "") -> Startup:
-    """Spawn one bot process on a fresh emulator and time it to READY; stop it afterwards."""
-    with tempfile.TemporaryDirectory(prefix="likelens-bench-start-") as name:
-        folder = Path(name)
-        async with TimedEmulator() as emulator:
-            env = likelens_env(emulator, x_base_url, folder) if likelens else base_env(emulator)
-            start = time.perf_counter()
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, *args, cwd=folder if likelens else REPO, env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            )
-            log: list[str] = []
+async def time_start(
+    args: list[str], folder: Path, emulator: TimedEmulator, *, likelens: bool, x_base_url: str = "",
+    syncs: bool = True,
+) -> Startup:
+    """Spawn one bot process (database in folder) on emulator, time it to READY, stop it."""
+    emulator.ready_sent.clear()
+    requests_before = len(emulator.requests)
+    env = likelens_env(emulator, x_base_url, folder) if likelens else base_env(emulator)
+    start = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *args, cwd=folder if likelens else REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    log: list[str] = []
+    try:
+        await asyncio.wait_for(emulator.ready_sent.wait(), START_TIMEOUT)
+        ready_frame = time.perf_counter() - start
+        assert process.stderr is not None
+        while not any(READY_LINE in line for line in log):
+            line = await asyncio.wait_for(process.stderr.readline(), START_TIMEOUT)
+            if not line:
+                raise BenchFailure(f"{args} exited before READY:\n{''.join(log)}")
+            log.append(line.decode(errors="replace"))
+        on_ready = time.perf_counter() - start
+    except TimeoutError:
+        raise BenchFailure(
+            f"{args} did not reach READY within {START_TIMEOUT} s:\n{''.join(log)}"
+        ) from None
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(emulator.ready_sent.wait(), START_TIMEOUT)
-                ready_frame = time.perf_counter() - start
-                assert process.stderr is not None
-                while not any(READY_LINE in line for line in log):
-                    line = await asyncio.wait_for(process.stderr.readline(), START_TIMEOUT)
-                    if not line:
-                        raise BenchFailure(f"{args} exited before READY:\n{''.join(log)}")
-                    log.append(line.decode(errors="replace"))
-                on_ready = time.perf_counter() - start
+                await asyncio.wait_for(process.communicate(), 10)
             except TimeoutError:
-                raise BenchFailure(
-                    f"{args} did not reach READY within {START_TIMEOUT} s:\n{''.join(log)}"
-                ) from None
-            finally:
-                if process.returncode is None:
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        await asyncio.wait_for(process.communicate(), 10)
-                    except TimeoutError:
-                        process.kill()
-                        await process.wait()
-            return Startup(ready_frame, on_ready)
+                process.kill()
+                await process.wait()
+    synced = any(r.method == "PUT" and r.route == "/applications/{application_id}/commands"
+                 for r in emulator.requests[requests_before:])
+    check(synced == syncs, f"{args} {'did not sync' if syncs else 'synced'} its commands")
+    return Startup(ready_frame, on_ready)
 
 
 async def import_time(statement: str) -> float:
@@ -115,25 +121,38 @@ async def import_time(statement: str) -> float:
 async def run(quick: bool) -> list[Table]:
     starts, imports = (1, 2) if quick else (5, 15)
     likelens: list[Startup] = []
+    restarts: list[Startup] = []
     bare: list[Startup] = []
+    bot_py = [str(REPO / "bot.py")]
     async with XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x_sandbox:
-        # Alternate the two so machine drift hits both alike; one unmeasured start warms the caches.
-        if not quick:
-            await time_start([str(REPO / "bot.py")], likelens=True, x_base_url=x_sandbox.base_url)
-        for _ in range(starts):
-            bare.append(await time_start(["-m", "bench.bare_bot"], likelens=False))
-            likelens.append(
-                await time_start([str(REPO / "bot.py")], likelens=True, x_base_url=x_sandbox.base_url)
-            )
+        url = x_sandbox.base_url
+        # Alternate the bots so machine drift hits all alike; one unmeasured start warms the caches.
+        for round_number in range(starts + (0 if quick else 1)):
+            with tempfile.TemporaryDirectory(prefix="likelens-bench-start-") as name:
+                folder = Path(name)
+                async with TimedEmulator() as emulator:
+                    bare_start = await time_start(["-m", "bench.bare_bot"], folder, emulator, likelens=False)
+                async with TimedEmulator() as emulator:
+                    first = await time_start(bot_py, folder, emulator, likelens=True, x_base_url=url)
+                    # Same application and database: the tree is unchanged, so this start does not sync.
+                    again = await time_start(bot_py, folder, emulator, likelens=True, x_base_url=url,
+                                             syncs=False)
+            if quick or round_number > 0:
+                bare.append(bare_start)
+                likelens.append(first)
+                restarts.append(again)
     startup = Table(
         f"6a. Startup: process start to READY on the emulator (median of {starts})",
         ["bot", "spawn → READY frame (ms)", "spawn → on_ready (ms)", "READY frame vs bare"],
     )
     bare_frame, bare_ready = median([s.ready_frame for s in bare]), median([s.on_ready for s in bare])
     ll_frame, ll_ready = median([s.ready_frame for s in likelens]), median([s.on_ready for s in likelens])
+    re_frame, re_ready = median([s.ready_frame for s in restarts]), median([s.on_ready for s in restarts])
     startup.add("bare discord.py bot (/ping, syncs its tree)", bare_frame * 1000, bare_ready * 1000, "×1.00")
     startup.add("LikeLens `python bot.py` (first start: syncs)", ll_frame * 1000, ll_ready * 1000,
                 ratio(ll_frame, bare_frame))
+    startup.add("LikeLens `python bot.py` (restart: tree unchanged, no sync)", re_frame * 1000,
+                re_ready * 1000, ratio(re_frame, bare_frame))
     startup.notes.append("on_ready includes discord.py's guild_ready_timeout (2 s by default) that every "
                          "discord.py bot waits after the last GUILD_CREATE.")
 
