@@ -9,8 +9,10 @@ Run: python -m bench.x_requests [--quick]
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,6 +21,7 @@ from bench.harness import (
     BENCH_RATE_LIMIT,
     LikeLensWorld,
     Table,
+    TimedEmulator,
     bench_main,
     check,
     likelens_world,
@@ -26,6 +29,8 @@ from bench.harness import (
 )
 from bench.naive_pager import NAIVE_PAGE_SIZE, NaivePager
 from bench.page_flips import pager_buttons
+from tests.botharness import emulator_settings, running_bot
+from tests.emulator import Member, Message
 from xapi import sandbox
 from xapi.auth import OAuth1UserAuth
 from xapi.browse import BrowseSource
@@ -179,32 +184,68 @@ class DiscordBrowse:
     clicks_back: int
 
 
+async def open_browser(
+    emulator: TimedEmulator, moderator: Member, command: str, options: dict[str, Any]
+) -> Message:
+    """Run command as moderator; the paginator message it answered with."""
+    opened = emulator.build_slash(command, options, member=moderator)
+    await round_trip(emulator, opened, f"/{command}")
+    check(opened.response_message_id is not None, f"/{command} answered without a message")
+    message: Message = emulator.messages[str(opened.response_message_id)]
+    return message
+
+
+async def click_through(
+    emulator: TimedEmulator, moderator: Member, message: Message, *, forward: bool, limit: int = 100,
+) -> tuple[Message, int]:
+    """Click Next (or Previous) until it is disabled or `limit` clicks; (message now, clicks)."""
+    clicks = 0
+    while clicks < limit:
+        previous, can_go_back, following, can_go_on = pager_buttons(message)
+        if not (can_go_on if forward else can_go_back):
+            break
+        click = emulator.build_click(message, following if forward else previous, member=moderator)
+        await round_trip(emulator, click, "a page click")
+        message = emulator.messages[message.id]
+        clicks += 1
+    return message, clicks
+
+
 async def browse_through_discord(
     world: LikeLensWorld, command: str, options: dict[str, Any], fragment: str
 ) -> DiscordBrowse:
     """Run command, click Next until it is disabled, then Previous until it is disabled."""
     emulator, moderator = world.emulator, world.driver.moderator
     before = len(world.sandbox.requests)
-    opened = emulator.build_slash(command, options, member=moderator)
-    await round_trip(emulator, opened, f"/{command}")
-    check(opened.response_message_id is not None, f"/{command} answered without a message")
-    message = emulator.messages[str(opened.response_message_id)]
-    counts = []
-    for forward in (True, False):
-        clicks = 0
-        while True:
-            previous, can_go_back, following, can_go_on = pager_buttons(message)
-            if not (can_go_on if forward else can_go_back):
-                break
-            click = emulator.build_click(message, following if forward else previous, member=moderator)
-            await round_trip(emulator, click, f"click on {command}")
-            message = emulator.messages[message.id]
-            clicks += 1
-            check(clicks <= 100, f"{command}: more than 100 pages")
-        counts.append(clicks)
+    message = await open_browser(emulator, moderator, command, options)
+    message, forward = await click_through(emulator, moderator, message, forward=True)
+    message, back = await click_through(emulator, moderator, message, forward=False)
     sent = [r for r in world.sandbox.requests[before:] if r.status == 200]
     listing = sum(fragment in r.path for r in sent)
-    return DiscordBrowse(listing, len(sent) - listing, counts[0], counts[1])
+    return DiscordBrowse(listing, len(sent) - listing, forward, back)
+
+
+async def browse_with_restart(restart_after: int) -> tuple[int, int, int, int]:
+    """`/likes liked`: Next `restart_after` times, restart the bot, Next to the end, Previous to the start.
+
+    Returns (list requests before the restart, after it, clicks forward, clicks back).
+    """
+    fragment = SUBJECTS[1].path_fragment
+    with tempfile.TemporaryDirectory(prefix="likelens-bench-restart-") as folder:
+        async with TimedEmulator() as emulator, \
+                XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x:
+            settings = emulator_settings(emulator, x.base_url, Path(folder) / "likelens.db")
+            moderator = emulator.member("moderator")
+            async with running_bot(emulator, settings):
+                message = await open_browser(emulator, moderator, "likes liked", {})
+                message, first = await click_through(emulator, moderator, message, forward=True,
+                                                     limit=restart_after)
+            before = requests_to(x, fragment)
+            # A new process: empty caches and live pagers; the paginator state is in SQLite.
+            async with running_bot(emulator, settings):
+                message, rest = await click_through(emulator, moderator, message, forward=True)
+                message, back = await click_through(emulator, moderator, message, forward=False)
+            return before, requests_to(x, fragment) - before, first + rest, back
 
 
 async def run_through_discord() -> Table:
@@ -230,8 +271,18 @@ async def run_through_discord() -> Table:
                   f"/{command}: {done.list_requests} X list requests, the floor is {floor}")
             table.add(subject.name, f"`/{command}`", f"{done.clicks_forward} + {done.clicks_back}",
                       done.list_requests, floor, 2 * pages - 1, done.other_requests)
+    restart_at = 12
+    before, after, forward, back = await browse_with_restart(restart_at)
+    pages = math.ceil(250 / DISPLAY_PAGE)
+    check(forward == pages - 1 == back, f"restarted browse: {forward} + {back} clicks, expected {pages - 1}")
+    # After the restart: the API page on screen, the one after it, and the first one on the way back.
+    check(after <= 3, f"after a restart the browse sent {after} X list requests (at most 3 API pages)")
+    table.add("250 liked posts, bot restarted after 12 clicks", "`/likes liked`", f"{forward} + {back}",
+              f"{before} + {after} after restart", "2 + 3 (caches lost)", 2 * pages - 1, "—")
     table.notes.append("Header lookups: the post (`GET /2/tweets/:id`) and the account (`/2/users/me`), "
                        "cached by the client for 60 s.")
+    table.notes.append(f"Restart row: the bot is replaced after {restart_at} Next clicks (page "
+                       f"{restart_at + 1}); the new one rebuilds the paginator from SQLite, caches empty.")
     return table
 
 
