@@ -135,7 +135,7 @@ async def test_x_slow_gives_a_clear_message_after_the_deadline(
     emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
 ) -> None:
     settings = emulator_settings(emulator, x_sandbox.base_url, tmp_path / "db.sqlite")
-    x_sandbox.faults.latency_seconds = 2.0
+    x_sandbox.faults.latency_seconds = 0.8
     async with running_bot(emulator, settings, x_deadline=0.2):
         result = await InteractionDriver(emulator).slash("likes post", post=sandbox.POST_7_LIKES)
     assert result.callback_type == 5  # deferred before X was asked, so Discord's 3 s never ran out

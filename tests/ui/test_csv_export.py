@@ -19,7 +19,7 @@ def read(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
-@given(likers=st.lists(users, max_size=20))
+@given(likers=st.lists(users, max_size=8))
 def test_rows_read_back(likers: list[User]) -> None:
     rows = read(likers_csv(likers))
     assert tuple(rows[0]) == EXPORT_COLUMNS
