@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,9 +96,12 @@ async def test_rate_limited_says_when_and_sends_nothing_once_the_budget_is_spent
     assert first.embed["title"] == "Who liked this post"
     sent = len(x_sandbox.requests)
 
-    for command, options in (("likes post", {"post": sandbox.POST_7_LIKES}),
-                             ("likes check", {"post": sandbox.POST_7_LIKES, "user": "@other_public"}),
-                             ("likes export", {"post": sandbox.POST_7_LIKES})):
+    commands: list[tuple[str, dict[str, Any]]] = [
+        ("likes post", {"post": sandbox.POST_7_LIKES}),
+        ("likes check", {"post": sandbox.POST_7_LIKES, "user": "@other_public"}),
+        ("likes export", {"post": sandbox.POST_7_LIKES}),
+    ]
+    for command, options in commands:
         result = await driver.slash(command, **options)
         text = shown(result)
         assert text.startswith("X's rate limit for this lookup is used up: try again <t:"), command
