@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import discord
 import psutil
 
 from bench.harness import (
+    REPO,
     Table,
     TimedEmulator,
     bare_world,
@@ -109,6 +111,44 @@ async def measure(
     return results
 
 
+def owner_of(filename: str) -> str:
+    """Which part of the process allocated in filename (coarse: by package)."""
+    path = filename.replace("\\", "/")
+    if "/site-packages/discord/" in path:
+        return "discord.py"
+    if any(f"/site-packages/{name}/" in path for name in ("aiohttp", "yarl", "multidict")):
+        return "aiohttp"
+    if "/site-packages/aiosqlite/" in path or "sqlite3" in path:
+        return "sqlite"
+    if path.startswith(str(REPO / "tests")):
+        return "emulator (test harness)"
+    if path.startswith(str(REPO)) and not path.startswith(str(REPO / "bench")):
+        return "LikeLens (bot, cogs, ui, xapi, store)"
+    return "other (asyncio, json, …)"
+
+
+async def attribute(
+    emulator: TimedEmulator, count: int, *, build: Callable[[int], Interaction], what: str,
+) -> dict[str, float]:
+    """Bytes per paginator still allocated after `count` more commands, by who allocated them."""
+    with schema_checks_off():
+        await open_many(emulator, 200, build, what)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.take_snapshot()
+            await open_many(emulator, count, build, what)
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+    shares: dict[str, float] = {}
+    for stat in after.compare_to(before, "filename"):
+        owner = owner_of(stat.traceback[0].filename)
+        shares[owner] = shares.get(owner, 0.0) + stat.size_diff / count
+    return shares
+
+
 async def likelens_growth(sizes: tuple[int, ...]) -> list[Growth]:
     async with likelens_world() as world:
         emulator, moderator = world.emulator, world.driver.moderator
@@ -133,6 +173,40 @@ async def bare_growth(sizes: tuple[int, ...]) -> list[Growth]:
         return await measure(emulator, world.bot, sizes, build=build, what="/pager")
 
 
+async def likelens_shares(count: int) -> dict[str, float]:
+    async with likelens_world() as world:
+        emulator, moderator = world.emulator, world.driver.moderator
+
+        def build(n: int) -> Interaction:
+            return emulator.build_slash("likes post", {"post": POSTS[n % len(POSTS)]}, member=moderator)
+
+        return await attribute(emulator, count, build=build, what="/likes post")
+
+
+async def bare_shares(count: int) -> dict[str, float]:
+    async with bare_world() as world:
+        emulator = world.emulator
+
+        def build(n: int) -> Interaction:
+            return emulator.build_slash("pager", {}, member=world.moderator)
+
+        return await attribute(emulator, count, build=build, what="/pager")
+
+
+def shares_table(count: int, bare: dict[str, float], likelens: dict[str, float]) -> Table:
+    table = Table(
+        f"4b. Memory: who holds it (tracemalloc, {count:,} more paginators after a warm-up; bytes each)",
+        ["allocated in", "bare discord.py View", "LikeLens paginator"],
+    )
+    owners = sorted(set(bare) | set(likelens), key=lambda o: -abs(likelens.get(o, 0.0)))
+    for owner in owners:
+        table.add(owner, f"{bare.get(owner, 0.0):,.0f}", f"{likelens.get(owner, 0.0):,.0f}")
+    table.add("**total**", f"{sum(bare.values()):,.0f}", f"{sum(likelens.values()):,.0f}")
+    table.notes.append("Python allocations still live, by the file that made them (innermost frame); "
+                       "RSS (table 4) also counts allocator overhead and fragmentation.")
+    return table
+
+
 async def run(quick: bool) -> list[Table]:
     sizes = (100, 400) if quick else (1_000, 10_000)
     runs: list[tuple[str, Callable[[tuple[int, ...]], Awaitable[list[Growth]]]]] = [
@@ -153,7 +227,8 @@ async def run(quick: bool) -> list[Table]:
                       f"{growth.db_bytes / size:,.0f}" if growth.db_bytes else "—")
     table.notes.append("RSS is the whole process (bot, emulator, sandbox in one interpreter); each bot "
                        "first ran 200 commands unmeasured. Growth is after the last measured command.")
-    return [table]
+    traced = 100 if quick else 1_000
+    return [table, shares_table(traced, await bare_shares(traced), await likelens_shares(traced))]
 
 
 if __name__ == "__main__":
