@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# LikeLens benchmarks{' (quick)' if args.quick else ''}\n")
     print(f"- Date: {now}; commit {commit()}")
     print(f"- Machine: {machine()}")
+    print(f"- Reproduce: `python bench/run.py{' --quick' if args.quick else ''}` "
+          "(or one benchmark: `python -m bench.<name>`).")
     print("- Everything on 127.0.0.1: the Discord emulator (tests/emulator), the X sandbox "
           "(xapi/sandbox.py), a real LikesBot; each baseline runs in the same process run. "
           "Compare the ratios, not the absolute times.\n")
