@@ -24,9 +24,9 @@ from xapi import errors
 from xapi.auth import AnyAuth, BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.caching import SingleFlight, TTLCache
 from xapi.fields import NAMING_FIELDS, FieldNaming
-from xapi.models import Page, PartialError, Post, User
-from xapi.parsing import parse_errors, parse_includes, parse_page, parse_post, parse_user
-from xapi.problems import error_class_for, error_from_response
+from xapi.models import ItemT, Page, PartialError, Post, User
+from xapi.parsing import parse_page, parse_post, parse_single, parse_user
+from xapi.problems import error_class_for, error_from_response, make_error
 from xapi.ratelimit import RateBudget, RateBudgets, utc
 from xapi.stats import ClientStats
 from xapi.validation import check_id, check_max_results, check_token, check_username
@@ -319,19 +319,8 @@ class XClient:
         self._count("posts", len(page.includes.posts))
         return page
 
-    def _one(self, body: Any, parse_item: Callable[[object], R]) -> R:
-        if not isinstance(body, dict):
-            raise errors.UndecodableResponse("X answered a body that is not a JSON object.")
-        data = body.get("data")
-        if data is None:
-            problems = parse_errors(body)
-            first = problems[0] if problems else PartialError(title="", type="resource-not-found")
-            cls = error_class_for(first.kind, None)
-            if cls is errors.InvalidRequest:
-                cls = errors.NotFound
-            raise cls(f"X could not return it: {first.title or first.kind}"[:240])
-        item = parse_item(data)
-        includes = parse_includes(body)
+    def _one(self, body: Any, parse_item: Callable[[object], ItemT]) -> ItemT:
+        item, includes = parse_single(body, parse_item, now=self._clock())
         self._count("users" if isinstance(item, User) else "posts", 1)
         self._count("users", len(includes.users))
         self._count("posts", len(includes.posts))
@@ -363,7 +352,7 @@ def _raise_for_subject(problems: tuple[PartialError, ...], subject_id: str) -> N
     for problem in problems:
         if problem.resource_id == subject_id and problem.kind in (
                 "resource-not-found", "not-authorized-for-resource"):
-            raise error_class_for(problem.kind, None)(
+            raise make_error(error_class_for(problem.kind, None),
                 f"X could not return {problem.resource_type or 'resource'} {subject_id}: "
                 f"{problem.title or problem.kind}"[:240],
             )

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from xapi import errors
 from xapi.errors import UndecodableResponse
 from xapi.models import Includes, Page, PartialError, Post, User
+from xapi.problems import error_class_for, make_error
 
 T = TypeVar("T", User, Post)
 
@@ -147,3 +149,22 @@ def parse_page(body: object, parse_item: Callable[[object], T]) -> Page[T]:
         next_token=_opt_str(meta, "next_token") or None,
         previous_token=_opt_str(meta, "previous_token") or None,
     )
+
+
+def parse_single(
+    body: object, parse_item: Callable[[object], T], *, now: float | None = None,
+) -> tuple[T, Includes]:
+    """The object of a single-object answer and its includes; X's refusal in `errors` is raised.
+
+    Raises only `xapi.errors` classes; `now` (Unix seconds) dates a rate-limit refusal's reset.
+    """
+    obj = _object(body, "body")
+    data = obj.get("data")
+    if data is None:
+        problems = parse_errors(obj)
+        first = problems[0] if problems else PartialError(title="", type="resource-not-found")
+        cls = error_class_for(first.kind, None)
+        if cls is errors.InvalidRequest:
+            cls = errors.NotFound
+        raise make_error(cls, f"X could not return it: {first.title or first.kind}"[:240], now=now)
+    return parse_item(data), parse_includes(obj)

@@ -7,6 +7,7 @@ quoted, so a proxy page that echoes a header cannot leak it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -43,6 +44,8 @@ _DEFAULT_TEXT: dict[type[errors.XApiError], str] = {
 }
 
 _MAX_TEXT = 200
+# X's rate windows are 15 minutes: the reset to assume when X names none.
+_WINDOW_SECONDS = 900
 
 
 def problem_kind(type_uri: str) -> str:
@@ -110,6 +113,22 @@ def reset_time(headers: Mapping[str, str]) -> datetime | None:
         return None
 
 
+def make_error(
+    cls: type[errors.XApiError], message: str, *, endpoint: str | None = None, status: int | None = None,
+    reset_at: datetime | None = None, now: float | None = None,
+) -> errors.XApiError:
+    """An instance of `cls`, a class picked at run time, given what that class requires.
+
+    Every error whose class comes from X's answer is built here, so a class with a required
+    argument (RateLimited's `reset_at`: X's, else one window after `now`) can never be built without it.
+    """
+    if issubclass(cls, errors.RateLimited):
+        if reset_at is None:
+            reset_at = datetime.fromtimestamp((time.time() if now is None else now) + _WINDOW_SECONDS, tz=UTC)
+        return cls(message, endpoint=endpoint, status=status, reset_at=reset_at, sent=True)
+    return cls(message, endpoint=endpoint, status=status)
+
+
 def error_from_response(
     status: int, body: str, headers: Mapping[str, str], *, endpoint: str, now: float,
 ) -> errors.XApiError:
@@ -121,7 +140,4 @@ def error_from_response(
     message = f"{_DEFAULT_TEXT.get(cls, 'X refused the request.')} (HTTP {status} on {endpoint})"
     if x_text:
         message = f"{message}: {x_text}"
-    if cls is errors.RateLimited:
-        reset_at = reset_time(headers) or datetime.fromtimestamp(now + 900, tz=UTC)
-        return errors.RateLimited(message, endpoint=endpoint, status=status, reset_at=reset_at, sent=True)
-    return cls(message, endpoint=endpoint, status=status)
+    return make_error(cls, message, endpoint=endpoint, status=status, reset_at=reset_time(headers), now=now)

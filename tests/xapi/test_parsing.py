@@ -1,4 +1,5 @@
-"""Parsing X's JSON: both namings read, and arbitrary JSON raises only UndecodableResponse."""
+"""Parsing X's JSON: both namings read; arbitrary JSON raises only UndecodableResponse (pages) or only
+`xapi.errors` classes (single objects, whose `errors` array is X's refusal)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xapi.errors import InvalidInput, UndecodableResponse
+from xapi.errors import InvalidInput, RateLimited, UndecodableResponse, XApiError
 from xapi.models import User
-from xapi.parsing import parse_page, parse_post, parse_user
+from xapi.parsing import parse_page, parse_post, parse_single, parse_user
 from xapi.validation import check_id, check_max_results, check_token, check_username
 
 JSON = st.recursive(
@@ -29,6 +30,37 @@ def test_any_json_gives_a_page_or_undecodable(body: Any) -> None:
         parse_page(body, parse_user)
     with contextlib.suppress(UndecodableResponse):
         parse_page(body, parse_post)
+
+
+# Problem types X documents, some with their host, plus anything else.
+KINDS = ["rate-limit-exceeded", "usage-capped", "resource-not-found", "not-authorized-for-resource",
+         "unsupported-authentication", "client-forbidden", "invalid-request", "about:blank"]
+TYPES = st.sampled_from(KINDS) | st.sampled_from(KINDS).map(
+    lambda k: f"https://api.x.com/2/problems/{k}") | st.text(max_size=30)
+PARTIAL_ERROR = st.fixed_dictionaries({}, optional={
+    "type": TYPES | JSON, "title": st.text(max_size=20) | JSON, "detail": st.text(max_size=20),
+    "resource_id": st.text(max_size=20) | JSON, "value": JSON, "message": JSON, "code": JSON,
+})
+ERRORS_ARRAY = st.lists(PARTIAL_ERROR | JSON, max_size=4) | JSON
+SINGLE_BODY = st.fixed_dictionaries({"errors": ERRORS_ARRAY}, optional={"data": JSON, "includes": JSON})
+
+
+@given(SINGLE_BODY | JSON)
+def test_any_errors_array_of_a_single_object_gives_the_object_or_an_xapi_error(body: Any) -> None:
+    with contextlib.suppress(XApiError):
+        parse_single(body, parse_user)
+    with contextlib.suppress(XApiError):
+        parse_single(body, parse_post)
+
+
+def test_a_rate_limit_partial_error_is_rate_limited_with_a_reset_time() -> None:
+    body = {"errors": [{"type": "https://api.x.com/2/problems/rate-limit-exceeded", "title": "Too Many"}]}
+    try:
+        parse_single(body, parse_user)
+    except RateLimited as caught:
+        assert caught.reset_at is not None and caught.sent
+    else:
+        raise AssertionError("a refusal was returned as an object")
 
 
 @given(st.one_of(st.text(max_size=30), st.integers(), st.none(), st.booleans(), st.floats()))
