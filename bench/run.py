@@ -63,7 +63,10 @@ def commit() -> str:
                                 text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "?"
-    return result.stdout.strip()
+    head = result.stdout.strip()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                            capture_output=True, text=True, check=False)
+    return f"{head} + uncommitted changes" if status.stdout.strip() else head
 
 
 def run_one(name: str, quick: bool) -> tuple[bool, str, float]:
