@@ -28,7 +28,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, MutableSequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -148,7 +149,7 @@ class XSandbox:
     def __init__(
         self, *, rate_limit: int = 75, window_seconds: int = 900, clock: Callable[[], float] = time.time,
         access_token_lifetime: int = 7200, rate_limits: Mapping[str, int] | None = None,
-        record_bodies: bool = True,
+        record_bodies: bool = True, request_log_size: int = 10_000,
     ) -> None:
         self.rate_limit = rate_limit
         # A long-running sandbox (standalone, benchmarks) keeps no answer bodies, so memory stays flat.
@@ -158,7 +159,11 @@ class XSandbox:
         self.window_seconds = window_seconds
         self.clock = clock
         self.faults = SandboxFaults()
-        self.requests: list[SandboxRequest] = []
+        # Every request in order; without bodies (long runs) only the latest `request_log_size`.
+        self.requests: MutableSequence[SandboxRequest] = (
+            [] if record_bodies else deque(maxlen=max(1, request_log_size)))
+        # Requests logged so far, pushed-out ones included: turns an arrival number into a row.
+        self._logged = 0
         self.exchanges: list[SandboxExchange] = []
         self.world: SandboxWorld = build_world(datetime.fromtimestamp(clock(), UTC))
         self.oauth2 = OAuth2Tokens(clock=clock, access_token_lifetime=access_token_lifetime)
@@ -208,6 +213,12 @@ class XSandbox:
     def revoke_tokens(self) -> None:
         """Invalidate every OAuth 2.0 access token, as if the user revoked the app."""
         self.oauth2.revoke_all()
+
+    def _log(self, record: SandboxRequest) -> int:
+        """Append `record` to the request log; returns its arrival number."""
+        self.requests.append(record)
+        self._logged += 1
+        return self._logged - 1
 
     def requests_to(self, path_fragment: str) -> list[SandboxRequest]:
         """The requests whose path contains `path_fragment`, in order."""
@@ -274,9 +285,8 @@ class XSandbox:
     ) -> web.StreamResponse:
         query = dict(request.query)
         # Logged on arrival, so a request the client gave up on during added latency still shows.
-        slot = len(self.requests)
         presented = self.authenticator.kind_of(request.headers)
-        self.requests.append(SandboxRequest(request.method, request.path, query, presented, 0))
+        slot = self._log(SandboxRequest(request.method, request.path, query, presented, 0))
         faults = self.faults
         if faults.latency_seconds > 0:
             await asyncio.sleep(faults.latency_seconds)
@@ -377,9 +387,12 @@ class XSandbox:
     def _record(
         self, slot: int, auth_kind: AuthKind, status: int, *, naming: Naming, content_type: str, body: Any,
     ) -> None:
-        arrived = self.requests[slot]
+        row = slot - (self._logged - len(self.requests))
+        if row < 0:
+            return  # pushed out of the bounded log before its answer was ready
+        arrived = self.requests[row]
         record = SandboxRequest(arrived.method, arrived.path, arrived.query, auth_kind, status)
-        self.requests[slot] = record
+        self.requests[row] = record
         if not self.record_bodies:
             return
         if self.faults.html_errors and status >= 400:
@@ -387,6 +400,8 @@ class XSandbox:
         self.exchanges.append(SandboxExchange(record, naming, content_type, body))
 
     def _replace_last_body(self, body: Any) -> None:
+        if not self.exchanges:
+            return
         last = self.exchanges[-1]
         self.exchanges[-1] = SandboxExchange(last.request, last.naming, last.content_type, body)
 
@@ -519,7 +534,7 @@ class XSandbox:
     async def _unknown_route(self, request: web.Request) -> web.Response:
         # X answers a path it does not serve with its legacy error shape, code 34.
         kind = self.authenticator.kind_of(request.headers)
-        self.requests.append(SandboxRequest(request.method, request.path, dict(request.query), kind, 404))
+        self._log(SandboxRequest(request.method, request.path, dict(request.query), kind, 404))
         body = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
         return web.json_response(body, status=404)
 
@@ -532,7 +547,7 @@ class XSandbox:
         status, body = self._token_answer(fields, basic)
         record = SandboxRequest(request.method, request.path, dict(request.query),
                                 "none" if basic is None else "oauth2_user", status)
-        self.requests.append(record)
+        self._log(record)
         headers = self._spend("oauth2_token", "client:" + fields.get("client_id", basic[0] if basic else ""))
         headers["x-rate-limit-remaining"] = str(max(0, int(headers["x-rate-limit-remaining"])))
         headers["Cache-Control"] = "no-store"

@@ -314,6 +314,25 @@ async def test_a_sandbox_without_bodies_still_logs_requests() -> None:
         assert sandbox.exchanges == []
 
 
+async def test_a_sandbox_without_bodies_keeps_only_the_latest_requests() -> None:
+    # bot.py --sandbox runs for days: its request log must not grow with every request.
+    async with XSandbox(record_bodies=False, request_log_size=3) as sandbox, \
+            aiohttp.ClientSession() as session:
+        x = Caller(session, sandbox.base_url)
+        for username in ("a1", "a2", "a3", "a4"):
+            await x.get(f"/2/users/by/username/{username}", auth="bearer")
+        await x.get("/2/users/me")
+        assert len(sandbox.requests) == 3
+        assert [r.path.rsplit("/", 1)[-1] for r in sandbox.requests] == ["a3", "a4", "me"]
+        assert [r.status for r in sandbox.requests] == [200, 200, 200]
+        assert len(sandbox.requests_to("by/username")) == 2 and sandbox.requests[-1].path == "/2/users/me"
+        # Slow answers finish after later requests arrived and pushed theirs out: each lands in its own row.
+        sandbox.faults.latency_seconds = 0.05
+        await asyncio.gather(*(x.get(f"/2/users/by/username/b{i}", auth="bearer") for i in range(5)))
+        assert len(sandbox.requests) == 3
+        assert all(r.status == 200 and r.path.startswith("/2/users/by/username/b") for r in sandbox.requests)
+
+
 @pytest.mark.off_spec_requests
 @pytest.mark.parametrize("headers", [
     {}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eA=="},
