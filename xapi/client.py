@@ -74,13 +74,15 @@ class XClient:
     `deadline` is each call's total time in seconds (retries included), overridable per call.
     Lookups that accept app-only auth use `bearer` when given, sparing the account's budget.
     `clock` (Unix seconds) drives the cache's TTL, rate-budget resets and the per-day counters.
+    `cache` lets clients of several tokens share one bounded cache (its own TTL and size then apply);
+    entries are keyed by token identity, so one token never gets an answer X gave another.
     """
 
     def __init__(
         self, session: aiohttp.ClientSession, *, base_url: str = "https://api.x.com",
         user_auth: OAuth1UserAuth | OAuth2UserAuth | None = None, bearer: BearerAuth | None = None,
         field_naming: FieldNaming = "tweet", cache_ttl: float = 60.0, cache_size: int = 1024,
-        deadline: float = 10.0, clock: Callable[[], float] = time.time,
+        deadline: float = 10.0, clock: Callable[[], float] = time.time, cache: TTLCache[Any] | None = None,
     ) -> None:
         if field_naming not in NAMING_FIELDS:
             raise errors.InvalidInput("field_naming must be 'tweet' or 'post'.")
@@ -91,7 +93,8 @@ class XClient:
         self._fields = NAMING_FIELDS[field_naming]
         self._deadline = deadline
         self._clock = clock
-        self._cache: TTLCache[Any] = TTLCache(ttl=cache_ttl, max_size=cache_size, clock=clock)
+        self._cache: TTLCache[Any] = cache if cache is not None else TTLCache(
+            ttl=cache_ttl, max_size=cache_size, clock=clock)
         self._flights: SingleFlight[Any] = SingleFlight()
         self._budgets = RateBudgets()
         self._stats = ClientStats(day=utc(clock()).date())

@@ -4,7 +4,9 @@ errors, rate budgets, cache, single-flight and counters (requests counted via sa
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from tests.xapi.support import SettableClock, make_client
 from xapi import errors
 from xapi.auth import BearerAuth
+from xapi.caching import TTLCache
 from xapi.client import XClient
 from xapi.fields import FieldNaming
 from xapi.sandbox import (
@@ -251,15 +254,28 @@ async def test_different_calls_are_not_merged(sandbox: XSandbox, session: aiohtt
     assert len(sandbox.requests) == 3
 
 
-async def test_cache_is_bounded_and_keyed_by_token(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
+async def test_cache_is_bounded(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
     client = make_client(session, sandbox, cache_size=1)
     await client.post(POST_7_LIKES)
     await client.post(POST_MANY_LIKES)
     await client.post(POST_7_LIKES)  # evicted by the second
     assert len(sandbox.requests) == 3
-    other = make_client(session, sandbox, "bearer")
-    await other.post(POST_7_LIKES)
-    assert len(sandbox.requests) == 4
+
+
+async def test_a_cache_shared_between_clients_is_keyed_by_token(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    shared: TTLCache[Any] = TTLCache(ttl=60.0, max_size=16, clock=time.time)
+    first = make_client(session, sandbox, cache=shared)
+    same_token = make_client(session, sandbox, cache=shared)
+    other_token = make_client(session, sandbox, "bearer", cache=shared)
+    await first.post(POST_7_LIKES)
+    assert (await same_token.post(POST_7_LIKES)).id == POST_7_LIKES
+    assert len(sandbox.requests) == 1 and same_token.stats.cache_hits == 1
+    # X answers per token (protected accounts, private likes): another token never gets this answer.
+    assert (await other_token.post(POST_7_LIKES)).id == POST_7_LIKES
+    assert other_token.stats.cache_hits == 0
+    assert [r.auth_kind for r in sandbox.requests] == ["oauth1", "bearer"]
 
 
 async def test_stats_count_items_by_kind_and_start_again_each_utc_day(
