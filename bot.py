@@ -30,7 +30,7 @@ from discord.ext import commands
 from dotenv import find_dotenv, load_dotenv
 
 from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
-from store.db import Store
+from store.db import MIGRATIONS, Store
 from store.meta import get_meta, set_meta
 from store.oauth_tokens import current_refresh_token, save_refresh_token
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
@@ -364,16 +364,24 @@ async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedac
 
 
 def database_problem(path: Path) -> str | None:
-    """None when the database at path opens and migrates; else why not, before Discord is contacted."""
+    """None when the database at path can be opened for writing by this LikeLens; else why not.
 
-    async def open_and_close() -> None:
-        store = await Store.open(path)
-        await store.close()
-
+    Checked synchronously before Discord is contacted (aiosqlite's worker thread outlives a failed
+    connect and would spill a traceback after the event loop closed).
+    """
     try:
-        asyncio.run(open_and_close())
-    except (sqlite3.Error, OSError, RuntimeError) as error:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            # BEGIN IMMEDIATE takes the write lock: a read-only file or folder fails here, not later.
+            conn.execute("BEGIN IMMEDIATE")
+            has_version = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+            row = conn.execute("SELECT version FROM schema_version").fetchone() if has_version else None
+            conn.rollback()
+    except sqlite3.Error as error:
         return str(error) or type(error).__name__
+    if row is not None and int(row[0]) > len(MIGRATIONS):
+        return f"it was written by a newer LikeLens (schema {row[0]}, this one knows {len(MIGRATIONS)})"
     return None
 
 
