@@ -119,6 +119,8 @@ class SandboxFaults:
     usage_capped: bool = False
     # 200 answers with a list of data also carry one partial error (an expanded post X could not return).
     partial_errors: bool = False
+    # 400 problems whose `detail` quotes the request's Authorization header (a careless proxy or gateway).
+    echo_authorization: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +316,10 @@ class XSandbox:
         self, request: web.Request, rules: EndpointRules, caller: Caller, query: dict[str, str], *,
         handler: Callable[[web.Request, Caller, ParsedQuery], Answer], headers: dict[str, str],
     ) -> Answer:
+        if self.faults.echo_authorization:
+            presented = request.headers.get("Authorization", "")
+            return problem("invalid-request", "Invalid Request",
+                           f"The Authorization header [{presented}] is not valid for this request.", 400)
         if caller.kind == "invalid" and caller.failure == "signature":
             # X answers a bad OAuth 1.0a signature with the legacy error shape.
             return Answer(401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})

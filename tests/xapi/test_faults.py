@@ -36,6 +36,7 @@ FAULTS: dict[str, tuple[dict[str, Any], type[errors.XApiError], float, int]] = {
     "html_errors_on_cap": ({"html_errors": True, "usage_capped": True}, errors.RateLimited, 2.0, 1),
     "reset_connections": ({"reset_connections": True}, errors.ServerError, 0.6, 4),
     "usage_capped": ({"usage_capped": True}, errors.UsageCapped, 2.0, 1),
+    "echo_authorization": ({"echo_authorization": True}, errors.InvalidRequest, 2.0, 1),
 }
 
 

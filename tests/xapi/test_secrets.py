@@ -85,3 +85,16 @@ async def test_no_secret_in_local_refusals(sandbox: XSandbox, session: aiohttp.C
     with pytest.raises(errors.MissingUserContext) as caught:
         await bearer_only.me()
     assert_no_secret(caught.value)
+
+
+@pytest.mark.parametrize("auth", ["oauth1", "oauth2", "bearer"])
+async def test_a_detail_echoing_the_authorization_header_is_scrubbed(
+    sandbox: XSandbox, session: aiohttp.ClientSession, auth: AuthChoice,
+) -> None:
+    sandbox.faults.echo_authorization = True
+    client = make_client(session, sandbox, auth)
+    with pytest.raises(errors.InvalidRequest) as caught:
+        await client.post(POST_7_LIKES)
+    assert_no_secret(caught.value)
+    # X's detail did reach the message, with the credentials cut out of it.
+    assert "Authorization header [" in str(caught.value) and "[redacted]" in str(caught.value)
