@@ -21,7 +21,16 @@ from pathlib import Path
 import aiohttp
 import aiosqlite
 
-from bench.harness import BENCH_RATE_LIMIT, Table, TimedEmulator, bench_main, check, ratio, schema_checks_off
+from bench.harness import (
+    Table,
+    TimedEmulator,
+    bench_main,
+    bench_sandbox,
+    check,
+    ratio,
+    requests_since,
+    schema_checks_off,
+)
 from bench.x_requests import x_client
 from tests.botharness import emulator_settings, running_bot
 from tests.e2e.digest_support import SettableClock, scheduler_of
@@ -79,7 +88,7 @@ async def insert_digests(
 
 
 def likers_requests(x: XSandbox, since: int) -> int:
-    return sum(1 for r in x.requests[since:] if r.path.endswith("/liking_users"))
+    return sum(1 for r in requests_since(x, since) if r.path.endswith("/liking_users"))
 
 
 async def naive_tick(conn: aiosqlite.Connection, x: XSandbox, now: float) -> TickFigures:
@@ -104,7 +113,7 @@ async def measure(scale: Scale) -> list[TickFigures]:
     figures = []
     with tempfile.TemporaryDirectory(prefix="likelens-bench-digests-") as folder:
         async with TimedEmulator() as emulator, \
-                XSandbox(clock=clock.timestamp, record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x:
+                bench_sandbox(clock=clock.timestamp) as x:
             posts = add_owner_posts(x, scale.posts, clock())
             settings = emulator_settings(emulator, x.base_url, Path(folder) / "likelens.db")
             async with running_bot(emulator, settings, clock=clock) as bot:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import statistics
 import sys
 import tempfile
@@ -39,10 +40,12 @@ from tests.botharness import (  # noqa: E402
     running_bot,
 )
 from tests.emulator import DiscordEmulator, Interaction, Member, schema  # noqa: E402
-from xapi.sandbox import XSandbox  # noqa: E402
+from xapi.sandbox import SandboxRequest, XSandbox  # noqa: E402
 
 # Benchmarks send far more than X's 75 requests per 15 minutes; the budget is not what they measure.
 BENCH_RATE_LIMIT = 1_000_000
+# The sandbox's request log (no bodies) must hold a whole benchmark: requests are counted in it.
+BENCH_REQUEST_LOG = 10_000_000
 DISCORD_DEADLINE = 3.0
 
 
@@ -194,6 +197,18 @@ async def round_trip(emulator: DiscordEmulator, interaction: Interaction, what: 
     return time.perf_counter() - start
 
 
+def bench_sandbox(**options: Any) -> XSandbox:
+    """An X sandbox for benchmarks: no answer bodies kept, no rate limit in the way, every request logged."""
+    return XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT, request_log_size=BENCH_REQUEST_LOG,
+                    **options)
+
+
+def requests_since(x_sandbox: XSandbox, count: int) -> list[SandboxRequest]:
+    """The requests the sandbox received after its first `count` (its log may be a deque)."""
+    check(len(x_sandbox.requests) < BENCH_REQUEST_LOG, "the sandbox's request log overflowed")
+    return list(itertools.islice(x_sandbox.requests, count, None))
+
+
 @dataclass
 class LikeLensWorld:
     emulator: TimedEmulator
@@ -205,7 +220,7 @@ class LikeLensWorld:
 @contextlib.asynccontextmanager
 async def likelens_world(*, sandbox: XSandbox | None = None) -> AsyncIterator[LikeLensWorld]:
     """A READY LikesBot on a fresh emulator and X sandbox (no answer bodies kept), SQLite in a tmp dir."""
-    x_sandbox = sandbox or XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT)
+    x_sandbox = sandbox or bench_sandbox()
     with tempfile.TemporaryDirectory(prefix="likelens-bench-") as folder:
         async with TimedEmulator() as emulator, x_sandbox:
             settings = emulator_settings(emulator, x_sandbox.base_url, Path(folder) / "likelens.db")

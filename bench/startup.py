@@ -19,18 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness import (
-    BENCH_RATE_LIMIT,
     REPO,
     BenchFailure,
     Table,
     TimedEmulator,
     bench_main,
+    bench_sandbox,
     check,
     median,
     ratio,
 )
 from xapi import sandbox
-from xapi.sandbox import XSandbox
 
 SITE = REPO / "tests" / "emulator" / "subprocess_site"
 READY_LINE = "Ready as "
@@ -124,7 +123,7 @@ async def run(quick: bool) -> list[Table]:
     restarts: list[Startup] = []
     bare: list[Startup] = []
     bot_py = [str(REPO / "bot.py")]
-    async with XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x_sandbox:
+    async with bench_sandbox() as x_sandbox:
         url = x_sandbox.base_url
         # Alternate the bots so machine drift hits all alike; one unmeasured start warms the caches.
         for round_number in range(starts + (0 if quick else 1)):

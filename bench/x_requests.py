@@ -18,13 +18,14 @@ from typing import Any
 import aiohttp
 
 from bench.harness import (
-    BENCH_RATE_LIMIT,
     LikeLensWorld,
     Table,
     TimedEmulator,
     bench_main,
+    bench_sandbox,
     check,
     likelens_world,
+    requests_since,
     round_trip,
 )
 from bench.naive_pager import NAIVE_PAGE_SIZE, NaivePager
@@ -163,7 +164,7 @@ def check_browse(subject: Subject, likelens: Browse, naive: Browse) -> None:
 
 async def run_page_source() -> Table:
     results = []
-    async with XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x_sandbox, \
+    async with bench_sandbox() as x_sandbox, \
             aiohttp.ClientSession() as session:
         for subject in SUBJECTS:
             cached, uncached = (x_client(session, x_sandbox.base_url, cache=c) for c in (True, False))
@@ -220,7 +221,7 @@ async def browse_through_discord(
     message = await open_browser(emulator, moderator, command, options)
     message, forward = await click_through(emulator, moderator, message, forward=True)
     message, back = await click_through(emulator, moderator, message, forward=False)
-    sent = [r for r in world.sandbox.requests[before:] if r.status == 200]
+    sent = [r for r in requests_since(world.sandbox, before) if r.status == 200]
     listing = sum(fragment in r.path for r in sent)
     return DiscordBrowse(listing, len(sent) - listing, forward, back)
 
@@ -233,7 +234,7 @@ async def browse_with_restart(restart_after: int) -> tuple[int, int, int, int]:
     fragment = SUBJECTS[1].path_fragment
     with tempfile.TemporaryDirectory(prefix="likelens-bench-restart-") as folder:
         async with TimedEmulator() as emulator, \
-                XSandbox(record_bodies=False, rate_limit=BENCH_RATE_LIMIT) as x:
+                bench_sandbox() as x:
             settings = emulator_settings(emulator, x.base_url, Path(folder) / "likelens.db")
             moderator = emulator.member("moderator")
             async with running_bot(emulator, settings):
