@@ -123,11 +123,10 @@ async def measure(scale: Scale) -> list[TickFigures]:
                 conn = bot.store.conn
                 await insert_digests(conn, scale, posts, guild_id=int(emulator.guild.id),
                                      channel_id=int(channel.id), now=clock.timestamp())
-                conn.row_factory = aiosqlite.Row
-                try:
-                    figures.append(await naive_tick(conn, x, clock.timestamp()))
-                finally:
-                    conn.row_factory = None
+                # The naive scheduler reads the same database through its own connection.
+                async with aiosqlite.connect(settings.database_path) as naive_conn:
+                    naive_conn.row_factory = aiosqlite.Row
+                    figures.append(await naive_tick(naive_conn, x, clock.timestamp()))
                 due_posts = {posts[n % scale.posts] for n in due_indexes(scale)}
                 check(len(due_posts) == scale.due_posts, "the due digests do not cover the intended posts")
                 for label in ("LikeLens tick 1 (records baselines)", "LikeLens tick 2 (3 new likers each)"):
