@@ -104,6 +104,19 @@ async def test_an_occasional_5xx_is_retried_and_succeeds(
     assert client.stats.requests_sent == 3
 
 
+async def test_retries_stop_at_the_cap_however_long_the_deadline(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.faults.server_error_ratio = 1.0  # every request answers 503
+    client = make_client(session, sandbox)
+    with pytest.raises(errors.ServerError):
+        # Backoff sleeps add up to at most 1.75 s for 4 attempts; 30 s would allow many more.
+        await client.me(deadline=30)
+    # The cap: the first try and 3 retries, then X's 503 is the answer.
+    assert client.stats.requests_sent == 4
+    assert [r.status for r in sandbox.requests] == [503] * 4
+
+
 async def test_4xx_is_never_retried(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
     client = make_client(session, sandbox, "bearer")
     with pytest.raises(errors.NotFound):
