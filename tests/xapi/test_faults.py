@@ -13,6 +13,7 @@ import pytest
 from tests.xapi.support import ALL_SECRETS, client_tasks, make_client
 from xapi import errors
 from xapi.client import XClient
+from xapi.models import Page, Post, User
 from xapi.sandbox import OWNER_ID, OWNER_USERNAME, POST_7_LIKES, SandboxFaults, XSandbox
 
 Call = Callable[[XClient, float], Awaitable[Any]]
@@ -42,6 +43,7 @@ FAULTS: dict[str, tuple[dict[str, Any], type[errors.XApiError], float, int]] = {
 
 # Switches that do not make a call fail: each has its own test below.
 NOT_FAILURES = {"partial_errors"}
+LIST_METHODS = {"liking_users", "liked_posts", "user_posts"}
 
 
 def test_matrix_covers_every_switch() -> None:
@@ -49,14 +51,21 @@ def test_matrix_covers_every_switch() -> None:
     assert switched | NOT_FAILURES == set(SandboxFaults.__dataclass_fields__)
 
 
-async def test_partial_errors_come_with_the_page(sandbox: XSandbox, session: aiohttp.ClientSession) -> None:
+@pytest.mark.parametrize("method", METHODS)
+async def test_a_partial_error_on_a_200_is_returned_not_raised(
+    sandbox: XSandbox, session: aiohttp.ClientSession, method: str,
+) -> None:
     sandbox.faults.partial_errors = True
     client = make_client(session, sandbox)
-    page = await client.liking_users(POST_7_LIKES)
-    assert len(page.items) == 7
-    assert [e.kind for e in page.errors] == ["resource-not-found"]
-    # A single object is not a list: it comes back without the extra error.
-    assert (await client.me()).id == OWNER_ID
+    result = await METHODS[method](client, 2.0)
+    if method in LIST_METHODS:
+        # The page keeps its items and carries X's partial error for the caller to show.
+        assert isinstance(result, Page) and result.items
+        assert [(e.kind, e.resource_type) for e in result.errors] == [("resource-not-found", "tweet")]
+    else:
+        # X sends partial errors with lists; a single object comes back whole.
+        assert isinstance(result, User | Post)
+    assert client_tasks() == [] and client.stats.requests_sent == 1
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -68,8 +77,11 @@ async def test_fault_ends_in_an_error_class_within_the_deadline(
     for name, value in settings.items():
         setattr(sandbox.faults, name, value)
     client = make_client(session, sandbox)
-    # The client must give up by itself: this outer bound only turns an overrun into a failure.
-    async with asyncio.timeout(deadline + 1.0):
+    # The client must give up by itself within its deadline; this outer bound turns an overrun into a
+    # failure. The slack covers the client's own 0.05 s grace and a late event-loop wakeup on a loaded
+    # 2-core machine (worst overrun measured: 0.004 s while the rest of the suite ran), but not one
+    # more attempt or backoff sleep (0.125 s and more).
+    async with asyncio.timeout(deadline + 0.25):
         with pytest.raises(errors.XApiError) as caught:
             await METHODS[method](client, deadline)
     assert type(caught.value) is expected
