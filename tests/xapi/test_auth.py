@@ -151,15 +151,24 @@ async def test_access_token_expiry_triggers_refresh_before_sending(session: aioh
 async def test_failed_persist_means_the_new_access_token_is_never_used(
     sandbox: XSandbox, session: aiohttp.ClientSession,
 ) -> None:
-    async def broken_store(token: str) -> None:
-        raise OSError("disk full")
+    offered: list[str] = []
 
-    auth = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox.refresh_token, broken_store)
+    async def store_full_once(token: str) -> None:
+        offered.append(token)
+        if len(offered) == 1:
+            raise OSError("disk full")
+
+    auth = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox.refresh_token, store_full_once)
     client = XClient(session, base_url=sandbox.base_url, user_auth=auth)
-    with pytest.raises(errors.XApiError) as caught:
+    with pytest.raises(errors.Unauthorized) as caught:
         await client.me()
     assert "sandbox-refresh-token" not in str(caught.value)
     assert [r.path for r in sandbox.requests] == ["/2/oauth2/token"]
+    # The next call rotates again (from the token X issued last, not the dead one) and persists that.
+    assert (await client.me()).id == OWNER_ID
+    assert [(r.path, r.status) for r in sandbox.requests] == [
+        ("/2/oauth2/token", 200), ("/2/oauth2/token", 200), ("/2/users/me", 200)]
+    assert len(offered) == 2 and offered[1] == sandbox.refresh_token != offered[0]
 
 
 # ---- app-only bearer ---------------------------------------------------------------------
