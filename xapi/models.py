@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from xapi.problems import problem_kind
+
 
 @dataclass(frozen=True, slots=True)
 class User:
@@ -63,7 +65,7 @@ class PartialError:
     @property
     def kind(self) -> str:
         """The last segment of the problem type, e.g. `not-authorized-for-resource`."""
-        return self.type.rstrip("/").rsplit("/", 1)[-1] if self.type else ""
+        return problem_kind(self.type)
 
 
 @dataclass(frozen=True, slots=True)
