@@ -18,6 +18,7 @@ import yarl
 from oauthlib import oauth1
 
 from xapi import errors
+from xapi.caching import mark_retrieved
 
 AuthKind = Literal["oauth1", "oauth2_user", "bearer"]
 
@@ -145,7 +146,7 @@ class OAuth2UserAuth:
             return current
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.ensure_future(self._rotate(session, base_url))
-            self._refreshing.add_done_callback(_mark_retrieved)
+            self._refreshing.add_done_callback(mark_retrieved)
         # Shielded: a caller's deadline must not abort a rotation X may already have made.
         return await asyncio.shield(self._refreshing)
 
@@ -207,12 +208,6 @@ class OAuth2UserAuth:
                 endpoint="oauth2_token",
             )
         return body
-
-
-def _mark_retrieved(task: asyncio.Task[str]) -> None:
-    # Every caller may have left; the failure is still handled (re-raised to the next caller).
-    if not task.cancelled():
-        task.exception()
 
 
 def _token_fields(body: dict[str, object]) -> tuple[str, str, float]:

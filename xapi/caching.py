@@ -6,7 +6,7 @@ import asyncio
 import functools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
@@ -51,8 +51,9 @@ class _Flight(Generic[V]):
         self.waiters = 0
 
 
-def _retrieve(task: asyncio.Task[object]) -> None:
-    # Marks the exception as retrieved when every waiter left early.
+def mark_retrieved(task: asyncio.Task[Any]) -> None:
+    """Done-callback: mark a shared task's exception as retrieved, so a failure nobody awaited any
+    more (every waiter left early) is not logged as "never retrieved"; later awaiters still get it."""
     if not task.cancelled():
         task.exception()
 
@@ -69,7 +70,7 @@ class SingleFlight(Generic[V]):
         joined = flight is not None
         if flight is None:
             task: asyncio.Task[V] = asyncio.ensure_future(start())
-            task.add_done_callback(_retrieve)
+            task.add_done_callback(mark_retrieved)
             flight = _Flight(task)
             self._flights[key] = flight
             task.add_done_callback(functools.partial(self._forget, key, flight))
