@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from xapi.errors import InvalidReference
+from xapi.validation import ID_PATTERN, USERNAME_PATTERN
 
-_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
-_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}", re.ASCII)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 # Longer input is not something a person pasted from X.
 _MAX_LENGTH = 500
@@ -88,7 +87,7 @@ def _post_id_from_segments(segments: list[str]) -> str | None:
     if len(segments) < 3 or segments[1] not in ("status", "statuses"):
         return None
     author, _, post_id, *rest = segments
-    if not (_USERNAME.fullmatch(author) and _ID.fullmatch(post_id)):
+    if not (USERNAME_PATTERN.fullmatch(author) and ID_PATTERN.fullmatch(post_id)):
         return None
     if not rest:
         return post_id
@@ -103,7 +102,7 @@ def parse_post_ref(text: str) -> str:
     """The post id in a pasted post link or bare id; raises InvalidReference otherwise."""
     cleaned = _clean(text)
     if len(cleaned) <= _MAX_LENGTH:
-        if _ID.fullmatch(cleaned):
+        if ID_PATTERN.fullmatch(cleaned):
             return cleaned
         segments = _path_segments(cleaned)
         post_id = _post_id_from_segments(segments) if segments is not None else None
@@ -116,19 +115,20 @@ def _user_from_link(text: str) -> UserRef | None:
     segments = _path_segments(text)
     if not segments:
         return None
-    if segments[0] == "i" and len(segments) == 3 and segments[1] == "user" and _ID.fullmatch(segments[2]):
+    if (segments[0] == "i" and len(segments) == 3 and segments[1] == "user"
+            and ID_PATTERN.fullmatch(segments[2])):
         return UserRef(id=segments[2])
     if segments[:2] == ["intent", "user"] or segments[:2] == ["intent", "follow"]:
         query = parse_qs(urlsplit(text if _SCHEME.match(text) else "https://" + text).query)
         user_ids = query.get("user_id", [])
         names = query.get("screen_name", [])
-        if len(user_ids) == 1 and _ID.fullmatch(user_ids[0]):
+        if len(user_ids) == 1 and ID_PATTERN.fullmatch(user_ids[0]):
             return UserRef(id=user_ids[0])
-        if len(names) == 1 and _USERNAME.fullmatch(names[0]):
+        if len(names) == 1 and USERNAME_PATTERN.fullmatch(names[0]):
             return UserRef(username=names[0])
         return None
     handle, *rest = segments
-    if handle.lower() in _RESERVED or not _USERNAME.fullmatch(handle):
+    if handle.lower() in _RESERVED or not USERNAME_PATTERN.fullmatch(handle):
         return None
     if not rest or (len(rest) == 1 and rest[0] in _PROFILE_TABS):
         return UserRef(username=handle)
@@ -147,10 +147,10 @@ def parse_user_ref(text: str) -> UserRef:
         if id_form:
             return UserRef(id=id_form.group(1))
         handle = cleaned.removeprefix("@")
-        if _USERNAME.fullmatch(handle):
+        if USERNAME_PATTERN.fullmatch(handle):
             return UserRef(username=handle)
         # 16 to 19 digits cannot be a username (at most 15 characters): it is an id.
-        if handle == cleaned and _ID.fullmatch(cleaned):
+        if handle == cleaned and ID_PATTERN.fullmatch(cleaned):
             return UserRef(id=cleaned)
         ref = _user_from_link(cleaned)
         if ref is not None:

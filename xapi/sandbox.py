@@ -26,7 +26,6 @@ import contextlib
 import json
 import logging
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, MutableSequence
@@ -90,6 +89,7 @@ from xapi.sandbox_problems import (
     partial,
     problem,
 )
+from xapi.validation import ID_PATTERN, USERNAME_PATTERN
 
 __all__ = [
     "OWNER_ID", "OWNER_USERNAME", "POST_7_LIKES", "POST_100_LIKES", "POST_DELETED", "POST_MANY_LIKES",
@@ -102,8 +102,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_ID = re.compile(r"^[0-9]{1,19}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 # The expanded post the `partial_errors` fault says X could not return.
 _MISSING_POST_ID = "1869999999999999999"
 @dataclass(slots=True)
@@ -418,9 +416,10 @@ class XSandbox:
 
     def _path_id(self, request: web.Request, name: str = "id") -> str:
         value = request.match_info[name]
-        if not _ID.match(value):
+        if not ID_PATTERN.fullmatch(value):
             raise Refused(invalid_request(QueryError(
-                name, value, f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$",
+                name, value,
+                f"The `{name}` query parameter value [{value}] does not match ^{ID_PATTERN.pattern}$",
             )))
         return value
 
@@ -513,10 +512,11 @@ class XSandbox:
 
     def _user_by_username(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
         username = request.match_info["username"]
-        if not _USERNAME.match(username):
+        if not USERNAME_PATTERN.fullmatch(username):
             return invalid_request(QueryError(
                 "username", username,
-                f"The `username` query parameter value [{username}] does not match ^[A-Za-z0-9_]{{1,15}}$",
+                f"The `username` query parameter value [{username}] does not match "
+                f"^{USERNAME_PATTERN.pattern}$",
             ))
         user = self.world.user_by_username(username)
         if user is None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from xapi.validation import ID_PATTERN
+
 Naming = Literal["tweet", "post"]
-_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
 
 
@@ -224,7 +225,7 @@ def _id(query: Mapping[str, str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    if not _ID.fullmatch(raw):
+    if not ID_PATTERN.fullmatch(raw):
         raise QueryError(name, raw,
-                         f"The `{name}` query parameter value [{raw}] does not match ^[0-9]{{1,19}}$")
+                         f"The `{name}` query parameter value [{raw}] does not match ^{ID_PATTERN.pattern}$")
     return int(raw)

@@ -6,21 +6,22 @@ import re
 
 from xapi.errors import InvalidInput
 
-_ID = re.compile(r"[0-9]{1,19}")
-_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
+# X's patterns for ids and usernames (its OpenAPI spec), shared by the client, refs and the sandbox.
+ID_PATTERN = re.compile(r"[0-9]{1,19}", re.ASCII)
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_]{1,15}", re.ASCII)
 _TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
 
 
 def check_id(value: object, what: str = "id") -> str:
     """Return `value` if it is an X id (1 to 19 digits), else raise InvalidInput."""
-    if not isinstance(value, str) or not _ID.fullmatch(value):
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise InvalidInput(f"The {what} must be 1 to 19 digits, for example 1346889436626259968.")
     return value
 
 
 def check_username(value: object) -> str:
     """Return `value` if it is an X username (1-15 letters, digits or _), else raise InvalidInput."""
-    if not isinstance(value, str) or not _USERNAME.fullmatch(value):
+    if not isinstance(value, str) or not USERNAME_PATTERN.fullmatch(value):
         raise InvalidInput("A username is 1 to 15 letters, digits or underscores, without the @.")
     return value
 

@@ -413,6 +413,9 @@ async def test_rate_budget_per_endpoint_and_token_with_429_when_spent_and_reset_
     ("/2/users/me", {"tweet.fields": "created_at", "expansions": "pinned_post_id"}, "tweet.fields"),
     ("/2/tweets/abc", {}, "id"),
     ("/2/users/by/username/not-valid", {}, "username"),
+    # A trailing newline is not part of an id or a username (`$` alone would let it through).
+    (f"/2/tweets/{POST_7_LIKES}%0A", {}, "id"),
+    (f"/2/users/by/username/{OWNER_USERNAME}%0A", {}, "username"),
 ])
 async def test_invalid_requests_get_400_invalid_request_naming_the_parameter(
     x: Caller, path: str, query: dict[str, str], parameter: str,
