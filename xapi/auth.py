@@ -36,7 +36,6 @@ class OAuth1UserAuth:
     """OAuth 1.0a user context: every request is signed (HMAC-SHA1) over the exact URL sent."""
 
     kind: AuthKind = "oauth1"
-    is_user_context = True
 
     def __init__(self, api_key: str, api_secret: str, access_token: str, access_token_secret: str) -> None:
         self._client = oauth1.Client(
@@ -68,7 +67,6 @@ class BearerAuth:
     """App-only bearer token: public lookups only (X refuses it on the likes endpoints)."""
 
     kind: AuthKind = "bearer"
-    is_user_context = False
 
     def __init__(self, token: str) -> None:
         self._token = token
@@ -98,7 +96,6 @@ class OAuth2UserAuth:
     """
 
     kind: AuthKind = "oauth2_user"
-    is_user_context = True
 
     def __init__(
         self, client_id: str, client_secret: str | None, refresh_token: str,
@@ -116,7 +113,6 @@ class OAuth2UserAuth:
         self._past_secrets: list[str] = []
         # The user is unknown until /2/users/me; the starting refresh token tells users apart.
         self.identity = _identity("oauth2_user", f"{client_id}|{refresh_token}")
-        self.token_requests = 0
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -180,7 +176,6 @@ class OAuth2UserAuth:
             pair = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
             headers["Authorization"] = f"Basic {pair}"
         url = yarl.URL(base_url.rstrip("/") + "/2/oauth2/token")
-        self.token_requests += 1
         try:
             async with session.post(url, data=form, headers=headers) as response:
                 status = response.status
@@ -222,5 +217,4 @@ def _token_fields(body: dict[str, object]) -> tuple[str, str, float]:
     return access, refresh, float(lifetime)
 
 
-UserAuth = OAuth1UserAuth | OAuth2UserAuth
 AnyAuth = OAuth1UserAuth | OAuth2UserAuth | BearerAuth

@@ -135,8 +135,6 @@ def error_from_response(
     """The `xapi.errors` instance for a non-2xx answer of `endpoint`."""
     named, x_text = _parse_body(body)
     cls = named or _by_status(status)
-    if cls is errors.RateLimited and status != 429 and named is None:
-        cls = _by_status(status)
     message = f"{_DEFAULT_TEXT.get(cls, 'X refused the request.')} (HTTP {status} on {endpoint})"
     if x_text:
         message = f"{message}: {x_text}"
