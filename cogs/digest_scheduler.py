@@ -357,11 +357,10 @@ class DigestScheduler:
             payload = {"embed": embed.to_dict()}
             kind = "digest"
             planned = [key for key, _ in new]
-        run_id = await store.begin_run(
+        pending = await store.begin_run(
             conn, digest.id, now=now, kind=kind, item_ids=planned, items_found=len(keys),
             like_count=fetched.like_count, payload=json.dumps(payload),
         )
-        pending = PendingRun(run_id, digest.id, kind, json.dumps(payload), len(planned))
         return await self._deliver(digest, pending, channel, now)
 
     async def _usable_channel(self, digest: Digest, now: float) -> discord.TextChannel | RunOutcome:

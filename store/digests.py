@@ -62,7 +62,8 @@ class PendingRun:
     kind: RunKind
     payload: str
     items: int
-    started_at: float = 0.0
+    # No default: a run "started at 0" looks older than Discord's nonce window and costs a history read.
+    started_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +208,8 @@ async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Itera
 async def begin_run(
     conn: aiosqlite.Connection, digest_id: int, *, now: float, kind: RunKind, item_ids: Sequence[str],
     items_found: int, like_count: int | None, payload: str,
-) -> int:
-    """Record a run about to be sent: its message and its items (not yet delivered); returns its id."""
+) -> PendingRun:
+    """Record a run about to be sent: its message and its items (not yet delivered); returns the run."""
     cursor = await conn.execute(
         "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
         "like_count, payload) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
@@ -221,7 +222,7 @@ async def begin_run(
         [(digest_id, item, run_id) for item in item_ids],
     )
     await conn.commit()
-    return run_id
+    return PendingRun(run_id, digest_id, kind, payload, len(item_ids), now)
 
 
 async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun | None:

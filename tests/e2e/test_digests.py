@@ -390,3 +390,16 @@ async def test_pause_resume_remove_and_autocomplete(
     assert (await scheduler_of(dbot).tick()).outcomes[1].status == "baseline"
     assert "removed" in (await driver.slash("digest remove", digest=1)).content
     assert [d.id for d in await store.guild_digests(dbot.store.conn, int(emulator.guild.id))] == [2]
+
+
+async def test_a_fresh_run_sends_without_reading_the_channel_history(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    # Only a run left pending for longer than Discord's nonce window is looked for in the history.
+    await add(driver)
+    await scheduler_of(dbot).tick()
+    x.add_likers(POST, 2)
+    clock.advance(hours=6)
+    await scheduler_of(dbot).tick()
+    assert len(posted(emulator)) == 2
+    assert emulator.requests_to("GET", "/channels/{channel_id}/messages") == []

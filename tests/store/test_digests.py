@@ -36,12 +36,12 @@ async def test_a_new_digest_is_due_at_once_and_awaits_its_baseline(store: Store)
 
 async def test_items_of_a_pending_run_count_as_seen_but_undelivered_until_finished(store: Store) -> None:
     digest = await new_digest(store)
-    run_id = await digests.begin_run(
+    started = await digests.begin_run(
         store.conn, digest.id, now=1000.0, kind="baseline", item_ids=["a", "b"], items_found=2,
         like_count=7, payload='{"content": "x"}',
     )
     pending = await digests.pending_run(store.conn, digest.id)
-    assert pending is not None and pending.id == run_id and pending.items == 2
+    assert pending == started and pending.started_at == 1000.0 and pending.items == 2
     assert await digests.seen_items(store.conn, digest.id, ["a", "c"]) == {"a"}
     await digests.finish_run(store.conn, pending, message_id=99, now=1000.0, next_run_at=4600.0)
     assert await digests.pending_run(store.conn, digest.id) is None
@@ -57,7 +57,7 @@ async def test_a_pending_run_survives_reopening_the_database(tmp_path: Path) -> 
     path = tmp_path / "likelens.db"
     first = await Store.open(path)
     digest = await new_digest(first)
-    run_id = await digests.begin_run(
+    started = await digests.begin_run(
         first.conn, digest.id, now=1.0, kind="digest", item_ids=["u1"], items_found=1, like_count=None,
         payload='{"embed": {"title": "t"}}',
     )
@@ -65,7 +65,7 @@ async def test_a_pending_run_survives_reopening_the_database(tmp_path: Path) -> 
     second = await Store.open(path)
     try:
         pending = await digests.pending_run(second.conn, digest.id)
-        assert pending is not None and pending.id == run_id and pending.payload == '{"embed": {"title": "t"}}'
+        assert pending is not None and pending == started and pending.payload == '{"embed": {"title": "t"}}'
     finally:
         await second.close()
 
@@ -111,10 +111,9 @@ async def test_the_run_log_forgets_runs_older_than_its_retention(store: Store) -
 
 async def test_a_digest_paused_during_its_run_is_not_scheduled_by_the_end_of_the_run(store: Store) -> None:
     digest = await new_digest(store)
-    run_id = await digests.begin_run(store.conn, digest.id, now=1.0, kind="baseline", item_ids=["a"],
-                                     items_found=1, like_count=None, payload="{}")
+    pending = await digests.begin_run(store.conn, digest.id, now=1.0, kind="baseline", item_ids=["a"],
+                                      items_found=1, like_count=None, payload="{}")
     await digests.set_state(store.conn, digest.id, "paused", reason="by a moderator", next_run_at=None)
-    pending = digests.PendingRun(run_id, digest.id, "baseline", "{}", 1)
     await digests.finish_run(store.conn, pending, message_id=5, now=2.0, next_run_at=3602.0)
     await digests.set_schedule(store.conn, digest.id, next_run_at=7200.0)
     after = await digests.get_digest(store.conn, digest.id)
