@@ -294,7 +294,8 @@ class XClient:
                         self._session, self._base_url, header):
                     refreshed = True
                     continue
-                failure = error_from_response(status, text, headers, endpoint=ep.name, now=self._clock())
+                failure = error_from_response(
+                    status, text, headers, endpoint=ep.name, now=self._clock(), redact=self._redact)
                 if isinstance(failure, errors.RateLimited):
                     self._budgets.mark_spent(ep.name, auth.identity, failure.reset_at)
                 if status < 500:
@@ -329,12 +330,15 @@ class XClient:
         self._count("posts", len(includes.posts))
         return item
 
-    def _scrub(self, exc: errors.XApiError) -> errors.XApiError:
-        message = exc.message
+    def _redact(self, text: str) -> str:
         for auth in (self._user_auth, self._bearer):
             for secret in auth.secrets if auth else ():
                 if len(secret) >= 4:
-                    message = message.replace(secret, "[redacted]")
+                    text = text.replace(secret, "[redacted]")
+        return text
+
+    def _scrub(self, exc: errors.XApiError) -> errors.XApiError:
+        message = self._redact(exc.message)
         if message != exc.message:
             exc.message = message
             exc.args = (message,)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from xapi import errors
@@ -74,14 +74,18 @@ def _by_status(status: int | None) -> type[errors.XApiError]:
     return errors.InvalidRequest
 
 
-def _short(value: object) -> str:
+def _text(value: object) -> str:
+    # Whole, so secrets are redacted before the cut (a token cut in half would escape redaction).
     text = value if isinstance(value, str) else ""
-    text = " ".join(text.split())
-    return text[:_MAX_TEXT]
+    return " ".join(text.split())
+
+
+def _keep(text: str) -> str:
+    return text
 
 
 def _parse_body(body: str) -> tuple[type[errors.XApiError] | None, str]:
-    """(class named by the body or None, short X text) from a JSON error body; (None, "") otherwise."""
+    """(class named by the body or None, X's text) from a JSON error body; (None, "") otherwise."""
     try:
         data = json.loads(body) if body.strip() else None
     except ValueError:
@@ -91,7 +95,7 @@ def _parse_body(body: str) -> tuple[type[errors.XApiError] | None, str]:
     type_uri = data.get("type")
     if isinstance(type_uri, str) and type_uri and type_uri != "about:blank":
         cls = _BY_KIND.get(problem_kind(type_uri))
-        return cls, _short(data.get("detail")) or _short(data.get("title"))
+        return cls, _text(data.get("detail")) or _text(data.get("title"))
     legacy = data.get("errors")
     if isinstance(legacy, list) and legacy and isinstance(legacy[0], dict):
         first = legacy[0]
@@ -100,8 +104,8 @@ def _parse_body(body: str) -> tuple[type[errors.XApiError] | None, str]:
         kind_uri = first.get("type")
         if cls is None and isinstance(kind_uri, str):
             cls = _BY_KIND.get(problem_kind(kind_uri))
-        return cls, _short(first.get("message")) or _short(first.get("detail"))
-    return None, _short(data.get("detail")) or _short(data.get("title"))
+        return cls, _text(first.get("message")) or _text(first.get("detail"))
+    return None, _text(data.get("detail")) or _text(data.get("title"))
 
 
 def reset_time(headers: Mapping[str, str]) -> datetime | None:
@@ -131,9 +135,14 @@ def make_error(
 
 def error_from_response(
     status: int, body: str, headers: Mapping[str, str], *, endpoint: str, now: float,
+    redact: Callable[[str], str] = _keep,
 ) -> errors.XApiError:
-    """The `xapi.errors` instance for a non-2xx answer of `endpoint`."""
+    """The `xapi.errors` instance for a non-2xx answer of `endpoint`.
+
+    X's own text is quoted shortened; `redact` removes the caller's secrets from it before it is cut.
+    """
     named, x_text = _parse_body(body)
+    x_text = redact(x_text)[:_MAX_TEXT]
     cls = named or _by_status(status)
     message = f"{_DEFAULT_TEXT.get(cls, 'X refused the request.')} (HTTP {status} on {endpoint})"
     if x_text:

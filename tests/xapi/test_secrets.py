@@ -98,3 +98,17 @@ async def test_a_detail_echoing_the_authorization_header_is_scrubbed(
     assert_no_secret(caught.value)
     # X's detail did reach the message, with the credentials cut out of it.
     assert "Authorization header [" in str(caught.value) and "[redacted]" in str(caught.value)
+
+
+async def test_no_fragment_of_a_long_token_survives_the_cut_of_x_s_text(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    # X's text is cut to a short length: redacting after the cut would miss a token cut in half.
+    long_token = "long-bearer-" + "q7" * 150
+    sandbox.faults.echo_authorization = True
+    client = XClient(session, base_url=sandbox.base_url, bearer=BearerAuth(long_token))
+    with pytest.raises(errors.InvalidRequest) as caught:
+        await client.post(POST_7_LIKES)
+    for text in texts_of(caught.value):
+        assert all(long_token[i:i + 12] not in text for i in range(len(long_token) - 12))
+    assert "[redacted]" in str(caught.value)
