@@ -279,22 +279,33 @@ class DigestScheduler:
             report.rows_read = len(due)
             reader = SubjectReader(self.bot, reserve=True, deadline=self.x_deadline, account=self._account)
             for digest in due:
-                report.outcomes[digest.id] = await self._run_guarded(digest, reader)
+                report.outcomes[digest.id] = await self._run_guarded(digest.id, reader, due_by=now)
             self._account = reader.known_account
         report.x_requests = self.bot.x.stats.requests_sent - sent_before
         report.seconds = time.perf_counter() - started
         self.last_report = report
         return report
 
-    async def run_now(self, digest: Digest) -> RunOutcome:
+    async def run_now(self, digest_id: int) -> RunOutcome:
         """/digest run: one run at once (it may use the moderators' share of the budget)."""
         async with self._lock:
             reader = SubjectReader(self.bot, reserve=False, deadline=self.x_deadline, account=self._account)
-            outcome = await self._run_guarded(digest, reader)
+            outcome = await self._run_guarded(digest_id, reader, due_by=None)
             self._account = reader.known_account
             return outcome
 
-    async def _run_guarded(self, digest: Digest, reader: SubjectReader) -> RunOutcome:
+    async def _run_guarded(
+        self, digest_id: int, reader: SubjectReader, *, due_by: float | None
+    ) -> RunOutcome:
+        # Read again under the lock: a tick's due list and /digest run's row may be stale by now
+        # (paused, removed, or run meanwhile: baseline_done and failures changed).
+        digest = await store.get_digest(self.bot.store.conn, digest_id)
+        if digest is None:
+            return RunOutcome("skipped", f"Digest #{digest_id} was removed meanwhile: nothing was posted.")
+        if digest.state != "active":
+            return RunOutcome("skipped", f"Digest #{digest.id} is {digest.state} now: nothing was posted.")
+        if due_by is not None and (digest.next_run_at is None or digest.next_run_at > due_by):
+            return RunOutcome("skipped", f"Digest #{digest.id} is not due any more: nothing was posted.")
         try:
             return await self.run_digest(digest, reader)
         except Exception:

@@ -192,7 +192,7 @@ async def digest_run(bot: LikesBot, interaction: discord.Interaction, *, digest:
         await _answer(interaction, f"Digest #{found.id} is {found.state}: {found.reason}.")
         return
     await interaction.response.defer(ephemeral=True, thinking=True)
-    outcome = await _scheduler(bot).run_now(found)
+    outcome = await _scheduler(bot).run_now(found.id)
     await _answer(interaction, outcome.text)
 
 

@@ -30,6 +30,7 @@ from xapi import sandbox
 from xapi.sandbox import XSandbox
 
 MESSAGES = ("POST", "/channels/{channel_id}/messages")
+CALLBACKS = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
 POST = sandbox.POST_7_LIKES
 POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
 
@@ -403,3 +404,47 @@ async def test_a_fresh_run_sends_without_reading_the_channel_history(
     await scheduler_of(dbot).tick()
     assert len(posted(emulator)) == 2
     assert emulator.requests_to("GET", "/channels/{channel_id}/messages") == []
+
+
+async def test_a_digest_paused_during_a_tick_is_not_posted_by_that_tick(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator
+) -> None:
+    await add(driver, channel="general")
+    await add(driver, channel="digests")
+    # The tick read both due rows, then waits on Discord for digest #1's message.
+    release = emulator.stall_next(*MESSAGES)
+    tick = asyncio.create_task(scheduler_of(dbot).tick())
+    general = emulator.channel("general")
+    await emulator.wait_until(
+        lambda: len(emulator.messages_in(general, include_ephemeral=False)) == 1, what="digest #1's message"
+    )
+    paused = await driver.slash("digest pause", digest=2)
+    assert "paused" in paused.content
+    release.set()
+    report = await tick
+    assert report.outcomes[2].status == "skipped"
+    assert posted(emulator, "digests") == []
+    assert await store.run_log(dbot.store.conn, 2) == []
+
+
+async def test_digest_run_during_the_tick_posting_the_baseline_posts_no_second_baseline(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator
+) -> None:
+    await add(driver)
+    release = emulator.stall_next(*MESSAGES)
+    tick = asyncio.create_task(scheduler_of(dbot).tick())
+    await emulator.wait_until(lambda: len(posted(emulator)) == 1, what="the baseline")
+    # /digest run reads the digest (baseline not done yet), defers, and waits for the tick.
+    callbacks = len(emulator.requests_to(*CALLBACKS))
+    run = asyncio.create_task(driver.slash("digest run", digest=1))
+    await emulator.wait_until(
+        lambda: len(emulator.requests_to(*CALLBACKS)) > callbacks, what="/digest run to defer"
+    )
+    release.set()
+    assert (await tick).outcomes[1].status == "baseline"
+    result = await run
+    await until(lambda: bool(result.followups), "the answer of /digest run")
+    assert "Nothing new" in result.followups[0].content
+    assert len(posted(emulator)) == 1
+    log = await store.run_log(dbot.store.conn, 1)
+    assert [(r.kind, r.status) for r in log] == [("digest", "nothing_new"), ("baseline", "posted")]
