@@ -128,6 +128,15 @@ class DiscordEmulator:
                 guild.channels.remove(channel)
         await self.dispatch("CHANNEL_DELETE", channel.to_json())
 
+    async def remove_bot_from(self, guild: Guild) -> None:
+        """The bot is kicked from guild now (GUILD_DELETE without `unavailable`); it is gone on reconnect."""
+        self.guilds.remove(guild)
+        await self.dispatch("GUILD_DELETE", {"id": guild.id})
+
+    async def guild_outage(self, guild: Guild) -> None:
+        """guild becomes unavailable now (GUILD_DELETE with `unavailable: true`, as in a Discord outage)."""
+        await self.dispatch("GUILD_DELETE", {"id": guild.id, "unavailable": True})
+
     def member(
         self, name: str = "moderator", permissions: discord.Permissions | None = None, *,
         guild: Guild | None = None,
