@@ -26,13 +26,19 @@ def escape(text: str) -> str:
 
 def safe(text: str, limit: int) -> str:
     """escape(text) in at most `limit` characters: the source is clipped, so no escape is cut in half."""
-    budget = limit
-    while True:
-        escaped = escape(clip(text, budget))
-        if len(escaped) <= limit or budget <= 0:
-            # At budget 0 the text is a lone "…", which fits any limit of 1 or more.
-            return escaped[:limit]
-        budget = max(0, budget - max(1, len(escaped) - limit))
+    # Escaping never shortens: a text longer than limit is not escaped whole (it may be huge).
+    if len(text) <= limit and len(escaped := escape(text)) <= limit:
+        return escaped
+    # The longest clip of the source whose escaped form fits (escaping can quadruple a character).
+    low, high = 0, min(len(text), limit)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(escape(clip(text, middle))) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    # At 0 the text is a lone "…", which fits any limit of 1 or more.
+    return escape(clip(text, low))[:limit]
 
 
 def one_line(text: str) -> str:

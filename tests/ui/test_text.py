@@ -19,6 +19,20 @@ def test_safe_fits_its_limit_and_never_ends_in_a_lone_backslash(text: str, limit
     assert "@everyone" not in out and "@here" not in out
 
 
+@settings(max_examples=200)
+@given(text=st.text(alphabet="\\*_`~|", min_size=1, max_size=600), limit=st.integers(2, 1024))
+def test_safe_keeps_as_much_as_fits_even_of_text_that_escaping_expands(text: str, limit: int) -> None:
+    out = safe(text, limit)
+    # Close to the limit: two more source characters (at most 4 each once escaped; clip drops a lone
+    # trailing backslash) would not fit.
+    assert out == escape(text) or len(out) > limit - 12, (text, limit, out)
+
+
+def test_safe_of_long_markdown_names_is_not_just_an_ellipsis() -> None:
+    assert safe("*" * 100, 80) == "\\*" * 39 + "…"
+    assert safe("\\" * 300, 80).startswith("\\" * 19)
+
+
 @given(text=st.text(max_size=100))
 def test_short_text_is_kept_whole(text: str) -> None:
     assert clip(text, 100) == text
