@@ -75,6 +75,16 @@ def digests_may_spend(budget: RateBudget | None, now: float) -> bool:
     return budget.remaining > reserved_requests(budget.limit)
 
 
+def outage_retry_at(now: float, overdue_since: float, every_seconds: int) -> float:
+    """When to look again at a digest whose server is unavailable (a Discord outage).
+
+    As long as it has been overdue (at least BACKOFF_BASE_SECONDS, at most one period or the cap):
+    the waits grow while the outage lasts, and it is never disabled for it.
+    """
+    waited = max(now - overdue_since, BACKOFF_BASE_SECONDS)
+    return now + min(waited, max(float(every_seconds), BACKOFF_BASE_SECONDS), BACKOFF_CAP_SECONDS)
+
+
 def run_after_reset(reset_at: float, now: float) -> float:
     """When a rate-limited digest runs again: just after the window resets."""
     return max(reset_at, now) + RESET_SLACK_SECONDS

@@ -39,8 +39,9 @@ NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
 PERMISSION_NAMES = {
     "view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links",
 }
-# The bot waits this long before trying again a digest whose guild is unavailable (an outage).
-UNAVAILABLE_RETRY_SECONDS = 300.0
+GUILD_LEFT_REASON = (
+    "LikeLens is no longer in this server. Invite it again, then `/digest resume` (or `/digest remove`)"
+)
 # Discord drops a repeated nonce only for "a few minutes": an older pending run is looked for in
 # the channel's recent history before it is sent again.
 NONCE_TRUST_SECONDS = 240.0
@@ -315,6 +316,12 @@ class DigestScheduler:
                 await self._fail(digest, now, "an unexpected error (see the bot's log)")
             return RunOutcome("failed", "The run failed unexpectedly; it will be retried later.")
 
+    async def guild_left(self, guild_id: int) -> None:
+        """The bot was removed from a guild: its digests are disabled with the reason, not retried."""
+        count = await store.disable_guild_digests(self.bot.store.conn, guild_id, GUILD_LEFT_REASON)
+        if count:
+            log.info("Left guild %d: disabled its %d digest(s)", guild_id, count)
+
     # ---- one run -----------------------------------------------------------------------
 
     async def run_digest(self, digest: Digest, reader: SubjectReader) -> RunOutcome:
@@ -378,9 +385,17 @@ class DigestScheduler:
         """The digest's channel if the bot may post there; else the digest is paused/disabled/skipped."""
         conn = self.bot.store.conn
         guild = self.bot.get_guild(digest.guild_id)
+        if guild is None and self.bot.is_ready():
+            # After READY an unavailable guild is still cached (unavailable=True): this one left us.
+            await store.set_state(conn, digest.id, "disabled", reason=GUILD_LEFT_REASON, next_run_at=None)
+            return RunOutcome("disabled", f"Disabled: {GUILD_LEFT_REASON}.")
         if guild is None or guild.unavailable:
-            # An outage or a guild not loaded yet: try again later, change nothing else.
-            await store.set_schedule(conn, digest.id, next_run_at=now + UNAVAILABLE_RETRY_SECONDS)
+            # A Discord outage (or guilds not loaded yet): look again later, less often while it lasts.
+            overdue_since = (
+                digest.created_at if digest.last_run_at is None else digest.last_run_at + digest.every_seconds
+            )
+            retry_at = schedule.outage_retry_at(now, overdue_since, digest.every_seconds)
+            await store.set_schedule(conn, digest.id, next_run_at=retry_at)
             return RunOutcome("skipped", "The server is unavailable now; the digest tries again later.")
         channel = guild.get_channel(digest.channel_id)
         if not isinstance(channel, discord.TextChannel):

@@ -237,6 +237,10 @@ class DigestsCog(commands.Cog):
         await self.scheduler.stop()
         self.bot.remove_dynamic_items(DigestBrowseButton)
 
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.scheduler.guild_left(guild.id)
+
     async def _digest_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:

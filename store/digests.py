@@ -184,6 +184,16 @@ async def set_state(
     await conn.commit()
 
 
+async def disable_guild_digests(conn: aiosqlite.Connection, guild_id: int, reason: str) -> int:
+    """Disable every digest of guild that is not disabled yet (the bot left it); returns how many."""
+    cursor = await conn.execute(
+        "UPDATE digests SET state = 'disabled', reason = ?, next_run_at = NULL "
+        "WHERE guild_id = ? AND state != 'disabled'", (reason, guild_id),
+    )
+    await conn.commit()
+    return cursor.rowcount
+
+
 async def clear_creator_notice(conn: aiosqlite.Connection, digest_id: int) -> None:
     """The creator has been told: forget the pending notice."""
     await conn.execute("UPDATE digests SET creator_notice = NULL WHERE id = ?", (digest_id,))

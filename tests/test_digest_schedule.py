@@ -57,3 +57,10 @@ def test_a_rate_limited_digest_runs_just_after_the_reset() -> None:
 def test_every_labels_round_trip() -> None:
     for label, seconds in schedule.EVERY_SECONDS.items():
         assert schedule.every_label(seconds) == label
+
+
+def test_an_outage_is_looked_at_again_less_often_the_longer_it_lasts_up_to_one_period() -> None:
+    assert schedule.outage_retry_at(1000.0, 1000.0, 3600) == 1300.0
+    assert schedule.outage_retry_at(3000.0, 1000.0, 3600) == 5000.0
+    assert schedule.outage_retry_at(90000.0, 1000.0, 3600) == 93600.0
+    assert schedule.outage_retry_at(10**6, 0.0, 24 * 3600) == 10**6 + schedule.BACKOFF_CAP_SECONDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,15 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
     """Poll predicate (gateway events do not wake the emulator's waiters) for up to 5 s."""
     for _ in range(500):
         if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll an async check (e.g. a database read after a gateway event) for up to 5 s."""
+    for _ in range(500):
+        if await check():
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"timed out waiting for {what}")

@@ -19,6 +19,7 @@ from tests.e2e.digest_support import (
     SettableClock,
     bot_may,
     digest_bot,
+    eventually,
     posted,
     sandbox_on,
     scheduler_of,
@@ -448,3 +449,59 @@ async def test_digest_run_during_the_tick_posting_the_baseline_posts_no_second_b
     assert len(posted(emulator)) == 1
     log = await store.run_log(dbot.store.conn, 1)
     assert [(r.kind, r.status) for r in log] == [("digest", "nothing_new"), ("baseline", "posted")]
+
+
+async def test_a_server_that_removed_the_bot_disables_its_digests_with_the_reason(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver)
+    guild_id = int(emulator.guild.id)
+    await emulator.remove_bot_from(emulator.guild)
+    await until(lambda: dbot.get_guild(guild_id) is None, "the bot to forget the guild")
+
+    async def disabled() -> bool:
+        found = await store.get_digest(dbot.store.conn, 1)
+        return found is not None and found.state == "disabled"
+
+    # on_guild_remove disables it at once, without waiting for a tick.
+    await eventually(disabled, "the digest to be disabled")
+    digest = await store.get_digest(dbot.store.conn, 1)
+    assert digest is not None and digest.state == "disabled" and digest.next_run_at is None
+    assert digest.reason is not None and "no longer in this server" in digest.reason
+    clock.advance(hours=1)
+    assert (await scheduler_of(dbot).tick()).rows_read == 0
+    assert len(x.requests) == 0
+
+
+async def test_a_digest_of_a_server_left_while_the_bot_was_offline_is_disabled_by_the_tick(
+    dbot: LikesBot, x: XSandbox, clock: SettableClock
+) -> None:
+    # After READY, a guild neither cached nor unavailable is one the bot is no longer in.
+    await store.add_digest(dbot.store.conn, guild_id=1234567890123, channel_id=1, creator_id=1,
+                           subject_kind="post", subject_id=POST, every_seconds=3600, now=clock.timestamp())
+    report = await scheduler_of(dbot).tick()
+    assert report.outcomes[1].status == "disabled"
+    digest = await store.get_digest(dbot.store.conn, 1)
+    assert digest is not None and digest.state == "disabled" and digest.reason is not None
+    assert "no longer in this server" in digest.reason
+    assert len(x.requests) == 0
+
+
+async def test_an_unavailable_server_is_retried_later_and_less_often_while_it_lasts(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, clock: SettableClock
+) -> None:
+    await add(driver)
+    guild_id = int(emulator.guild.id)
+    await emulator.guild_outage(emulator.guild)
+    await until(lambda: getattr(dbot.get_guild(guild_id), "unavailable", False), "the outage")
+    scheduler = scheduler_of(dbot)
+    delays = []
+    for _ in range(4):
+        assert (await scheduler.tick()).outcomes[1].status == "skipped"
+        digest = await store.get_digest(dbot.store.conn, 1)
+        assert digest is not None and digest.state == "active" and digest.next_run_at is not None
+        delays.append(digest.next_run_at - clock.timestamp())
+        clock.advance(seconds=delays[-1])
+    assert delays[0] == pytest.approx(300) and delays[-1] > delays[0]
+    assert delays == sorted(delays)
+    assert posted(emulator) == []
