@@ -19,6 +19,8 @@ from cogs.digest_subjects import describe, parse_subject
 from store import digests as store
 from store.digests import Digest
 from ui.digest_browse import DigestBrowseButton, browse_view
+from ui.failures import report_failure
+from ui.respond import answer, defer
 from xapi import errors
 
 if TYPE_CHECKING:
@@ -26,17 +28,12 @@ if TYPE_CHECKING:
 
 # `every:` values; the digest issue maps them to intervals.
 EVERY_CHOICES = [app_commands.Choice(name=value, value=value) for value in ("1h", "6h", "12h", "24h")]
-NONE = discord.AllowedMentions.none()
 LIST_LIMIT = 3900
 
 
 async def _answer(interaction: discord.Interaction, text: str) -> None:
-    """One ephemeral answer, whether or not the interaction was deferred."""
-    text = text[:2000]
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NONE)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NONE)
+    """The ephemeral answer (it replaces a deferred "thinking…")."""
+    await answer(interaction, content=text)
 
 
 def _scheduler(bot: LikesBot) -> DigestScheduler:
@@ -136,7 +133,7 @@ async def digest_list(bot: LikesBot, interaction: discord.Interaction) -> None:
         used += len(line) + 1
     embed = discord.Embed(title="Digests of this server", description="\n".join(shown))
     bot.stamp(embed)
-    await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NONE)
+    await answer(interaction, embed=embed)
     for digest in notices:
         # Told once: the notice was shown to its creator.
         await store.clear_creator_notice(conn, digest.id)
@@ -191,7 +188,7 @@ async def digest_run(bot: LikesBot, interaction: discord.Interaction, *, digest:
     if found.state != "active":
         await _answer(interaction, f"Digest #{found.id} is {found.state}: {found.reason}.")
         return
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    await defer(interaction)
     outcome = await _scheduler(bot).run_now(found.id)
     await _answer(interaction, outcome.text)
 
@@ -236,6 +233,13 @@ class DigestsCog(commands.Cog):
     async def cog_unload(self) -> None:
         await self.scheduler.stop()
         self.bot.remove_dynamic_items(DigestBrowseButton)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        # As /likes: X's refusals become one plain sentence; anything else is logged, with an apology.
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await report_failure(self.bot, interaction, cause)
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:

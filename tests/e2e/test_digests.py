@@ -27,6 +27,7 @@ from tests.e2e.digest_support import (
 )
 from tests.emulator import DiscordEmulator
 from tests.emulator import server as emulator_server
+from ui.error_messages import APOLOGY
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
@@ -266,14 +267,14 @@ async def test_digest_run_answers_with_what_was_posted(
 ) -> None:
     await add(driver)
     first = await driver.slash("digest run", digest=1)
-    assert "Posted the baseline" in first.followups[0].content
+    assert "Posted the baseline" in first.content
     x.add_likers(POST, 2)
     # Past the X client's one-minute cache.
     clock.advance(minutes=2)
     second = await driver.slash("digest run", digest=1)
-    assert "Posted 2 new likers" in second.followups[0].content
+    assert "Posted 2 new likers" in second.content
     third = await driver.slash("digest run", digest=1)
-    assert "Nothing new" in third.followups[0].content
+    assert "Nothing new" in third.content
     assert len(posted(emulator)) == 2
 
 
@@ -444,8 +445,7 @@ async def test_digest_run_during_the_tick_posting_the_baseline_posts_no_second_b
     release.set()
     assert (await tick).outcomes[1].status == "baseline"
     result = await run
-    await until(lambda: bool(result.followups), "the answer of /digest run")
-    assert "Nothing new" in result.followups[0].content
+    await until(lambda: "Nothing new" in result.content, "the answer of /digest run")
     assert len(posted(emulator)) == 1
     log = await store.run_log(dbot.store.conn, 1)
     assert [(r.kind, r.status) for r in log] == [("digest", "nothing_new"), ("baseline", "posted")]
@@ -505,3 +505,18 @@ async def test_an_unavailable_server_is_retried_later_and_less_often_while_it_la
     assert delays[0] == pytest.approx(300) and delays[-1] > delays[0]
     assert delays == sorted(delays)
     assert posted(emulator) == []
+
+
+async def test_an_unexpected_failure_of_a_digest_command_gets_the_short_apology(
+    dbot: LikesBot, driver: InteractionDriver
+) -> None:
+    await add(driver)
+    # A real, unexpected failure: the table the commands read is gone.
+    await dbot.store.conn.execute("DROP TABLE digest_runs")
+    await dbot.store.conn.execute("DROP TABLE digest_items")
+    await dbot.store.conn.execute("DROP TABLE digests")
+    commands: list[tuple[str, dict[str, Any]]] = [("digest list", {}), ("digest run", {"digest": 1})]
+    for command, options in commands:
+        result = await driver.slash(command, **options)
+        assert result.ephemeral
+        assert result.content == APOLOGY, command
