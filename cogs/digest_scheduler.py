@@ -490,7 +490,11 @@ class DigestScheduler:
                 return await self._channel_gone(digest)
             return await self._fail(digest, now, f"Discord refused the message ({missing.status})")
         except discord.HTTPException as refused:
-            return await self._fail(digest, now, f"Discord refused the message ({refused.status})")
+            reason = f"Discord refused the message ({refused.status})"
+            if 400 <= refused.status < 500 and refused.status != 429:
+                # Refused for good (403/404 are handled above): resending the same payload would fail forever.
+                await store.abandon_run(self.bot.store.conn, pending, error=f"{reason}: {refused.text[:200]}")
+            return await self._fail(digest, now, reason)
         except (aiohttp.ClientError, OSError):
             return await self._fail(digest, now, "the connection to Discord failed")
         return await self._delivered(digest, pending, channel, message, now=now)

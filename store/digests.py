@@ -267,6 +267,18 @@ async def finish_run(
     await conn.commit()
 
 
+async def abandon_run(conn: aiosqlite.Connection, run: PendingRun, *, error: str) -> None:
+    """Discord refused run's message for good: the run failed, its undelivered items are free again.
+
+    The next run then lists those items in a message built afresh instead of resending this one.
+    """
+    await conn.execute(
+        "UPDATE digest_runs SET status = 'failed', payload = NULL, error = ? WHERE id = ?", (error, run.id)
+    )
+    await conn.execute("DELETE FROM digest_items WHERE run_id = ? AND delivered = 0", (run.id,))
+    await conn.commit()
+
+
 async def log_run(
     conn: aiosqlite.Connection, digest_id: int, *, now: float, status: str, items_found: int = 0,
     like_count: int | None = None, error: str | None = None,

@@ -520,3 +520,25 @@ async def test_an_unexpected_failure_of_a_digest_command_gets_the_short_apology(
         result = await driver.slash(command, **options)
         assert result.ephemeral
         assert result.content == APOLOGY, command
+
+
+async def test_a_message_discord_refuses_for_good_is_dropped_and_the_next_run_rebuilds_it(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver)
+    scheduler = scheduler_of(dbot)
+    await scheduler.tick()
+    first_new = x.add_likers(POST, 2)
+    clock.advance(hours=6)
+    emulator.fail_next(*MESSAGES, 400, code=50035, message="Invalid Form Body")
+    assert (await scheduler.tick()).outcomes[1].status == "failed"
+    # The refused run is over: not pending, its items not taken (the next run lists them again).
+    assert await store.pending_run(dbot.store.conn, 1) is None
+    assert await store.seen_items(dbot.store.conn, 1, first_new) == set()
+    log = await store.run_log(dbot.store.conn, 1)
+    assert log[0].status == "failed" and log[0].error is not None and "400" in log[0].error
+    x.add_likers(POST, 1)
+    clock.advance(hours=6)
+    assert (await scheduler.tick()).outcomes[1].status == "posted"
+    (_, digest) = posted(emulator)
+    assert digest.embed["title"] == f"3 new likers: post {POST}"
