@@ -1,12 +1,17 @@
 """Scheduled digests in SQLite: the digests, the items each has seen, and the run log.
 
-A run's message is stored (`payload`) and its items are written as not yet delivered *before* the
-message is sent; `finish_run` marks them delivered once Discord accepted it. A run still pending
-after a crash is sent again, with the same nonce, so Discord drops the duplicate.
+A run's message and its item ids are stored in the run's row (`payload`) *before* the message is
+sent; `finish_run` records the items delivered once Discord accepted it. A run still pending after
+a crash is sent again, with the same nonce, so Discord drops the duplicate.
+
+The bot's modules share one connection, and any of them may commit between two statements of
+another: `begin_run` is therefore one INSERT (the items travel in the run's row), so no commit can
+split a run from its items.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -64,6 +69,8 @@ class PendingRun:
     items: int
     # No default: a run "started at 0" looks older than Discord's nonce window and costs a history read.
     started_at: float
+    # The items the message lists: recorded delivered by finish_run.
+    item_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +208,7 @@ async def clear_creator_notice(conn: aiosqlite.Connection, digest_id: int) -> No
 
 
 async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Iterable[str]) -> set[str]:
-    """Which of item_ids this digest has already seen (delivered, baseline, or in a pending run)."""
+    """Which of item_ids this digest has already delivered (a baseline counts as delivered)."""
     wanted = list(dict.fromkeys(item_ids))
     found: set[str] = set()
     for start in range(0, len(wanted), _IN_CHUNK):
@@ -219,20 +226,26 @@ async def begin_run(
     conn: aiosqlite.Connection, digest_id: int, *, now: float, kind: RunKind, item_ids: Sequence[str],
     items_found: int, like_count: int | None, payload: str,
 ) -> PendingRun:
-    """Record a run about to be sent: its message and its items (not yet delivered); returns the run."""
+    """Record a run about to be sent, its message and its items, in one statement; returns the run."""
+    stored = json.dumps({"message": payload, "items": list(item_ids)})
     cursor = await conn.execute(
         "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
         "like_count, payload) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
-        (digest_id, now, kind, items_found, len(item_ids), like_count, payload),
-    )
-    run_id = cursor.lastrowid
-    assert run_id is not None
-    await conn.executemany(
-        "INSERT OR IGNORE INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 0)",
-        [(digest_id, item, run_id) for item in item_ids],
+        (digest_id, now, kind, items_found, len(item_ids), like_count, stored),
     )
     await conn.commit()
-    return PendingRun(run_id, digest_id, kind, payload, len(item_ids), now)
+    run_id = cursor.lastrowid
+    assert run_id is not None
+    return PendingRun(run_id, digest_id, kind, payload, len(item_ids), now, tuple(item_ids))
+
+
+def _unpack(stored: str) -> tuple[str, tuple[str, ...]]:
+    """The message and item ids of a stored run (a run stored by an older version: its items are in
+    digest_items already, undelivered)."""
+    value = json.loads(stored)
+    if isinstance(value, dict) and set(value) == {"message", "items"}:
+        return str(value["message"]), tuple(str(item) for item in value["items"])
+    return stored, ()
 
 
 async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun | None:
@@ -245,13 +258,19 @@ async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun 
         row = await cursor.fetchone()
     if row is None:
         return None
-    return PendingRun(int(row[0]), digest_id, row[1], str(row[2]), int(row[3]), float(row[4]))
+    message, item_ids = _unpack(str(row[2]))
+    return PendingRun(int(row[0]), digest_id, row[1], message, int(row[3]), float(row[4]), item_ids)
 
 
 async def finish_run(
     conn: aiosqlite.Connection, run: PendingRun, *, message_id: int, now: float, next_run_at: float,
 ) -> None:
     """Discord accepted run's message: its items are delivered, the digest is scheduled again."""
+    await conn.executemany(
+        "INSERT OR IGNORE INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 1)",
+        [(run.digest_id, item, run.id) for item in run.item_ids],
+    )
+    # Runs stored by an older version wrote their items undelivered at once.
     await conn.execute("UPDATE digest_items SET delivered = 1 WHERE run_id = ?", (run.id,))
     await conn.execute(
         "UPDATE digest_runs SET status = 'posted', message_id = ?, payload = NULL WHERE id = ?",
@@ -268,13 +287,14 @@ async def finish_run(
 
 
 async def abandon_run(conn: aiosqlite.Connection, run: PendingRun, *, error: str) -> None:
-    """Discord refused run's message for good: the run failed, its undelivered items are free again.
+    """Discord refused run's message for good: the run failed, its items were never delivered.
 
     The next run then lists those items in a message built afresh instead of resending this one.
     """
     await conn.execute(
         "UPDATE digest_runs SET status = 'failed', payload = NULL, error = ? WHERE id = ?", (error, run.id)
     )
+    # Runs stored by an older version hold their items here, undelivered.
     await conn.execute("DELETE FROM digest_items WHERE run_id = ? AND delivered = 0", (run.id,))
     await conn.commit()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,15 +36,16 @@ async def test_a_new_digest_is_due_at_once_and_awaits_its_baseline(store: Store)
     assert await digests.due_digests(store.conn, 999.0, 10) == []
 
 
-async def test_items_of_a_pending_run_count_as_seen_but_undelivered_until_finished(store: Store) -> None:
+async def test_items_of_a_pending_run_travel_with_it_and_are_seen_once_it_is_finished(store: Store) -> None:
     digest = await new_digest(store)
     started = await digests.begin_run(
         store.conn, digest.id, now=1000.0, kind="baseline", item_ids=["a", "b"], items_found=2,
         like_count=7, payload='{"content": "x"}',
     )
     pending = await digests.pending_run(store.conn, digest.id)
-    assert pending == started and pending.started_at == 1000.0 and pending.items == 2
-    assert await digests.seen_items(store.conn, digest.id, ["a", "c"]) == {"a"}
+    assert pending == started and pending.started_at == 1000.0 and pending.item_ids == ("a", "b")
+    assert pending.payload == '{"content": "x"}'
+    assert await digests.seen_items(store.conn, digest.id, ["a", "c"]) == set()
     await digests.finish_run(store.conn, pending, message_id=99, now=1000.0, next_run_at=4600.0)
     assert await digests.pending_run(store.conn, digest.id) is None
     after = await digests.get_digest(store.conn, digest.id)
@@ -73,8 +76,9 @@ async def test_a_pending_run_survives_reopening_the_database(tmp_path: Path) -> 
 async def test_seen_items_answers_for_more_ids_than_one_query_may_bind(store: Store) -> None:
     digest = await new_digest(store)
     ids = [str(n) for n in range(1200)]
-    await digests.begin_run(store.conn, digest.id, now=1.0, kind="baseline", item_ids=ids[::2],
-                            items_found=600, like_count=None, payload="{}")
+    run = await digests.begin_run(store.conn, digest.id, now=1.0, kind="baseline", item_ids=ids[::2],
+                                  items_found=600, like_count=None, payload="{}")
+    await digests.finish_run(store.conn, run, message_id=1, now=2.0, next_run_at=3.0)
     assert await digests.seen_items(store.conn, digest.id, ids) == set(ids[::2])
 
 
@@ -119,3 +123,49 @@ async def test_a_digest_paused_during_its_run_is_not_scheduled_by_the_end_of_the
     after = await digests.get_digest(store.conn, digest.id)
     assert after is not None and after.state == "paused" and after.next_run_at is None
     assert await digests.seen_items(store.conn, digest.id, ["a"]) == {"a"}
+
+
+async def test_a_commit_from_another_coroutine_during_begin_run_cannot_split_the_run(tmp_path: Path) -> None:
+    # The store's connection is shared: another coroutine may commit while begin_run is half done.
+    path = tmp_path / "likelens.db"
+    first = await Store.open(path)
+    digest = await new_digest(first)
+    begin = asyncio.create_task(digests.begin_run(
+        first.conn, digest.id, now=1.0, kind="digest", item_ids=["a", "b"], items_found=2, like_count=None,
+        payload='{"embed": {"title": "t"}}',
+    ))
+    await asyncio.sleep(0)
+    await first.conn.commit()
+    # The bot dies here: whatever was not committed is lost.
+    begin.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await begin
+    await first.close()
+    second = await Store.open(path)
+    try:
+        pending = await digests.pending_run(second.conn, digest.id)
+        if pending is not None:
+            # The run survived: delivering it must mark all of its items seen (else they are posted again).
+            await digests.finish_run(second.conn, pending, message_id=1, now=2.0, next_run_at=3.0)
+            assert await digests.seen_items(second.conn, digest.id, ["a", "b"]) == {"a", "b"}
+    finally:
+        await second.close()
+
+
+async def test_a_run_left_pending_by_the_previous_version_is_still_delivered_with_its_items(store: Store) -> None:
+    digest = await new_digest(store)
+    # The old layout: the bare message in payload, the items in digest_items, undelivered.
+    cursor = await store.conn.execute(
+        "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, payload) "
+        "VALUES (?, 1.0, 'digest', 'pending', 1, 1, ?)", (digest.id, '{"content": "old"}'),
+    )
+    await store.conn.execute(
+        "INSERT INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, 'a', ?, 0)",
+        (digest.id, cursor.lastrowid),
+    )
+    await store.conn.commit()
+    pending = await digests.pending_run(store.conn, digest.id)
+    assert pending is not None and pending.payload == '{"content": "old"}' and pending.item_ids == ()
+    await digests.finish_run(store.conn, pending, message_id=1, now=2.0, next_run_at=3.0)
+    async with store.conn.execute("SELECT delivered FROM digest_items WHERE item_id = 'a'") as rows:
+        assert await rows.fetchone() == (1,)
