@@ -152,7 +152,7 @@ async def test_a_commit_from_another_coroutine_during_begin_run_cannot_split_the
         await second.close()
 
 
-async def test_a_run_left_pending_by_the_previous_version_is_still_delivered_with_its_items(store: Store) -> None:
+async def test_a_run_left_pending_by_the_previous_version_is_delivered_with_its_items(store: Store) -> None:
     digest = await new_digest(store)
     # The old layout: the bare message in payload, the items in digest_items, undelivered.
     cursor = await store.conn.execute(
