@@ -86,20 +86,28 @@ def page_label(page: DisplayPage[User] | DisplayPage[Post]) -> str:
 
 
 def fit(embed: discord.Embed) -> discord.Embed:
-    """Shorten the longest field values until the whole embed fits Discord's 6000 (minus a reserve)."""
+    """Shorten the longest field values (all to one cap) until the embed fits 6000 minus a reserve."""
     budget = EMBED_TOTAL_LIMIT - TOTAL_RESERVE
-    while len(embed) > budget and embed.fields:
-        index = max(range(len(embed.fields)), key=lambda i: len(embed.fields[i].value or ""))
-        field = embed.fields[index]
-        value = field.value or ""
-        excess = len(embed) - budget
-        if len(value) <= 1:
-            embed.remove_field(index)
-            continue
-        embed.set_field_at(index, name=field.name or "\u200b", value=clip(value, max(1, len(value) - excess)),
-                           inline=field.inline)
+    excess = len(embed) - budget
+    if excess > 0 and embed.fields:
+        lengths = [len(f.value or "") for f in embed.fields]
+        keep = sum(lengths) - excess
+        # The largest cap on every value's length that removes the excess (at least 1 character each).
+        low, high = 1, max(lengths)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if sum(min(n, middle) for n in lengths) <= keep:
+                low = middle
+            else:
+                high = middle - 1
+        for index, field in enumerate(list(embed.fields)):
+            if len(field.value or "") > low:
+                embed.set_field_at(index, name=field.name or "\u200b", value=clip(field.value or "", low),
+                                   inline=field.inline)
     if len(embed) > budget and embed.description:
         embed.description = clip(embed.description, max(1, len(embed.description) - (len(embed) - budget)))
+    while len(embed) > budget and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
     return embed
 
 
@@ -152,34 +160,68 @@ def render_likers_page(
     return fit(embed)
 
 
-def post_field(post: Post, includes: Includes, position: int) -> tuple[str, str]:
-    """(field name, field value) of one post: author, text, created time, public metrics, link."""
+@dataclass(frozen=True, slots=True)
+class PostParts:
+    """One post's field: its name, its text (not yet escaped) and the tail shown whole after it."""
+
+    name: str
+    text: str
+    tail: str
+
+    def value(self, text_chars: int) -> str:
+        """The field value with the text escaped in at most text_chars characters."""
+        room = max(1, min(text_chars, FIELD_VALUE_LIMIT - len(self.tail)))
+        text = safe(self.text, room) if self.text else "(no text)"
+        return clip(text + self.tail, FIELD_VALUE_LIMIT)
+
+
+def post_parts(post: Post, includes: Includes, position: int) -> PostParts:
+    """The parts of one post's field: author, text, created time, public metrics, link."""
     author = includes.user(post.author_id)
     who = "unknown author"
     if author is not None:
         shown = safe(one_line(author.name), NAME_CHARS) or f"id:{author.id}"
         who = f"{shown} (@{safe(author.username, 50)})"
-    name = clip(f"{position}. {who}", FIELD_NAME_LIMIT)
-    text = escape(clip(post.text, POST_TEXT_CHARS)) if post.text else "(no text)"
     metrics = (f"❤️ {count(post.like_count)} · 🔁 {count(post.retweet_count)} · "
                f"💬 {count(post.reply_count)} · 🗨️ {count(post.quote_count)}")
     link = f"[open]({post.url(link_username(author.username) if author else None)})"
-    value = f"{text}\n{timestamp(post.created_at, 'f')} · {metrics} · {link}"
-    return name, clip(value, FIELD_VALUE_LIMIT)
+    tail = f"\n{timestamp(post.created_at, 'f')} · {metrics} · {link}"
+    return PostParts(clip(f"{position}. {who}", FIELD_NAME_LIMIT), clip(post.text, POST_TEXT_CHARS), tail)
+
+
+def shared_text_chars(parts: Sequence[PostParts], room: int) -> int:
+    """The largest common length of the posts' escaped texts whose values fit in room characters."""
+    fixed = sum(len(p.name) + len(p.tail) for p in parts)
+    # Escaped at full length once; safe(text, n) is never longer than n nor than the full escape.
+    full = [len(escape(p.text)) if p.text else len("(no text)") for p in parts]
+    low, high = 1, FIELD_VALUE_LIMIT
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fixed + sum(min(n, middle) for n in full) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def render_liked_page(
     page: DisplayPage[Post], account: str, *, per_page: int = 10, footnote: str = "", footer: str = "",
 ) -> discord.Embed:
-    """One display page of the posts `account` (a handle, without @) liked, newest like first."""
+    """One display page of the posts `account` (a handle, without @) liked, newest like first.
+
+    Ten posts of 280 markdown-heavy characters escape to more than 6000: the post texts share what
+    is left of the embed, so every post keeps its start, time, metrics and link.
+    """
     description = "" if page.items else "No liked posts."
     if footnote:
         description = f"{description}\n-# {safe(one_line(footnote), 300)}".strip()
     embed = _base(f"Posts liked by @{safe(account, 50)}", description, footer or page_label(page))
     first = page.number * per_page + 1
-    for offset, post in enumerate(page.items[:FIELD_COUNT_LIMIT]):
-        name, value = post_field(post, page.includes, first + offset)
-        embed.add_field(name=name, value=value, inline=False)
+    parts = [post_parts(post, page.includes, first + offset)
+             for offset, post in enumerate(page.items[:FIELD_COUNT_LIMIT])]
+    text_chars = shared_text_chars(parts, EMBED_TOTAL_LIMIT - TOTAL_RESERVE - len(embed))
+    for part in parts:
+        embed.add_field(name=part.name, value=part.value(text_chars), inline=False)
     return fit(embed)
 
 

@@ -6,11 +6,25 @@ import re
 from datetime import UTC, date, datetime
 
 import discord
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.ui.strategies import ids, liker_pages, nasty_text, post_pages, users
+from tests.ui.strategies import (
+    ids,
+    liker_pages,
+    nasty_text,
+    post_pages,
+    users,
+    worst_authors,
+    worst_name,
+    worst_pinned_posts,
+    worst_posts,
+    worst_text,
+    worst_users,
+)
 from ui.embeds import (
+    EMBED_TOTAL_LIMIT,
+    TOTAL_RESERVE,
     PostHeader,
     estimated_cost,
     page_label,
@@ -19,6 +33,7 @@ from ui.embeds import (
     render_likers_page,
     render_status,
 )
+from ui.embeds import fit as fit_embed
 from xapi.browse import DisplayPage
 from xapi.models import Includes, Post, User
 from xapi.ratelimit import RateBudget
@@ -64,7 +79,18 @@ headers = st.builds(
 )
 
 
+# Every field at its longest (the sizes without fit() are measured in test_worst_cases_without_fit).
+WORST_LIKERS: DisplayPage[User] = DisplayPage(
+    worst_users(), 9999, Includes(posts=worst_pinned_posts()), True, True, 10**6, 10**5)
+WORST_HEADER = PostHeader("1" * 19, worst_text(4000), 10**9, worst_name(4000))
+WORST_LIKED: DisplayPage[Post] = DisplayPage(
+    worst_posts(), 9999, Includes(users=worst_authors()), True, True, 10**6, 10**5)
+WORST_BUDGETS = [RateBudget(f"endpoint_{i}" * 5, 10**9, 10**9, datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+                 for i in range(30)]
+
+
 @settings(max_examples=150, deadline=None)
+@example(page=WORST_LIKERS, header=WORST_HEADER, footnote=worst_text(4000))
 @given(page=liker_pages(), header=headers, footnote=nasty_text)
 def test_a_likers_page_fits_and_cannot_ping(
     page: DisplayPage[User], header: PostHeader, footnote: str,
@@ -76,6 +102,7 @@ def test_a_likers_page_fits_and_cannot_ping(
 
 
 @settings(max_examples=150, deadline=None)
+@example(page=WORST_LIKED, account=worst_name(4000), footnote=worst_text(4000))
 @given(page=post_pages(), account=nasty_text, footnote=nasty_text)
 def test_a_liked_posts_page_fits_and_cannot_ping(
     page: DisplayPage[Post], account: str, footnote: str,
@@ -87,6 +114,7 @@ def test_a_liked_posts_page_fits_and_cannot_ping(
 
 
 @settings(max_examples=100, deadline=None)
+@example(user=worst_users()[0], post_id="9" * 19, liked=True, note=worst_text(4000))
 @given(user=users, post_id=ids, liked=st.booleans(), note=nasty_text)
 def test_a_check_answer_fits_and_cannot_ping(user: User, post_id: str, liked: bool, note: str) -> None:
     embed = render_check(user, post_id, liked, note=note)
@@ -95,6 +123,8 @@ def test_a_check_answer_fits_and_cannot_ping(user: User, post_id: str, liked: bo
 
 
 @settings(max_examples=60, deadline=None)
+@example(me=worst_users()[0], error=worst_text(4000), endpoints=["liking_users"] * 30)
+@example(me=None, error=worst_text(4000), endpoints=["liking_users"] * 30)
 @given(me=st.one_of(st.none(), users), error=nasty_text,
        endpoints=st.lists(st.sampled_from(["liking_users", "liked_posts", "me", "post"]), max_size=30))
 def test_a_status_answer_fits_and_cannot_ping(me: User | None, error: str, endpoints: list[str]) -> None:
@@ -103,6 +133,47 @@ def test_a_status_answer_fits_and_cannot_ping(me: User | None, error: str, endpo
     embed = render_status(me, budgets, ClientStats(day=date(2026, 12, 1)), me_error=error)
     assert_cannot_ping(embed)
     assert_within_discord_limits(embed)
+
+
+def test_a_full_page_of_long_liked_posts_shares_the_room_and_keeps_every_link() -> None:
+    # Untrimmed, these ten posts render to more than 10,000 characters.
+    embed = render_liked_page(WORST_LIKED, worst_name(4000), footnote=worst_text(4000))
+    assert len(embed.fields) == 10
+    assert len(embed) <= EMBED_TOTAL_LIMIT - TOTAL_RESERVE
+    texts = [(f.value or "").split("\n")[0] for f in embed.fields]
+    # Every post keeps the same share of its text (over 200 characters), its counts and its link.
+    assert len(set(texts)) == 1 and len(texts[0]) > 200 and texts[0].startswith("\\\\")
+    assert all("1,000,000,000,000" in (f.value or "") and (f.value or "").endswith(")") for f in embed.fields)
+    assert all("[open](https://x.com/" in (f.value or "") for f in embed.fields)
+
+
+def test_fit_shortens_the_longest_fields_first_and_keeps_every_field() -> None:
+    embed = discord.Embed(title="t", description="d" * 100)
+    for i in range(25):
+        embed.add_field(name=f"f{i}", value=("x" * 1024) if i < 10 else "short", inline=False)
+    fitted = fit_embed(embed)
+    assert len(fitted) <= EMBED_TOTAL_LIMIT - TOTAL_RESERVE
+    assert len(fitted.fields) == 25
+    assert [f.value for f in fitted.fields[10:]] == ["short"] * 15
+    assert fitted.description == "d" * 100
+
+
+def test_worst_cases_without_fit() -> None:
+    """fit() is a safety net: at their worst, the likers, check and status answers stay far below 6000.
+
+    They are bounded by their own clip lengths (the liked-posts page shares its room among the post
+    texts, tested above); this pins that down, so raising one of those lengths, and silently leaning
+    on fit() to cut what it made too long, is noticed. fit() itself is tested directly.
+    """
+    budget = EMBED_TOTAL_LIMIT - TOTAL_RESERVE
+    likers = render_likers_page(WORST_LIKERS, WORST_HEADER, footnote=worst_text(4000))
+    # Untouched by fit(): every liker keeps the whole of its pinned line.
+    assert all((f.value or "").endswith("…") and "📌" in (f.value or "") for f in likers.fields)
+    assert len(likers) <= budget - 500
+    assert len(render_check(worst_users()[0], "9" * 19, True, note=worst_text(4000))) <= budget - 3000
+    status = render_status(worst_users()[0], WORST_BUDGETS, ClientStats(day=date(2026, 12, 1)),
+                           me_error=worst_text(4000))
+    assert len(status) <= budget - 3000
 
 
 def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
