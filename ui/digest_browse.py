@@ -11,11 +11,36 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
+from cogs.digest_schedule import digests_may_spend
 from ui.paginator import open_browser
+from ui.respond import answer, defer
 from xapi.errors import XApiError
 
 if TYPE_CHECKING:
     from bot import LikesBot
+
+
+# The X endpoint a Browse click reads first (and most): its budget decides.
+BROWSED_ENDPOINT = {"p": "liking_users", "l": "liked_posts"}
+
+
+def reserve_refusal(bot: LikesBot, interaction: discord.Interaction, endpoint: str) -> str | None:
+    """Why a member may not browse now (only the moderators' quarter of endpoint's window is left), or None.
+
+    Anyone may click a digest's button; the reserve the scheduler keeps for moderators (the
+    members who may use /likes) must not be spent by them.
+    """
+    perms = interaction.permissions
+    if perms.manage_messages or perms.administrator:
+        return None
+    budget = bot.x.budget(endpoint)
+    if digests_may_spend(budget, bot.clock().timestamp()):
+        return None
+    assert budget is not None
+    return (
+        "X's request budget for browsing is nearly used up and the rest is kept for moderators: "
+        f"try again <t:{int(budget.reset_at.timestamp())}:R>."
+    )
 
 
 class DigestBrowseButton(
@@ -41,8 +66,12 @@ class DigestBrowseButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("LikesBot", interaction.client)
+        refusal = reserve_refusal(bot, interaction, BROWSED_ENDPOINT[self.kind])
+        if refusal is not None:
+            await answer(interaction, content=refusal)
+            return
         # A new ephemeral message for the clicker: a component's plain defer would edit the digest itself.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer(interaction)
         if self.kind == "p":
             await open_browser(bot, interaction, kind="liking_users", subject_id=self.subject)
             return

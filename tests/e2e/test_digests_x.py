@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import discord
 import pytest
 import pytest_asyncio
 
@@ -150,3 +151,33 @@ async def test_a_thousand_digests_of_which_ten_are_due_read_ten_rows(
     # Ten digests of one subject: one X request for them all.
     assert len(x.requests_to("/liking_users")) == 1
     assert len(posted(emulator)) == 10
+
+
+async def test_browse_leaves_the_moderators_quarter_to_moderators(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add_digest(driver)
+    await driver.slash("digest run", digest=1)
+    x.add_likers(POST, 2)
+    # Past the X client's one-minute cache, well within X's 15-minute window.
+    clock.advance(minutes=2)
+    await driver.slash("digest run", digest=1)
+    message = posted(emulator)[-1]
+    custom_id = f"ll:db:1:p:{POST}"
+    assert message.buttons[custom_id]["label"] == "Browse"
+    # 3 of the window's 4 requests are spent: the last one is the moderators'.
+    await dbot.x.liking_users(sandbox.POST_100_LIKES)
+    # Past the cache again: a Browse would have to ask X.
+    clock.advance(minutes=2)
+    sent = len(x.requests_to("/liking_users"))
+    member = emulator.member("reader", discord.Permissions(view_channel=True))
+    refused = await driver.click(message, custom_id, member=member)
+    assert refused.ephemeral and not refused.embeds
+    budget = dbot.x.budget("liking_users")
+    assert budget is not None
+    assert f"<t:{int(budget.reset_at.timestamp())}:R>" in refused.content
+    assert len(x.requests_to("/liking_users")) == sent
+    # A moderator (the /likes permission) may spend it.
+    opened = await driver.click(message, custom_id)
+    assert opened.ephemeral and opened.embeds
+    assert len(x.requests_to("/liking_users")) == sent + 1
