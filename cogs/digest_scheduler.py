@@ -225,14 +225,15 @@ class DigestScheduler:
 
     def __init__(
         self, bot: LikesBot, *, tick_seconds: float = TICK_SECONDS, max_per_tick: int = MAX_DIGESTS_PER_TICK,
-        x_deadline: float = 10.0, view_for: Callable[[Digest], discord.ui.View | None] | None = None,
+        x_deadline: float = 10.0,
+        view_for: Callable[[Digest, PendingRun], discord.ui.View | None] | None = None,
     ) -> None:
         self.bot = bot
         self.tick_seconds = tick_seconds
         self.max_per_tick = max_per_tick
         self.x_deadline = x_deadline
         # The digest message's buttons (the cog passes the Browse button).
-        self.view_for = view_for or (lambda digest: None)
+        self.view_for = view_for or (lambda digest, run: None)
         self.last_report: TickReport | None = None
         self._account: User | None = None
         # Ticks and /digest run never run a digest at the same time.
@@ -475,7 +476,7 @@ class DigestScheduler:
             if found is not None:
                 return await self._delivered(digest, pending, channel, found, now=now)
         options: dict[str, Any] = {"embed": embed} if embed is not None else {}
-        view = self.view_for(digest) if embed is not None else None
+        view = self.view_for(digest, pending) if embed is not None else None
         if view is not None:
             options["view"] = view
         try:

@@ -222,7 +222,7 @@ class DigestsCog(commands.Cog):
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
         self.scheduler = DigestScheduler(
-            bot, view_for=lambda d: browse_view(d.id, d.subject_kind, d.subject_id)
+            bot, view_for=lambda d, run: browse_view(d.id, d.subject_kind, d.subject_id, run.item_ids)
         )
 
     async def cog_load(self) -> None:

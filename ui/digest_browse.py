@@ -1,12 +1,14 @@
 """The Browse button of a digest message: opens the paginator over the digest's subject.
 
 A DynamicItem, so the button of a message posted before a restart still works. Its custom_id
-carries the digest id and what to browse: `ll:db:<digest>:p:<post id>` (likers of a post) or
-`ll:db:<digest>:l:me` (posts the connected account liked).
+carries the digest id and what to browse: `ll:db:<digest>:p:<post id>` (likers of a post: the
+subject of a post digest, the newest post listed by a `recent` digest) or `ll:db:<digest>:l:me`
+(posts the connected account liked).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
@@ -49,9 +51,9 @@ class DigestBrowseButton(
 ):
     """Browse: whoever clicks gets their own (ephemeral) paginator over the subject."""
 
-    def __init__(self, digest_id: int, kind: str, subject: str) -> None:
+    def __init__(self, digest_id: int, kind: str, subject: str, *, label: str = "Browse") -> None:
         super().__init__(discord.ui.Button(
-            label="Browse", style=discord.ButtonStyle.secondary,
+            label=label, style=discord.ButtonStyle.secondary,
             custom_id=f"ll:db:{digest_id}:{kind}:{subject}",
         ))
         self.digest_id = digest_id
@@ -89,12 +91,22 @@ class DigestBrowseButton(
         await open_browser(bot, interaction, kind="liked_posts", subject_id=account_id)
 
 
-def browse_view(digest_id: int, subject_kind: str, subject_id: str) -> discord.ui.View | None:
-    """The digest message's view: a Browse button, or None for `recent` (it spans several posts)."""
+def browse_view(
+    digest_id: int, subject_kind: str, subject_id: str, item_ids: Sequence[str] = ()
+) -> discord.ui.View | None:
+    """The digest message's view: a Browse button over the subject.
+
+    A `recent` digest spans several posts: its button browses the likers of the newest post the
+    message lists (its items are `<post id>:<user id>`, newest post first); None if it lists none.
+    """
     if subject_kind == "post":
         button = DigestBrowseButton(digest_id, "p", subject_id)
     elif subject_kind == "liked":
         button = DigestBrowseButton(digest_id, "l", "me")
+    elif item_ids and item_ids[0].partition(":")[0].isdigit():
+        button = DigestBrowseButton(
+            digest_id, "p", item_ids[0].partition(":")[0], label="Browse the newest post's likers"
+        )
     else:
         return None
     view = discord.ui.View(timeout=None)

@@ -335,7 +335,14 @@ async def test_a_recent_digest_posts_new_likers_across_the_accounts_recent_posts
     clock.advance(hours=6)
     report = await scheduler_of(dbot).tick()
     assert report.outcomes[1].posted == 3
-    assert posted(emulator)[-1].embed["title"] == "3 new likers: the account's posts of the last 7 days"
+    digest = posted(emulator)[-1]
+    assert digest.embed["title"] == "3 new likers: the account's posts of the last 7 days"
+    # Browse opens the likers of the newest post the digest lists.
+    (custom_id,) = digest.buttons
+    assert custom_id in {f"ll:db:1:p:{sandbox.POST_MANY_LIKES}", f"ll:db:1:p:{sandbox.POST_OWNER_PINNED}"}
+    assert digest.buttons[custom_id]["label"] == "Browse the newest post's likers"
+    clicked = await driver.click(digest, custom_id, member=emulator.member("reader"))
+    assert clicked.ephemeral and clicked.embeds
 
 
 async def test_browse_opens_a_private_paginator_for_whoever_clicks_even_after_a_restart(
