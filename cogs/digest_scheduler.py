@@ -25,6 +25,7 @@ from cogs.digest_subjects import RECENT_DAYS, RECENT_MAX_POSTS, describe, item_n
 from store import digests as store
 from store.digests import Digest, PendingRun
 from ui.digest_embeds import DigestEntry, render_baseline, render_digest
+from ui.text import one_line, safe
 from xapi import errors
 from xapi.models import Page, Post, User
 
@@ -46,6 +47,8 @@ GUILD_LEFT_REASON = (
 # the channel's recent history before it is sent again.
 NONCE_TRUST_SECONDS = 240.0
 HISTORY_SEARCH_LIMIT = 50
+# How much of X's error text a digest's reason keeps.
+X_TEXT_LIMIT = 300
 
 Status = Literal[
     "baseline", "posted", "nothing_new", "rate_limited", "failed", "paused", "disabled", "skipped",
@@ -349,7 +352,8 @@ class DigestScheduler:
             return RunOutcome("disabled", f"Disabled: {reason}")
         except errors.XApiError as failure:
             await store.log_run(conn, digest.id, now=now, status="failed", error=failure.message)
-            return await self._fail(digest, now, f"X failed: {failure.message}")
+            # X's text is shown in /digest list: literal (markdown escaped), one line, short.
+            return await self._fail(digest, now, f"X failed: {safe(one_line(failure.message), X_TEXT_LIMIT)}")
         subject = describe(digest.subject_kind, digest.subject_id)
         keys = [key for key, _ in fetched.items]
         if not digest.baseline_done:

@@ -181,3 +181,19 @@ async def test_browse_leaves_the_moderators_quarter_to_moderators(
     opened = await driver.click(message, custom_id)
     assert opened.ephemeral and opened.embeds
     assert len(x.requests_to("/liking_users")) == sent + 1
+
+
+async def test_x_error_text_in_a_digest_reason_is_shown_literally_in_digest_list(
+    dbot: LikesBot, driver: InteractionDriver, x: XSandbox
+) -> None:
+    await add_digest(driver)
+    # X's 400 quotes text with markdown in it (the client has scrubbed the secrets out already).
+    x.faults.echo_authorization = True
+    report = await scheduler_of(dbot).tick()
+    assert report.outcomes[1].status == "failed"
+    x.faults.echo_authorization = False
+    digest = await store.get_digest(dbot.store.conn, 1)
+    assert digest is not None and digest.reason is not None
+    listing = (await driver.slash("digest list")).embed["description"]
+    assert "oauth_" not in listing
+    assert "oauth\\_" in listing
