@@ -115,15 +115,19 @@ async def test_add_refuses_a_channel_where_the_bot_cannot_embed(
         assert await store.guild_digests(running.store.conn, int(emulator.guild.id)) == []
 
 
-async def test_two_digests_on_one_subject_share_one_x_request(
+async def test_two_digests_on_one_subject_share_its_x_requests(
     dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox
 ) -> None:
     await add(driver, channel="digests")
     await add(driver, channel="general")
     report = await scheduler_of(dbot).tick()
     assert {o.status for o in report.outcomes.values()} == {"baseline"}
+    # A post subject costs two requests (its likers, and the post for its like_count), whoever follows it.
+    assert report.x_requests == 2
     assert len(x.requests_to("/liking_users")) == 1
-    assert len(posted(emulator, "digests")) == 1
+    for channel in ("digests", "general"):
+        (baseline,) = emulator.messages_in(emulator.channel(channel), include_ephemeral=False)
+        assert baseline.content.startswith(f"Tracking started for post {POST}: 7 likers")
 
 
 async def test_a_restart_between_send_and_record_posts_no_duplicate(

@@ -85,7 +85,7 @@ async def test_a_429_from_x_moves_the_digest_after_the_reset(
 
 
 async def test_digests_leave_the_last_quarter_of_the_budget_to_moderators(
-    dbot: LikesBot, driver: InteractionDriver, x: XSandbox
+    dbot: LikesBot, driver: InteractionDriver, x: XSandbox, clock: SettableClock
 ) -> None:
     # Moderators' lookups leave 1 of 4 requests: that one is theirs, not the digests'.
     for post in (sandbox.POST_100_LIKES, sandbox.POST_MANY_LIKES, sandbox.POST_NO_LIKES):
@@ -95,12 +95,15 @@ async def test_digests_leave_the_last_quarter_of_the_budget_to_moderators(
     report = await scheduler_of(dbot).tick()
     assert report.outcomes[1].status == "rate_limited" and report.x_requests == 0
     assert len(x.requests_to("/liking_users")) == sent
-    # The moderators' last request still goes through.
-    page = await dbot.x.liking_users(sandbox.POST_OWNER_PINNED)
-    assert page.items
-    # /digest run is a moderator's command: it may use the reserve (here: spent, so it waits too).
+    # /digest run is a moderator's command: it may spend the reserve the scheduled run left.
     run = await driver.slash("digest run", digest=1)
-    assert "rate" in run.content
+    assert "Posted the baseline" in run.content
+    assert len(x.requests_to("/liking_users")) == sent + 1
+    # Now the window is spent for everyone: /digest run waits too.
+    clock.advance(minutes=2)
+    x.add_likers(POST, 1)
+    again = await driver.slash("digest run", digest=1)
+    assert "rate" in again.content
 
 
 async def test_a_streak_of_x_5xx_backs_off_then_disables_with_the_reason(
