@@ -79,6 +79,7 @@ class DiscordEmulator:
         self._nonces: dict[tuple[str, str], tuple[float, str]] = {}
         self._faults: list[tuple[str, str, int, dict[str, Any], dict[str, str]]] = []
         self._stalls: list[tuple[str, str, asyncio.Event]] = []
+        self._holds: list[tuple[str, str, asyncio.Event]] = []
         # Users who do not accept DMs from the bot (sending to them answers 403, code 50007).
         self.closed_dms: set[str] = set()
         self._changed = asyncio.Condition()
@@ -174,6 +175,12 @@ class DiscordEmulator:
         """Carry out the next `method route` but hold its answer until the returned event is set."""
         release = asyncio.Event()
         self._stalls.append((method.upper(), route, release))
+        return release
+
+    def hold_next(self, method: str, route: str) -> asyncio.Event:
+        """Record the next `method route` but carry it out only once the returned event is set (slow link)."""
+        release = asyncio.Event()
+        self._holds.append((method.upper(), route, release))
         return release
 
     # ----------------------------------------------------------------- recorded data
@@ -419,6 +426,12 @@ class DiscordEmulator:
     async def _answer(
         self, request: web.Request, handler: Handler, recorded: RecordedRequest
     ) -> web.StreamResponse:
+        for hold in self._holds:
+            if hold[0] == recorded.method and hold[1] == recorded.route:
+                self._holds.remove(hold)
+                await self._notify()
+                await hold[2].wait()
+                break
         for fault in self._faults:
             if fault[0] == recorded.method and fault[1] == recorded.route:
                 self._faults.remove(fault)
