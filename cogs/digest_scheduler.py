@@ -21,10 +21,11 @@ import aiohttp
 import discord
 
 from cogs import digest_schedule as schedule
-from cogs.digest_subjects import RECENT_DAYS, RECENT_MAX_POSTS, describe, item_noun, post_url
+from cogs.digest_subjects import RECENT_DAYS, RECENT_MAX_POSTS, describe, item_noun
 from store import digests as store
 from store.digests import Digest, PendingRun
-from ui.digest_embeds import DigestEntry, render_baseline, render_digest
+from ui.digest_embeds import DigestEntry, profile_url, render_baseline, render_digest
+from ui.embeds import link_username
 from ui.text import one_line, safe
 from xapi import errors
 from xapi.models import Page, Post, User
@@ -36,8 +37,8 @@ log = logging.getLogger("likelens.digests")
 
 TICK_SECONDS = 30.0
 MAX_DIGESTS_PER_TICK = 200
-NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
-PERMISSION_NAMES = {
+# What the bot needs in a digest's channel, with the names Discord's settings show.
+NEEDED_PERMISSIONS = {
     "view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links",
 }
 GUILD_LEFT_REASON = (
@@ -91,6 +92,12 @@ class TickReport:
     outcomes: dict[int, RunOutcome] = field(default_factory=dict)
     x_requests: int = 0
     seconds: float = 0.0
+
+
+def missing_permissions(channel: discord.abc.GuildChannel) -> list[str]:
+    """The permissions the bot lacks in channel to post digests there (names as Discord shows them)."""
+    perms = channel.permissions_for(channel.guild.me)
+    return [label for name, label in NEEDED_PERMISSIONS.items() if not getattr(perms, name)]
 
 
 def nonce_for(digest_id: int, run_id: int) -> str:
@@ -183,12 +190,12 @@ class SubjectReader:
 
 def _liker_entry(user: User, post: Post | None = None) -> DigestEntry:
     detail = user.name if post is None else f"{user.name} · on “{post.text[:60]}”"
-    return DigestEntry(f"@{user.username}", user.profile_url, detail)
+    return DigestEntry(f"@{user.username}", profile_url(user), detail)
 
 
 def _liked_entry(post: Post, author: User | None) -> DigestEntry:
     detail = f"by @{author.username}" if author else ""
-    return DigestEntry(post.text[:100], post.url(author.username if author else None), detail)
+    return DigestEntry(post.text[:100], post.url(link_username(author.username) if author else None), detail)
 
 
 def run_marker(digest_id: int, run_id: int) -> str:
@@ -375,7 +382,7 @@ class DigestScheduler:
             noun = item_noun(digest.subject_kind, new=True)
             embed = render_digest(subject, [entry for _, entry in new], noun=noun)
             if digest.subject_kind == "post":
-                embed.url = post_url(digest.subject_id)
+                embed.url = Post(id=digest.subject_id, text="").url()
             self.bot.stamp(embed)
             payload = {"embed": embed.to_dict()}
             kind = "digest"
@@ -405,8 +412,7 @@ class DigestScheduler:
         channel = guild.get_channel(digest.channel_id)
         if not isinstance(channel, discord.TextChannel):
             return await self._channel_gone(digest)
-        perms = channel.permissions_for(guild.me)
-        missing = [PERMISSION_NAMES[name] for name in NEEDED_PERMISSIONS if not getattr(perms, name)]
+        missing = missing_permissions(channel)
         if missing:
             return await self._pause_for_permissions(digest, channel.name, missing)
         return channel

@@ -35,10 +35,6 @@ def describe(kind: str, subject_id: str) -> str:
     return f"the account's posts of the last {RECENT_DAYS} days"
 
 
-def post_url(post_id: str) -> str:
-    return f"https://x.com/i/web/status/{post_id}"
-
-
 def item_noun(kind: str, *, new: bool) -> str:
     """What a digest's items are called ("new likers", "liked posts")."""
     if kind == "liked":

@@ -14,11 +14,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import digest_schedule as schedule
-from cogs.digest_scheduler import DigestScheduler
+from cogs.digest_scheduler import DigestScheduler, missing_permissions
 from cogs.digest_subjects import describe, parse_subject
 from store import digests as store
 from store.digests import Digest
 from ui.digest_browse import DigestBrowseButton, browse_view
+from ui.digest_embeds import fit_lines
 from ui.failures import report_failure
 from ui.respond import answer, defer
 from xapi import errors
@@ -47,12 +48,6 @@ async def _find(bot: LikesBot, interaction: discord.Interaction, digest_id: int)
     if found is None:
         await _answer(interaction, f"There is no digest #{digest_id} in this server: see `/digest list`.")
     return found
-
-
-def _missing_permissions(channel: discord.abc.GuildChannel) -> list[str]:
-    perms = channel.permissions_for(channel.guild.me)
-    needed = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
-    return [label for name, label in needed.items() if not getattr(perms, name)]
 
 
 def _when(timestamp: float | None) -> str:
@@ -89,7 +84,7 @@ async def digest_add(
     if not isinstance(target, discord.TextChannel):
         await _answer(interaction, "LikeLens cannot see that channel: pick a text channel of this server.")
         return
-    missing = _missing_permissions(target)
+    missing = missing_permissions(target)
     if missing:
         await _answer(
             interaction,
@@ -123,15 +118,7 @@ async def digest_list(bot: LikesBot, interaction: discord.Interaction) -> None:
     notices = [d for d in digests if d.creator_notice and d.creator_id == interaction.user.id]
     lines = [f"⚠️ {d.creator_notice}" for d in notices]
     lines += [describe_digest(d) for d in digests]
-    shown: list[str] = []
-    used = 0
-    for index, line in enumerate(lines):
-        if used + len(line) + 1 > LIST_LIMIT:
-            shown.append(f"…and {len(lines) - index} more")
-            break
-        shown.append(line)
-        used += len(line) + 1
-    embed = discord.Embed(title="Digests of this server", description="\n".join(shown))
+    embed = discord.Embed(title="Digests of this server", description="\n".join(fit_lines(lines, LIST_LIMIT)))
     bot.stamp(embed)
     await answer(interaction, embed=embed)
     for digest in notices:
@@ -170,7 +157,7 @@ async def digest_resume(bot: LikesBot, interaction: discord.Interaction, *, dige
     if not isinstance(channel, discord.TextChannel):
         await _answer(interaction, f"Digest #{found.id}'s channel is gone: remove it and add it again.")
         return
-    missing = _missing_permissions(channel)
+    missing = missing_permissions(channel)
     if missing:
         await _answer(interaction, f"LikeLens still lacks {', '.join(missing)} in {channel.mention}.")
         return

@@ -150,13 +150,6 @@ async def due_digests(conn: aiosqlite.Connection, now: float, limit: int) -> lis
         return [_digest(row) for row in await cursor.fetchall()]
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> float | None:
-    """When the next digest is due (None when none is scheduled)."""
-    async with conn.execute("SELECT MIN(next_run_at) FROM digests") as cursor:
-        row = await cursor.fetchone()
-    return None if row is None or row[0] is None else float(row[0])
-
-
 async def delete_digest(conn: aiosqlite.Connection, digest_id: int) -> None:
     """Delete a digest with its seen items and run log."""
     await conn.execute("DELETE FROM digests WHERE id = ?", (digest_id,))

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import discord
 
-TITLE_LIMIT = 256
-DESCRIPTION_LIMIT = 4096
+from ui.embeds import CONTENT_LIMIT, DESCRIPTION_LIMIT, TITLE_LIMIT, link_username
+from ui.text import clip, one_line, safe
+from xapi.models import User
+
 # Leaves room for the footer that bot.stamp() adds and the "and N more" line.
 DESCRIPTION_BUDGET = 3900
 LINE_LIMIT = 300
-CONTENT_LIMIT = 2000
 DIGEST_COLOUR = discord.Colour(0x1D9BF0)
-
 
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
@@ -29,29 +30,24 @@ class DigestEntry:
     detail: str = ""
 
 
-def escape(text: str) -> str:
-    """X text shown literally: markdown escaped, mentions defused, one line, no link brackets."""
-    flat = " ".join(text.split()).replace("[", "(").replace("]", ")")
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(flat))
+def profile_url(user: User) -> str:
+    """The user's X profile: as /likes, only a real X username goes into a URL; anything else links by id."""
+    name = link_username(user.username)
+    return f"https://x.com/{name}" if name else f"https://x.com/i/user/{quote(user.id[:25], safe='')}"
 
 
-def clip(text: str, limit: int) -> str:
-    """text in at most limit characters, ending in … when cut (never after a lone backslash)."""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
-    while cut.endswith("\\") and (len(cut) - len(cut.rstrip("\\"))) % 2 == 1:
-        cut = cut[:-1]
-    return cut + "…"
+def _literal(text: str, limit: int) -> str:
+    """X text shown literally on one line; brackets become parentheses (a `]` would end a link's label)."""
+    return safe(one_line(text).replace("[", "(").replace("]", ")"), limit)
 
 
 def entry_line(entry: DigestEntry) -> str:
     """`• [title](url) detail`, within LINE_LIMIT."""
-    title = clip(escape(entry.title) or "(untitled)", 120)
+    title = _literal(entry.title, 120) or "(untitled)"
     url = entry.url if len(entry.url) <= 150 and entry.url.startswith("https://") else ""
     line = f"• [{title}]({url})" if url else f"• {title}"
-    if entry.detail:
-        line += " " + clip(escape(entry.detail), max(LINE_LIMIT - len(line) - 1, 0))
+    if entry.detail and len(line) + 1 < LINE_LIMIT:
+        line += " " + _literal(entry.detail, LINE_LIMIT - len(line) - 1)
     return clip(line, LINE_LIMIT)
 
 
@@ -59,25 +55,28 @@ def more_line(count: int) -> str:
     return f"…and {count} more"
 
 
+def fit_lines(lines: Sequence[str], budget: int) -> list[str]:
+    """As many lines as fit in budget characters (joined by newlines), then "…and N more" if any were left."""
+    shown: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        remaining = len(lines) - index
+        # Keep room for the "and N more" line unless this is the last line.
+        reserve = 0 if remaining == 1 else len(more_line(remaining)) + 1
+        if used + len(line) + 1 + reserve > budget:
+            shown.append(more_line(remaining))
+            break
+        shown.append(line)
+        used += len(line) + 1
+    return shown
+
+
 def render_digest(subject: str, entries: Sequence[DigestEntry], *, noun: str) -> discord.Embed:
     """The digest embed: subject as title, as many entries as fit, then "…and N more".
 
     `subject` is LikeLens' own text (already safe); `noun` names the items ("new likers").
     """
-    lines: list[str] = []
-    used = 0
-    for index, entry in enumerate(entries):
-        line = entry_line(entry)
-        remaining = len(entries) - index
-        # Keep room for the "and N more" line unless this is the last entry.
-        reserve = 0 if remaining == 1 else len(more_line(remaining)) + 1
-        if used + len(line) + 1 + reserve > DESCRIPTION_BUDGET:
-            break
-        lines.append(line)
-        used += len(line) + 1
-    hidden = len(entries) - len(lines)
-    if hidden:
-        lines.append(more_line(hidden))
+    lines = fit_lines([entry_line(entry) for entry in entries], DESCRIPTION_BUDGET)
     title = clip(f"{len(entries)} {noun}: {subject}", TITLE_LIMIT)
     return discord.Embed(title=title, description="\n".join(lines)[:DESCRIPTION_LIMIT], colour=DIGEST_COLOUR)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ui.digest_embeds import DESCRIPTION_LIMIT, TITLE_LIMIT, DigestEntry, render_baseline, render_digest
+from ui.digest_embeds import DigestEntry, fit_lines, profile_url, render_baseline, render_digest
+from ui.embeds import DESCRIPTION_LIMIT, TITLE_LIMIT
+from xapi.models import User
 
 entries = st.builds(DigestEntry, st.text(max_size=600), st.text(max_size=300), st.text(max_size=600))
 
@@ -37,3 +39,14 @@ def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
 def test_the_baseline_is_one_short_line() -> None:
     assert render_baseline("post 1", 140, noun="likers") == "Tracking started for post 1: 140 likers so far."
     assert "100+ liked posts" in render_baseline("posts", 100, noun="liked posts", more=True)
+
+
+def test_fit_lines_keeps_room_for_and_n_more() -> None:
+    assert fit_lines(["a" * 10] * 3, 34) == ["a" * 10] * 3
+    assert fit_lines(["a" * 10] * 3, 33) == ["a" * 10, "…and 2 more"]
+    assert fit_lines([], 10) == []
+
+
+def test_a_username_that_is_not_a_real_x_username_is_linked_by_id() -> None:
+    assert profile_url(User(id="12", username="fan_1", name="Fan")) == "https://x.com/fan_1"
+    assert profile_url(User(id="12", username="a)b/../evil", name="X")) == "https://x.com/i/user/12"
