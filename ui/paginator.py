@@ -266,6 +266,7 @@ async def turn_page(bot: LikesBot, interaction: discord.Interaction, browse_id: 
         now = _now(bot)
         pagers = live_pagers(bot)
         live = pagers.entry(browse_id, now)
+        # One click at a time per message: its edits reach Discord in click order, one rebuild only.
         async with live.lock:
             if live.source is None:
                 try:
