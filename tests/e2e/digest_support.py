@@ -1,4 +1,8 @@
-"""Shared pieces of the digest end-to-end tests: a settable clock, a sandbox and a bot on it."""
+"""Shared pieces of the digest end-to-end tests: a settable clock, a sandbox and a bot on it.
+
+The fixtures `clock`, `dbot` and `driver` are imported by the digest test modules (each defines its
+own `x` sandbox fixture, which `dbot` runs on).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import discord
+import pytest
+import pytest_asyncio
 
 from bot import LikesBot
 from cogs.digest_scheduler import DigestScheduler
-from tests.botharness import emulator_settings, running_bot
+from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator, Message
 from tests.spec.xspec import exchange_problems
 from xapi.sandbox import XSandbox
@@ -57,6 +63,25 @@ async def digest_bot(
     async with running_bot(emulator, settings, clock=clock) as bot:
         await scheduler_of(bot).stop()
         yield bot
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
+
+
+@pytest_asyncio.fixture
+async def dbot(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> AsyncIterator[LikesBot]:
+    """The digest bot on the test module's `x` sandbox, a SQLite file in tmp_path and the clock."""
+    async with digest_bot(emulator, x, tmp_path / "likelens.db", clock) as running:
+        yield running
+
+
+@pytest.fixture
+def driver(dbot: LikesBot, emulator: DiscordEmulator) -> InteractionDriver:
+    return InteractionDriver(emulator)
 
 
 def scheduler_of(bot: LikesBot) -> DigestScheduler:

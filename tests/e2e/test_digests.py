@@ -15,6 +15,7 @@ import pytest_asyncio
 from bot import LikesBot
 from store import digests as store
 from tests.botharness import InteractionDriver
+from tests.e2e import digest_support
 from tests.e2e.digest_support import (
     SettableClock,
     bot_may,
@@ -37,28 +38,16 @@ POST = sandbox.POST_7_LIKES
 POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
 
 
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+# The digest tests' shared fixtures (each module brings its own `x` sandbox, which dbot runs on).
+clock = digest_support.clock
+dbot = digest_support.dbot
+driver = digest_support.driver
 
 
 @pytest_asyncio.fixture
 async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
     async with sandbox_on(clock) as server:
         yield server
-
-
-@pytest_asyncio.fixture
-async def dbot(
-    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
-) -> AsyncIterator[LikesBot]:
-    async with digest_bot(emulator, x, tmp_path / "likelens.db", clock) as running:
-        yield running
-
-
-@pytest.fixture
-def driver(dbot: LikesBot, emulator: DiscordEmulator) -> InteractionDriver:
-    return InteractionDriver(emulator)
 
 
 async def add(

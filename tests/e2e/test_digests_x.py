@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import discord
@@ -14,7 +13,13 @@ from bot import LikesBot
 from cogs.digest_schedule import MAX_FAILURES, RESET_SLACK_SECONDS, backoff_seconds
 from store import digests as store
 from tests.botharness import InteractionDriver
-from tests.e2e.digest_support import SettableClock, digest_bot, posted, sandbox_on, scheduler_of
+from tests.e2e import digest_support
+from tests.e2e.digest_support import (
+    SettableClock,
+    posted,
+    sandbox_on,
+    scheduler_of,
+)
 from tests.emulator import DiscordEmulator
 from xapi import sandbox
 from xapi.auth import OAuth1UserAuth
@@ -25,28 +30,16 @@ POST = sandbox.POST_7_LIKES
 WINDOW_LIMIT = 4
 
 
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+# The digest tests' shared fixtures (each module brings its own `x` sandbox, which dbot runs on).
+clock = digest_support.clock
+dbot = digest_support.dbot
+driver = digest_support.driver
 
 
 @pytest_asyncio.fixture
 async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
     async with sandbox_on(clock, rate_limits={"liking_users": WINDOW_LIMIT}) as server:
         yield server
-
-
-@pytest_asyncio.fixture
-async def dbot(
-    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
-) -> AsyncIterator[LikesBot]:
-    async with digest_bot(emulator, x, tmp_path / "likelens.db", clock) as running:
-        yield running
-
-
-@pytest.fixture
-def driver(dbot: LikesBot, emulator: DiscordEmulator) -> InteractionDriver:
-    return InteractionDriver(emulator)
 
 
 async def add_digest(driver: InteractionDriver) -> None:
