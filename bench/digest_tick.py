@@ -69,7 +69,8 @@ class ValidationTimer:
             self.seconds += time.perf_counter() - started
 
 
-Result = tuple[str, TickReport, int, float]
+# (label, report, messages posted, Discord requests, seconds of the emulator's schema check)
+Result = tuple[str, TickReport, int, int, float]
 
 
 async def measure(total: int, due: int) -> tuple[list[Result], float, bool]:
@@ -100,13 +101,16 @@ async def measure(total: int, due: int) -> tuple[list[Result], float, bool]:
                         clock.advance(hours=6)
                     before = len(emulator.messages_in(channel))
                     sent_before = len(x.requests)
+                    discord_before = len(emulator.requests)
                     timer.seconds = 0.0
                     report = await scheduler.tick()
                     report.x_requests = len(x.requests) - sent_before
                     posted = len(emulator.messages_in(channel)) - before
-                    results.append((label, report, posted, timer.seconds))
-    ok = all(r.rows_read == due and r.x_requests <= MAX_X_REQUESTS and posted == due
-             for _, r, posted, _ in results)
+                    discord_requests = len(emulator.requests) - discord_before
+                    results.append((label, report, posted, discord_requests, timer.seconds))
+    # One Discord request per message: no history read before a fresh run's send.
+    ok = all(r.rows_read == due and r.x_requests <= MAX_X_REQUESTS and posted == due and requests == due
+             for _, r, posted, requests, _ in results)
     return results, full_scan, ok
 
 
@@ -117,17 +121,17 @@ def main() -> int:
     total, due = (1_000, 10) if quick else (10_000, 100)
     results, full_scan, ok = asyncio.run(measure(total, due))
     print(f"| digest tick ({total:,} digests, {due} due, {len(SUBJECTS)} subjects) | ms | of which the "
-          "emulator's schema check, ms | rows read | X requests | messages posted |")
-    print("|---|---|---|---|---|---|")
-    for label, report, posted, checking in results:
+          "emulator's schema check, ms | rows read | X requests | Discord requests | messages posted |")
+    print("|---|---|---|---|---|---|---|")
+    for label, report, posted, requests, checking in results:
         ms = report.seconds * 1000
         print(f"| {label} | {ms:.1f} | {checking * 1000:.1f} | {report.rows_read} | {report.x_requests} "
-              f"| {posted} |")
+              f"| {requests} | {posted} |")
     print(f"\nFor scale: reading all {total:,} digest rows takes {full_scan * 1000:.1f} ms; a tick reads "
           "only the due ones (index on next_run_at).")
     if not ok:
         print(f"\n**FAILED**: a tick read other than {due} rows, sent more than {MAX_X_REQUESTS} X requests, "
-              "or posted other than one message per due digest.")
+              "posted other than one message per due digest, or sent Discord more than those messages.")
     return 0 if ok else 1
 
 
