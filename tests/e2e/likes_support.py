@@ -20,7 +20,12 @@ def next_id(result: InteractionResult) -> str:
 
 
 def assert_no_pings(result: InteractionResult) -> None:
-    """Every message request of this interaction disabled mentions (allowed_mentions parse empty)."""
+    """Every message request of this interaction disabled mentions (allowed_mentions parse empty).
+
+    The bot's global default (AllowedMentions.none()) would satisfy this too; that each send passes
+    it itself is proved by test_every_kind_of_message_turns_mentions_off_itself, which switches the
+    default to "everything pings".
+    """
     sent = [r for r in result.requests if r.method in ("POST", "PATCH") and isinstance(r.json, dict)]
     checked = 0
     for request in sent:

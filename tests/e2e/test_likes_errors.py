@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot import LikesBot
 from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
-from tests.e2e.likes_support import assert_no_pings
+from tests.e2e.likes_support import assert_no_pings, next_id
 from tests.emulator import DiscordEmulator
 from ui.error_messages import APOLOGY
+from ui.paginator import NOT_YOURS
+from ui.respond import answer
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
@@ -171,3 +175,50 @@ async def test_an_unexpected_failure_is_logged_and_answered_with_an_apology(
         result = await driver.slash("likes post", post=sandbox.POST_7_LIKES)
     assert shown(result) == APOLOGY
     assert any(r.name == "likelens.ui" and r.exc_info for r in caplog.records)
+
+
+class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=r"test:answer"):
+    """A button answered by ui.respond.answer at once (no defer): its send-a-message path, with a file."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label="Answer", custom_id="test:answer"))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /,
+    ) -> AnswerButton:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await answer(interaction, content="@everyone", file=discord.File(io.BytesIO(b"a"), filename="a.csv"))
+
+
+async def test_every_kind_of_message_turns_mentions_off_itself(
+    bot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x_sandbox: XSandbox,
+) -> None:
+    """Each answer passes allowed_mentions none itself; the bot's global default is only a second guard.
+
+    The default is switched to "everything pings" here, so a send that relied on it would be caught.
+    """
+    bot.allowed_mentions = discord.AllowedMentions.all()
+    command = await driver.slash("likes liked")  # deferred, then the original response edited
+    refused = await driver.click(command, next_id(command), member=emulator.member("bystander"))  # a message
+    export = await driver.slash("likes export", post=sandbox.POST_7_LIKES)  # an edit carrying a file
+    edit = command
+    for _ in range(9):
+        edit = await driver.click(edit, next_id(edit))  # a deferred update, then an edit
+    x_sandbox.faults.usage_capped = True
+    failed_click = await driver.click(edit, next_id(edit))  # X fails after the click was deferred
+    bot.add_dynamic_items(AnswerButton)
+    view = discord.ui.View(timeout=None).add_item(AnswerButton())
+    channel = bot.get_channel(int(emulator.channel("general").id))
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("A button", view=view, allowed_mentions=discord.AllowedMentions.none())
+    answered = await driver.click(emulator.messages[str(sent.id)], "test:answer")  # a message with a file
+
+    assert refused.callback_type == 4 and refused.content == NOT_YOURS
+    assert f"likers-{sandbox.POST_7_LIKES}.csv" in export.response.files
+    assert failed_click.followups and failed_click.followups[0].content.startswith("The X app has reached")
+    assert answered.callback_type == 4 and "a.csv" in answered.response.files
+    for result in (command, refused, export, edit, failed_click, answered):
+        assert_no_pings(result)
