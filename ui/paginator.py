@@ -185,15 +185,16 @@ def render_page(
 
 
 def _source(
-    bot: LikesBot, kind: str, subject_id: str, live: LivePager, state: BrowseState | None,
+    bot: LikesBot, kind: str, subject_id: str, problems: list[PartialError], state: BrowseState | None,
 ) -> BrowseSource[Any]:
+    # The fetch keeps the problems list, not the LivePager: no cycle, so a dropped source is freed at once.
     async def fetch(token: str | None) -> Page[Any]:
         page: Page[Any]
         if kind == "liking_users":
             page = await bot.x.liking_users(subject_id, pagination_token=token)
         else:
             page = await bot.x.liked_posts(subject_id, pagination_token=token)
-        live.partial_errors.extend(e for e in page.errors if e not in live.partial_errors)
+        problems.extend(e for e in page.errors if e not in problems)
         return page
 
     return BrowseSource(fetch, per_page=PER_PAGE, state=state)
@@ -222,7 +223,7 @@ async def start_browser(
     live = pagers.entry(browse_id, now)
     try:
         async with live.lock:
-            live.source = _source(bot, kind, subject_id, live, None)
+            live.source = _source(bot, kind, subject_id, live.partial_errors, None)
             page = await live.source.first()
             record = BrowseRecord(browse_id, kind, subject_id, interaction.user.id, context,
                                   live.source.state().to_json())
@@ -274,7 +275,7 @@ async def turn_page(bot: LikesBot, interaction: discord.Interaction, browse_id: 
                 except InvalidInput:
                     await answer_error(interaction, STATE_GONE)
                     return
-                live.source = _source(bot, record.kind, record.subject_id, live, state)
+                live.source = _source(bot, record.kind, record.subject_id, live.partial_errors, state)
             page = await live.source.page(target)
             embed = render_page(bot, record.kind, record.context, page, live.partial_errors)
             await interaction.edit_original_response(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import time
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -228,3 +231,33 @@ async def test_fast_clicks_edit_in_click_order_and_end_on_the_last_clicked_page(
 
 def edit_arrived(emulator: DiscordEmulator, interaction: Interaction) -> bool:
     return any(r.method == "PATCH" and interaction.token in r.path for r in emulator.requests)
+
+
+async def test_an_evicted_or_idle_source_is_freed_at_once(
+    bot: LikesBot, driver: InteractionDriver, x_sandbox: XSandbox,
+) -> None:
+    """Dropping a live source frees its cached pages by reference counting alone: no view, task or cycle
+    holds it (with the cyclic collector off, a cycle would keep 100 likers in memory until a full GC)."""
+    pagers = live_pagers(bot)
+    pagers.max_size = 1
+    gc.disable()
+    try:
+        first = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+        first_id = next_id(first).split(":")[2]
+        evicted = weakref.ref(pagers.entry(first_id, time.time()).source)
+        assert evicted() is not None
+
+        second = await driver.slash("likes post", post=sandbox.POST_MANY_LIKES)
+        second_id = next_id(second).split(":")[2]
+        assert len(pagers) == 1 and evicted() is None
+
+        idle = weakref.ref(pagers.entry(second_id, time.time()).source)
+        assert idle() is not None
+        pagers.entry(second_id, time.time() + pagers.idle_seconds + 1)
+        assert idle() is None
+    finally:
+        gc.enable()
+    # And the buttons still work: the next click rebuilds the source from the store.
+    page2 = await driver.click(first, next_id(first))
+    assert page2.embed["fields"][0]["name"].startswith("11. ")
+
