@@ -19,7 +19,7 @@ from ui.csv_export import EXPORT_COLUMNS, likers_csv
 from ui.embeds import render_check, render_status
 from ui.error_messages import message_for, protected_account
 from ui.failures import report_failure
-from ui.paginator import PageButton, browse_context, start_browser
+from ui.paginator import PageButton, PageLabel, browse_context, start_browser
 from ui.respond import answer, answer_error, defer
 from xapi import errors
 from xapi.models import User
@@ -165,10 +165,10 @@ class LikesCog(commands.Cog):
 
     async def cog_load(self) -> None:
         # Page buttons of messages sent before a restart keep working.
-        self.bot.add_dynamic_items(PageButton)
+        self.bot.add_dynamic_items(PageButton, PageLabel)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(PageButton)
+        self.bot.remove_dynamic_items(PageButton, PageLabel)
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

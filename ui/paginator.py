@@ -140,17 +140,33 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         await turn_page(cast("LikesBot", interaction.client), interaction, self.browse_id, self.target)
 
 
+class PageLabel(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                template=r"ll:pn:(?P<browse_id>[0-9a-z]{1,16})"):
+    """The disabled "Page N of M" between the arrows; dynamic, so discord.py keeps no View per message."""
+
+    def __init__(self, browse_id: str, label: str) -> None:
+        super().__init__(discord.ui.Button(
+            label=label, style=discord.ButtonStyle.secondary, disabled=True, custom_id=f"ll:pn:{browse_id}",
+        ))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /,
+    ) -> PageLabel:
+        return cls(str(match["browse_id"]), getattr(item, "label", None) or "Page")
+
+
 def pager_view(browse_id: str, page: DisplayPage[Any]) -> discord.ui.View | None:
-    """Previous / "Page N of M" / Next; None when everything fits on one page."""
+    """Previous / "Page N of M" / Next; None when everything fits on one page.
+
+    Every item is a DynamicItem: the bot finds them by custom_id, so no View is stored per message.
+    """
     if not page.has_previous and not page.has_next:
         return None
     view = discord.ui.View(timeout=None)
     previous = max(0, page.number - 1)
     view.add_item(PageButton(browse_id, previous, label="Previous", disabled=not page.has_previous))
-    view.add_item(discord.ui.Button(
-        label=page_label(page), style=discord.ButtonStyle.secondary, disabled=True,
-        custom_id=f"ll:pn:{browse_id}",
-    ))
+    view.add_item(PageLabel(browse_id, page_label(page)))
     view.add_item(PageButton(browse_id, page.number + 1, label="Next", disabled=not page.has_next))
     return view
 

@@ -261,3 +261,14 @@ async def test_an_evicted_or_idle_source_is_freed_at_once(
     page2 = await driver.click(first, next_id(first))
     assert page2.embed["fields"][0]["name"].startswith("11. ")
 
+
+async def test_paginator_messages_leave_no_view_behind_in_the_bot(
+    bot: LikesBot, driver: InteractionDriver,
+) -> None:
+    """Every button is a DynamicItem (matched by its custom_id), so discord.py keeps no View per message:
+    a bot that shows thousands of paginators does not grow with them."""
+    for post in (sandbox.POST_100_LIKES, sandbox.POST_MANY_LIKES):
+        result = await driver.slash("likes post", post=post)
+        await driver.click(result, next_id(result))
+    assert [v for v in bot.persistent_views
+            if any(str(getattr(c, "custom_id", "")).startswith("ll:") for c in v.walk_children())] == []
