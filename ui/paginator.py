@@ -79,7 +79,7 @@ class LivePagers:
             live.source, live.partial_errors = None, []
         live.touched = now
         self._entries.move_to_end(browse_id)
-        self._evict()
+        self._evict(now)
         return live
 
     def drop(self, browse_id: str) -> None:
@@ -89,12 +89,15 @@ class LivePagers:
         """Forget every live source (the next clicks rebuild them from the store)."""
         self._entries.clear()
 
-    def _evict(self) -> None:
-        # A pager in the middle of a click keeps its lock: skip it rather than split its clicks.
+    def _evict(self, now: float) -> None:
+        # Oldest first: pagers idle too long go (even under max_size: nobody may click them again),
+        # then the least recently used down to max_size. A pager mid-click keeps its lock: skip it.
         for browse_id in list(self._entries):
-            if len(self._entries) <= self.max_size:
+            live = self._entries[browse_id]
+            idle = now - live.touched > self.idle_seconds
+            if not idle and len(self._entries) <= self.max_size:
                 return
-            if not self._entries[browse_id].lock.locked():
+            if not live.lock.locked():
                 del self._entries[browse_id]
 
     def __len__(self) -> int:

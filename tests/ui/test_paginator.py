@@ -35,6 +35,18 @@ async def test_an_idle_pager_drops_its_source() -> None:
     assert pagers.entry("a", now=200).source is None
 
 
+async def test_idle_pagers_are_dropped_even_when_nobody_clicks_them_again() -> None:
+    pagers = LivePagers(max_size=256, idle_seconds=60)
+    for name in "ab":
+        pagers.entry(name, now=0).source = object()  # type: ignore[assignment]
+    kept = pagers.entry("c", now=50)
+    kept.source = object()  # type: ignore[assignment]
+    pagers.entry("d", now=100)
+    # a and b were idle for 100 s: gone with their sources (their state is in the store); c for 50 s.
+    assert len(pagers) == 2
+    assert pagers.entry("c", now=101) is kept and kept.source is not None
+
+
 def page(number: int, has_previous: bool, has_next: bool, total: int | None) -> DisplayPage[User]:
     pages = None if total is None else max(1, -(-total // 10))
     return DisplayPage((), number, Includes(), has_previous, has_next, total, pages)
