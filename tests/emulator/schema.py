@@ -110,3 +110,30 @@ def discord_error_body(errors: list[ValidationError]) -> dict[str, Any]:
             node = node.setdefault(str(part), {})
         node.setdefault("_errors", []).append({"code": "SCHEMA_INVALID", "message": error.message[:500]})
     return {"message": "Invalid Form Body", "code": 50035, "errors": tree}
+
+
+EMBEDS_TOTAL_LIMIT = 6000
+
+
+def embeds_size_error(body: Any) -> dict[str, Any] | None:
+    """Discord's 6000-character cap on a message's embeds (title, description, field names and values,
+    footer text, author name, summed over all embeds), which a JSON schema cannot express; None if within."""
+    payload = body.get("data", body) if isinstance(body, dict) and "type" in body else body
+    embeds = payload.get("embeds") if isinstance(payload, dict) else None
+    if not isinstance(embeds, list):
+        return None
+    total = 0
+    for embed in embeds:
+        if not isinstance(embed, dict):
+            continue
+        texts = [embed.get("title"), embed.get("description"), (embed.get("footer") or {}).get("text"),
+                 (embed.get("author") or {}).get("name")]
+        for field in embed.get("fields") or []:
+            if isinstance(field, dict):
+                texts += [field.get("name"), field.get("value")]
+        total += sum(len(t) for t in texts if isinstance(t, str))
+    if total <= EMBEDS_TOTAL_LIMIT:
+        return None
+    message = f"Embed size exceeds maximum size of {EMBEDS_TOTAL_LIMIT}"
+    where = {"embeds": {"_errors": [{"code": "MAX_EMBED_SIZE_EXCEEDED", "message": message}]}}
+    return {"code": 50035, "message": "Invalid Form Body", "errors": where}

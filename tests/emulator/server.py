@@ -1,7 +1,8 @@
 """DiscordEmulator: the REST routes and gateway discord.py uses, on 127.0.0.1, recording everything.
 
 Every JSON body the bot sends to a route in tests/spec/discord-api-subset.json is validated against
-Discord's request schema and refused with 400 (code 50035) as Discord would.
+Discord's request schema and refused with 400 (code 50035) as Discord would; so is a message whose
+embeds total more than 6000 characters (a limit the schema cannot express).
 """
 
 from __future__ import annotations
@@ -444,6 +445,8 @@ class DiscordEmulator:
             errors = schema.body_errors(recorded.route, recorded.method, recorded.json)
             if errors:
                 raise DiscordError(400, 50035, "Invalid Form Body", schema.discord_error_body(errors))
+            if (too_big := schema.embeds_size_error(recorded.json)) is not None:
+                raise DiscordError(400, 50035, "Invalid Form Body", too_big)
         request[RECORDED] = recorded
         response = await handler(request)
         for stall in self._stalls:

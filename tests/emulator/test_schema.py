@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator.schema import body_errors, discord_error_body
+from tests.emulator.schema import body_errors, discord_error_body, embeds_size_error
 
 SYNC = "/applications/{application_id}/commands"
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
@@ -42,3 +42,14 @@ def test_a_callback_error_is_reported_in_the_branch_its_type_selects() -> None:
 
 def test_routes_without_a_schema_are_not_checked() -> None:
     assert body_errors("/users/@me", "GET", {"anything": True}) == []
+
+
+def test_a_message_whose_embeds_total_more_than_6000_characters_is_refused() -> None:
+    fields = [{"name": "n", "value": "v" * 1000}] * 5  # 5,005 characters, with the title 5,105
+    within = {"embeds": [{"title": "t" * 100, "fields": fields}, {"description": "d" * 895}]}
+    assert embeds_size_error(within) is None
+    embeds = [{"title": "t" * 100, "fields": fields}, {"description": "d" * 896}]
+    over = {"type": 4, "data": {"embeds": embeds}}
+    error = embeds_size_error(over)
+    assert error is not None and error["code"] == 50035
+    assert error["errors"]["embeds"]["_errors"][0]["code"] == "MAX_EMBED_SIZE_EXCEEDED"
