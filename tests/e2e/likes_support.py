@@ -1,8 +1,16 @@
-"""Helpers of the /likes end-to-end tests: find the paginator's buttons, check that nothing pings."""
+"""Helpers of the /likes end-to-end tests: find the paginator's buttons, check that nothing pings,
+post a message carrying a test button."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import discord
+
+from bot import LikesBot
 from tests.botharness import InteractionResult
+from tests.emulator import DiscordEmulator
+from tests.emulator.state import Message
 
 
 def _pager_ids(result: InteractionResult) -> list[str]:
@@ -36,3 +44,15 @@ def assert_no_pings(result: InteractionResult) -> None:
         checked += 1
         assert payload.get("allowed_mentions") == {"parse": []}, (request.path, payload)
     assert checked, "the interaction sent no message to check"
+
+
+async def message_with_button(
+    bot: LikesBot, emulator: DiscordEmulator, button: discord.ui.DynamicItem[Any], content: str,
+) -> Message:
+    """The emulator's copy of a message the bot posts in #general with button (its class registered)."""
+    bot.add_dynamic_items(type(button))
+    view = discord.ui.View(timeout=None).add_item(button)
+    channel = bot.get_channel(int(emulator.channel("general").id))
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send(content, view=view, allowed_mentions=discord.AllowedMentions.none())
+    return emulator.messages[str(sent.id)]

@@ -12,7 +12,7 @@ import pytest
 
 from bot import LikesBot
 from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
-from tests.e2e.likes_support import assert_no_pings, next_id
+from tests.e2e.likes_support import assert_no_pings, message_with_button, next_id
 from tests.emulator import DiscordEmulator
 from ui.error_messages import APOLOGY
 from ui.paginator import NOT_YOURS
@@ -69,9 +69,18 @@ async def test_another_accounts_post_says_likes_are_private(
     assert x_sandbox.requests_to("liking_users") == []
 
 
-async def test_another_accounts_likes_are_private(driver: InteractionDriver, x_sandbox: XSandbox) -> None:
-    result = await driver.slash("likes liked", user=f"@{sandbox.USER_OTHER_USERNAME}")
-    assert shown(result) == "Likes are private on X: LikeLens can only list the likes of @likelens_demo."
+@pytest.mark.parametrize(("user", "sentence"), [
+    (f"@{sandbox.USER_OTHER_USERNAME}",
+     "Likes are private on X: LikeLens can only list the likes of @likelens_demo."),
+    (f"https://x.com/{sandbox.USER_PROTECTED_USERNAME}",
+     "@locked_fan is a protected account: X does not show what it likes."),
+])
+async def test_another_accounts_likes_are_private_and_a_protected_one_says_so(
+    driver: InteractionDriver, x_sandbox: XSandbox, user: str, sentence: str,
+) -> None:
+    result = await driver.slash("likes liked", user=user)
+    assert shown(result) == sentence
+    # Known from the account lookup: no request X would refuse was sent.
     assert x_sandbox.requests_to("liked_tweets") == []
 
 
@@ -84,12 +93,6 @@ async def test_x_refusing_another_accounts_post_is_the_same_sentence(
         "Likes are private on X: LikeLens can only list likes on posts of @likelens_demo."
     )
     assert [r.status for r in x_sandbox.requests_to("liking_users")] == [403]
-
-
-async def test_a_protected_account(driver: InteractionDriver, x_sandbox: XSandbox) -> None:
-    result = await driver.slash("likes liked", user=f"https://x.com/{sandbox.USER_PROTECTED_USERNAME}")
-    assert shown(result) == "@locked_fan is a protected account: X does not show what it likes."
-    assert x_sandbox.requests_to("liked_tweets") == []
 
 
 async def test_rate_limited_says_when_and_sends_nothing_once_the_budget_is_spent(
@@ -209,12 +212,8 @@ async def test_every_kind_of_message_turns_mentions_off_itself(
         edit = await driver.click(edit, next_id(edit))  # a deferred update, then an edit
     x_sandbox.faults.usage_capped = True
     failed_click = await driver.click(edit, next_id(edit))  # X fails after the click was deferred
-    bot.add_dynamic_items(AnswerButton)
-    view = discord.ui.View(timeout=None).add_item(AnswerButton())
-    channel = bot.get_channel(int(emulator.channel("general").id))
-    assert isinstance(channel, discord.TextChannel)
-    sent = await channel.send("A button", view=view, allowed_mentions=discord.AllowedMentions.none())
-    answered = await driver.click(emulator.messages[str(sent.id)], "test:answer")  # a message with a file
+    message = await message_with_button(bot, emulator, AnswerButton(), "A button")
+    answered = await driver.click(message, "test:answer")  # a message with a file
 
     assert refused.callback_type == 4 and refused.content == NOT_YOURS
     assert f"likers-{sandbox.POST_7_LIKES}.csv" in export.response.files

@@ -8,8 +8,9 @@ import discord
 
 from bot import LikesBot
 from tests.botharness import InteractionDriver
-from tests.e2e.likes_support import assert_no_pings, next_id
+from tests.e2e.likes_support import assert_no_pings, message_with_button, next_id
 from tests.emulator import DiscordEmulator
+from tests.emulator.state import Message
 from ui.paginator import NOT_YOURS, open_browser
 from xapi import sandbox
 from xapi.sandbox import XSandbox
@@ -34,14 +35,8 @@ class BrowseButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         await open_browser(bot, interaction, kind="liking_users", subject_id=self.post_id)
 
 
-async def post_with_browse_button(bot: LikesBot, emulator: DiscordEmulator, post_id: str) -> Any:
-    bot.add_dynamic_items(BrowseButton)
-    view = discord.ui.View(timeout=None)
-    view.add_item(BrowseButton(post_id))
-    channel = bot.get_channel(int(emulator.channel("general").id))
-    assert isinstance(channel, discord.TextChannel)
-    sent = await channel.send("New likes", view=view)
-    return emulator.messages[str(sent.id)]
+async def post_with_browse_button(bot: LikesBot, emulator: DiscordEmulator, post_id: str) -> Message:
+    return await message_with_button(bot, emulator, BrowseButton(post_id), "New likes")
 
 
 async def test_a_browse_button_opens_a_paginator_for_whoever_clicked(

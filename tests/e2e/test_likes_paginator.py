@@ -47,6 +47,17 @@ def footer(result_embed: dict[str, object]) -> str:
     return str(value["text"])
 
 
+async def on_page_two_then_stopped(
+    emulator: DiscordEmulator, settings: Settings, driver: InteractionDriver,
+) -> InteractionResult:
+    """A bot started, /likes post over 100 likers, Next clicked once, the bot stopped (before a restart)."""
+    async with running_bot(emulator, settings):
+        result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+        result = await driver.click(result, next_id(result))
+        assert footer(result.embed).startswith("Page 2 of 10")
+    return result
+
+
 async def test_a_click_by_someone_else_is_refused_and_changes_nothing(
     driver: InteractionDriver, emulator: DiscordEmulator, x_sandbox: XSandbox,
 ) -> None:
@@ -86,10 +97,7 @@ async def test_buttons_keep_working_after_a_restart(
     emulator: DiscordEmulator, x_sandbox: XSandbox, settings: Settings,
 ) -> None:
     driver = InteractionDriver(emulator)
-    async with running_bot(emulator, settings):
-        result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
-        result = await driver.click(result, next_id(result))
-        assert footer(result.embed).startswith("Page 2 of 10")
+    result = await on_page_two_then_stopped(emulator, settings, driver)
     message = result.response
 
     async with running_bot(emulator, settings):
@@ -181,9 +189,7 @@ async def test_two_clicks_at_once_after_a_restart_rebuild_the_source_once(
 ) -> None:
     """Both the message's lock and BrowseSource's own lock keep this true (it fails with neither)."""
     driver = InteractionDriver(emulator)
-    async with running_bot(emulator, settings):
-        result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
-        result = await driver.click(result, next_id(result))
+    result = await on_page_two_then_stopped(emulator, settings, driver)
     message = result.response
     x_sandbox.faults.latency_seconds = 0.5
 

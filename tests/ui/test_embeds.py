@@ -73,6 +73,12 @@ def assert_cannot_ping(embed: discord.Embed) -> None:
         assert PINGS.search(text) is None, text
 
 
+def assert_shows_every_item_safely(embed: discord.Embed, page: DisplayPage[User] | DisplayPage[Post]) -> None:
+    assert len(embed.fields) == len(page.items)
+    assert_cannot_ping(embed)
+    assert_within_discord_limits(embed)
+
+
 headers = st.builds(
     PostHeader, post_id=ids, text=nasty_text, like_count=st.one_of(st.none(), st.integers(0, 10**9)),
     author_username=st.one_of(st.none(), nasty_text, st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True)),
@@ -95,10 +101,7 @@ WORST_BUDGETS = [RateBudget(f"endpoint_{i}" * 5, 10**9, 10**9, datetime(2026, 12
 def test_a_likers_page_fits_and_cannot_ping(
     page: DisplayPage[User], header: PostHeader, footnote: str,
 ) -> None:
-    embed = render_likers_page(page, header, footnote=footnote)
-    assert len(embed.fields) == len(page.items)
-    assert_cannot_ping(embed)
-    assert_within_discord_limits(embed)
+    assert_shows_every_item_safely(render_likers_page(page, header, footnote=footnote), page)
 
 
 @settings(max_examples=150, deadline=None)
@@ -107,10 +110,7 @@ def test_a_likers_page_fits_and_cannot_ping(
 def test_a_liked_posts_page_fits_and_cannot_ping(
     page: DisplayPage[Post], account: str, footnote: str,
 ) -> None:
-    embed = render_liked_page(page, account, footnote=footnote)
-    assert len(embed.fields) == len(page.items)
-    assert_cannot_ping(embed)
-    assert_within_discord_limits(embed)
+    assert_shows_every_item_safely(render_liked_page(page, account, footnote=footnote), page)
 
 
 @settings(max_examples=100, deadline=None)
