@@ -184,7 +184,12 @@ class LikesBot(commands.Bot):
 
     def stamp(self, embed: discord.Embed) -> discord.Embed:
         """Set embed's footer through footer_text (keeps its text and icon); returns embed."""
-        embed.set_footer(text=self.footer_text(embed.footer.text or ""), icon_url=embed.footer.icon_url)
+        text = self.footer_text(embed.footer.text or "")
+        if not text and not embed.footer.icon_url:
+            # Discord refuses a footer whose text is empty ("this field is required").
+            embed.remove_footer()
+            return embed
+        embed.set_footer(text=text, icon_url=embed.footer.icon_url)
         return embed
 
     async def setup_hook(self) -> None:

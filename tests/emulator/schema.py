@@ -115,7 +115,7 @@ def discord_error_body(errors: list[ValidationError]) -> dict[str, Any]:
 EMBEDS_TOTAL_LIMIT = 6000
 
 
-def embeds_size_error(body: Any) -> dict[str, Any] | None:
+def embed_rule_error(body: Any) -> dict[str, Any] | None:
     """Discord's 6000-character cap on a message's embeds (title, description, field names and values,
     footer text, author name, summed over all embeds), which a JSON schema cannot express; None if within."""
     payload = body.get("data", body) if isinstance(body, dict) and "type" in body else body
@@ -132,8 +132,37 @@ def embeds_size_error(body: Any) -> dict[str, Any] | None:
             if isinstance(field, dict):
                 texts += [field.get("name"), field.get("value")]
         total += sum(len(t) for t in texts if isinstance(t, str))
+    if (blank := blank_required_text(embeds)) is not None:
+        return blank
     if total <= EMBEDS_TOTAL_LIMIT:
         return None
     message = f"Embed size exceeds maximum size of {EMBEDS_TOTAL_LIMIT}"
     where = {"embeds": {"_errors": [{"code": "MAX_EMBED_SIZE_EXCEEDED", "message": message}]}}
     return {"code": 50035, "message": "Invalid Form Body", "errors": where}
+
+
+def blank_required_text(embeds: list[Any]) -> dict[str, Any] | None:
+    """Discord answers "This field is required" for an empty field name or value, footer text or
+    author name (the spec only types them as strings); None when every one is filled."""
+    for index, embed in enumerate(embeds):
+        if not isinstance(embed, dict):
+            continue
+        places: list[tuple[list[str | int], Any]] = []
+        if isinstance(embed.get("footer"), dict):
+            places.append((["footer", "text"], embed["footer"].get("text")))
+        if isinstance(embed.get("author"), dict):
+            places.append((["author", "name"], embed["author"].get("name")))
+        for number, field in enumerate(embed.get("fields") or []):
+            if isinstance(field, dict):
+                places += [(["fields", number, "name"], field.get("name")),
+                           (["fields", number, "value"], field.get("value"))]
+        for path, text in places:
+            if isinstance(text, str) and text.strip():
+                continue
+            node: dict[str, Any] = {}
+            tree: dict[str, Any] = {"embeds": {str(index): node}}
+            for part in path:
+                node = node.setdefault(str(part), {})
+            node["_errors"] = [{"code": "BASE_TYPE_REQUIRED", "message": "This field is required"}]
+            return {"code": 50035, "message": "Invalid Form Body", "errors": tree}
+    return None

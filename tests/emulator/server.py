@@ -445,7 +445,7 @@ class DiscordEmulator:
             errors = schema.body_errors(recorded.route, recorded.method, recorded.json)
             if errors:
                 raise DiscordError(400, 50035, "Invalid Form Body", schema.discord_error_body(errors))
-            if (too_big := schema.embeds_size_error(recorded.json)) is not None:
+            if (too_big := schema.embed_rule_error(recorded.json)) is not None:
                 raise DiscordError(400, 50035, "Invalid Form Body", too_big)
         request[RECORDED] = recorded
         response = await handler(request)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.emulator.schema import body_errors, discord_error_body, embeds_size_error
+import pytest
+
+from tests.emulator.schema import body_errors, discord_error_body, embed_rule_error
 
 SYNC = "/applications/{application_id}/commands"
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
@@ -47,9 +49,24 @@ def test_routes_without_a_schema_are_not_checked() -> None:
 def test_a_message_whose_embeds_total_more_than_6000_characters_is_refused() -> None:
     fields = [{"name": "n", "value": "v" * 1000}] * 5  # 5,005 characters, with the title 5,105
     within = {"embeds": [{"title": "t" * 100, "fields": fields}, {"description": "d" * 895}]}
-    assert embeds_size_error(within) is None
+    assert embed_rule_error(within) is None
     embeds = [{"title": "t" * 100, "fields": fields}, {"description": "d" * 896}]
     over = {"type": 4, "data": {"embeds": embeds}}
-    error = embeds_size_error(over)
+    error = embed_rule_error(over)
     assert error is not None and error["code"] == 50035
     assert error["errors"]["embeds"]["_errors"][0]["code"] == "MAX_EMBED_SIZE_EXCEEDED"
+
+
+@pytest.mark.parametrize(
+    "embed",
+    [
+        {"title": "t", "footer": {"text": ""}},
+        {"title": "t", "author": {"name": " "}},
+        {"title": "t", "fields": [{"name": "", "value": "v"}]},
+        {"title": "t", "fields": [{"name": "n", "value": ""}]},
+    ],
+)
+def test_blank_required_embed_text_is_refused_as_discord_does(embed: dict[str, Any]) -> None:
+    error = embed_rule_error({"embeds": [embed]})
+    assert error is not None and error["code"] == 50035
+    assert embed_rule_error({"embeds": [{"title": "t", "footer": {"text": "Page 1"}}]}) is None
