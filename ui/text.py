@@ -49,3 +49,10 @@ def one_line(text: str) -> str:
 def first_line(text: str) -> str:
     """The first non-blank line of text."""
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def plural(count: int, singular: str, plural: str | None = None) -> str:
+    """count with thousands separators and the noun agreeing with it: "1 liker", "1,234 likers"."""
+    # Only exactly one is singular in English: 0 likers, 1 liker, 2 likers, -1 likers.
+    noun = singular if count == 1 else (plural if plural is not None else singular + "s")
+    return f"{count:,} {noun}"

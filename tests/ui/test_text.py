@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.ui.strategies import nasty_text
-from ui.text import clip, escape, first_line, one_line, safe
+from ui.text import clip, escape, first_line, one_line, plural, safe
 
 
 @settings(max_examples=300)
@@ -53,3 +53,14 @@ def test_lines() -> None:
     assert one_line("a\n b\t\tc ") == "a b c"
     assert first_line("\n  \n first \nsecond") == "first"
     assert first_line("") == ""
+
+
+def test_plural_agrees_with_the_count_and_groups_thousands() -> None:
+    assert plural(1, "liker") == "1 liker"
+    assert plural(0, "liker") == "0 likers"
+    assert plural(2, "like") == "2 likes"
+    assert plural(1234, "liker") == "1,234 likers"
+    assert plural(1, "item") == "1 item"
+    assert plural(3, "reply", "replies") == "3 replies"
+    assert plural(1, "reply", "replies") == "1 reply"
+    assert plural(1_000_000, "post") == "1,000,000 posts"
