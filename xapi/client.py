@@ -103,33 +103,42 @@ class XClient:
 
     async def liking_users(
         self, post_id: str, *, max_results: int = 100, pagination_token: str | None = None,
-        deadline: float | None = None,
+        deadline: float | None = None, fresh: bool = False,
     ) -> Page[User]:
-        """Users who liked one of the connected account's posts (at most 100 ever, as X gives)."""
+        """Users who liked one of the connected account's posts (at most 100 ever, as X gives).
+
+        fresh=True asks X even when the cache holds this page (the answer is cached as usual).
+        """
         ep = ENDPOINTS["liking_users"]
         params = self._page_params(ep, max_results, pagination_token, self._fields.for_users())
         path = ep.path.format(check_id(post_id, "post id"))
-        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_user, post_id))
+        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_user, post_id),
+                                fresh=fresh)
 
     async def liked_posts(
         self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
-        deadline: float | None = None,
+        deadline: float | None = None, fresh: bool = False,
     ) -> Page[Post]:
-        """Posts the user liked (X only answers for the token's own account), newest like first."""
+        """Posts the user liked (X only answers for the token's own account), newest like first.
+
+        fresh=True asks X even when the cache holds this page (the answer is cached as usual).
+        """
         ep = ENDPOINTS["liked_posts"]
         params = self._page_params(ep, max_results, pagination_token, self._fields.for_posts())
         path = ep.path.format(check_id(user_id, "user id"))
-        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_post, user_id))
+        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_post, user_id),
+                                fresh=fresh)
 
     async def user_posts(
         self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
-        deadline: float | None = None,
+        deadline: float | None = None, fresh: bool = False,
     ) -> Page[Post]:
-        """The user's recent posts, newest first."""
+        """The user's recent posts, newest first (fresh=True: not from the cache, as liking_users)."""
         ep = ENDPOINTS["user_posts"]
         params = self._page_params(ep, max_results, pagination_token, self._fields.for_posts())
         path = ep.path.format(check_id(user_id, "user id"))
-        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_post, user_id))
+        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_post, user_id),
+                                fresh=fresh)
 
     async def user_by_username(self, username: str, *, deadline: float | None = None) -> User:
         """The user with this username (without the @)."""
@@ -138,12 +147,12 @@ class XClient:
         return await self._call(ep, path, self._fields.for_users(),
             deadline, lambda b: self._one(b, parse_user))
 
-    async def post(self, post_id: str, *, deadline: float | None = None) -> Post:
-        """One post by id."""
+    async def post(self, post_id: str, *, deadline: float | None = None, fresh: bool = False) -> Post:
+        """One post by id (fresh=True: not from the cache, as liking_users)."""
         ep = ENDPOINTS["post"]
         path = ep.path.format(check_id(post_id, "post id"))
         return await self._call(ep, path, self._fields.for_posts(),
-            deadline, lambda b: self._one(b, parse_post))
+            deadline, lambda b: self._one(b, parse_post), fresh=fresh)
 
     async def me(self, *, deadline: float | None = None) -> User:
         """The account the user-context token belongs to."""
@@ -191,7 +200,7 @@ class XClient:
 
     async def _call(
         self, ep: Endpoint, path: str, params: dict[str, str], deadline: float | None,
-        parse: Callable[[Any], R],
+        parse: Callable[[Any], R], *, fresh: bool = False,
     ) -> R:
         auth = self._pick_auth(ep)
         if auth is None:
@@ -200,7 +209,8 @@ class XClient:
             )
         url = self._url(path, params)
         key: Hashable = (ep.name, url, auth.identity)
-        cached = self._cache.get(key)
+        # A fresh read skips the cache but still shares an identical request in flight (asked just now).
+        cached = None if fresh else self._cache.get(key)
         if cached is not None:
             self.stats.cache_hits += 1
             return cached  # type: ignore[no-any-return]

@@ -291,3 +291,22 @@ async def test_stats_count_items_by_kind_and_start_again_each_utc_day(
     clock.advance(24 * 3600)
     assert client.stats.day > day
     assert client.stats.requests_sent == 0 and client.stats.items_read["users"] == 0
+
+
+async def test_a_fresh_read_bypasses_the_cache_stores_its_answer_and_still_single_flights(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = make_client(session, sandbox)
+    assert len((await client.liking_users(POST_NO_LIKES)).items) == 0
+    assert (await client.post(POST_NO_LIKES)).like_count == 0
+    sandbox.add_likers(POST_NO_LIKES, 2)
+    # Within the cache's minute: a plain read gets the old page, a fresh one asks X.
+    assert len((await client.liking_users(POST_NO_LIKES)).items) == 0
+    assert len((await client.liking_users(POST_NO_LIKES, fresh=True)).items) == 2
+    # The fresh answer replaced the cached one.
+    assert len((await client.liking_users(POST_NO_LIKES)).items) == 2
+    assert (await client.post(POST_NO_LIKES, fresh=True)).like_count == 2
+    assert len(sandbox.requests) == 4
+    sandbox.faults.latency_seconds = 0.05
+    await asyncio.gather(*(client.liking_users(POST_NO_LIKES, fresh=True) for _ in range(4)))
+    assert len(sandbox.requests) == 5 and client.stats.singleflight_joins == 3
