@@ -110,9 +110,13 @@ class SubjectReader:
 
     def __init__(
         self, bot: LikesBot, *, reserve: bool, deadline: float, account: User | None = None,
+        fresh: bool = False,
     ) -> None:
         self.bot = bot
         self.reserve = reserve
+        # /digest run reads X afresh; a tick may use a page cached up to a minute earlier by /likes
+        # (likers newer than that page wait for the next run: nothing is lost).
+        self.fresh = fresh
         self.deadline = deadline
         # The connected account never changes while the bot runs: read it once, not every tick.
         self.known_account = account
@@ -146,14 +150,15 @@ class SubjectReader:
 
     async def likers(self, post_id: str) -> Page[User]:
         page: Page[User] = await self._once(
-            ("liking_users", post_id), lambda: self.bot.x.liking_users(post_id, deadline=self.deadline)
+            ("liking_users", post_id),
+            lambda: self.bot.x.liking_users(post_id, deadline=self.deadline, fresh=self.fresh),
         )
         return page
 
     async def like_count(self, post_id: str) -> int | None:
         try:
             post: Post = await self._once(
-                ("post", post_id), lambda: self.bot.x.post(post_id, deadline=self.deadline)
+                ("post", post_id), lambda: self.bot.x.post(post_id, deadline=self.deadline, fresh=self.fresh)
             )
         except (errors.XApiError, BudgetReserved):
             # The like count only goes to the run log: never fail a run for it.
@@ -171,13 +176,14 @@ class SubjectReader:
         if digest.subject_kind == "liked":
             liked: Page[Post] = await self._once(
                 ("liked_posts", account.id),
-                lambda: self.bot.x.liked_posts(account.id, deadline=self.deadline),
+                lambda: self.bot.x.liked_posts(account.id, deadline=self.deadline, fresh=self.fresh),
             )
             posts_liked = [(p.id, _liked_entry(p, liked.includes.user(p.author_id))) for p in liked.items]
             return Fetched(posts_liked, None, liked.next_token is not None)
         posts: Page[Post] = await self._once(
             ("user_posts", account.id),
-            lambda: self.bot.x.user_posts(account.id, max_results=RECENT_MAX_POSTS, deadline=self.deadline),
+            lambda: self.bot.x.user_posts(
+                account.id, max_results=RECENT_MAX_POSTS, deadline=self.deadline, fresh=self.fresh),
         )
         since = self.bot.clock() - timedelta(days=RECENT_DAYS)
         recent = [p for p in posts.items if p.created_at is None or p.created_at >= since][:RECENT_MAX_POSTS]
@@ -301,7 +307,8 @@ class DigestScheduler:
     async def run_now(self, digest_id: int) -> RunOutcome:
         """/digest run: one run at once (it may use the moderators' share of the budget)."""
         async with self._lock:
-            reader = SubjectReader(self.bot, reserve=False, deadline=self.x_deadline, account=self._account)
+            reader = SubjectReader(
+                self.bot, reserve=False, deadline=self.x_deadline, account=self._account, fresh=True)
             outcome = await self._run_guarded(digest_id, reader, due_by=None)
             self._account = reader.known_account
             return outcome
