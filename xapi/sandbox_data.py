@@ -248,6 +248,10 @@ def build_world(now: datetime, seed: int = 20260822) -> SandboxWorld:
         world.like(POST_OWNER_PINNED, fan.id)
     for fan in fans[:12]:
         world.like(POST_OTHER_ACCOUNT, fan.id)
+    # X counts every like it lists (and more: protected and suspended likers): never fewer than listed.
+    for post_id in owner_posts:
+        post = world.posts[post_id]
+        post.like_count = max(post.like_count, len(world.likers.get(post_id, [])))
 
     # The owner liked 250 posts by fans, the oldest like first.
     for index in range(OWNER_LIKED_COUNT):

@@ -25,6 +25,7 @@ from oauthlib.oauth1 import Client as OAuth1Signer
 from yarl import URL
 
 from tests.spec.xspec import Naming, check_request, check_response, exchange_problems
+from xapi import sandbox_data
 from xapi.sandbox import (
     OWNER_ID,
     OWNER_USERNAME,
@@ -124,6 +125,15 @@ async def all_pages(x: Caller, path: str, size: int) -> list[list[str]]:
 
 
 # ----- seeded data -----
+
+def test_no_seeded_post_lists_more_likers_than_its_like_count() -> None:
+    world = sandbox_data.build_world(datetime(2026, 8, 22, tzinfo=UTC))
+    short = {post_id: (post.like_count, len(world.likers.get(post_id, [])))
+             for post_id, post in world.posts.items()
+             if post.like_count < len(world.likers.get(post_id, []))}
+    assert short == {}
+    assert world.posts[POST_MANY_LIKES].like_count == 140
+
 
 @pytest.mark.parametrize(("post_id", "like_count", "likers"), [
     (POST_NO_LIKES, 0, 0), (POST_7_LIKES, 7, 7), (POST_100_LIKES, 100, 100), (POST_MANY_LIKES, 140, 100),
