@@ -26,7 +26,7 @@ from store import digests as store
 from store.digests import Digest, PendingRun
 from ui.digest_embeds import DigestEntry, profile_url, render_baseline, render_digest
 from ui.embeds import link_username
-from ui.text import one_line, safe
+from ui.text import one_line, plural, safe
 from xapi import errors
 from xapi.models import Page, Post, User
 
@@ -98,6 +98,20 @@ def missing_permissions(channel: discord.abc.GuildChannel) -> list[str]:
     """The permissions the bot lacks in channel to post digests there (names as Discord shows them)."""
     perms = channel.permissions_for(channel.guild.me)
     return [label for name, label in NEEDED_PERMISSIONS.items() if not getattr(perms, name)]
+
+
+def x_failure_phrase(error: errors.XApiError) -> tuple[str, str]:
+    """(what failed, in plain words; when to resume) for a run X failed; X's own text goes to the run log."""
+    if isinstance(error, errors.ServerError | errors.Timeout | errors.UndecodableResponse):
+        return "X had server errors", "When X is back"
+    if isinstance(error, errors.UsageCapped):
+        return "the X app reached its usage cap", "When X's usage period resets"
+    if isinstance(error, errors.Unauthorized | errors.UnsupportedAuthentication | errors.MissingUserContext):
+        return "X rejected LikeLens' credentials", "When the bot's operator has fixed the X keys"
+    if isinstance(error, errors.ClientForbidden):
+        return "X does not let this X app use this endpoint", "When the bot's operator has fixed the X app"
+    # Anything else: X's words, shown literally (markdown escaped), on one line, short.
+    return f"X refused the request: {safe(one_line(error.message), X_TEXT_LIMIT)}", "Then"
 
 
 def nonce_for(digest_id: int, run_id: int) -> str:
@@ -367,7 +381,8 @@ class DigestScheduler:
         except errors.XApiError as failure:
             await store.log_run(conn, digest.id, now=now, status="failed", error=failure.message)
             # X's text is shown in /digest list: literal (markdown escaped), one line, short.
-            return await self._fail(digest, now, f"X failed: {safe(one_line(failure.message), X_TEXT_LIMIT)}")
+            phrase, when = x_failure_phrase(failure)
+            return await self._fail(digest, now, phrase, when=when)
         subject = describe(digest.subject_kind, digest.subject_id)
         keys = [key for key, _ in fetched.items]
         if not digest.baseline_done:
@@ -463,14 +478,16 @@ class DigestScheduler:
             "rate_limited", f"X's rate budget is used up ({why}); the digest runs after {when:%H:%M} UTC."
         )
 
-    async def _fail(self, digest: Digest, now: float, reason: str) -> RunOutcome:
+    async def _fail(self, digest: Digest, now: float, reason: str, *, when: str = "Then") -> RunOutcome:
+        """One more failed run: back off, or disable after MAX_FAILURES (reason says what failed, plainly)."""
         conn = self.bot.store.conn
         decision = schedule.after_failure(now, digest.failures, digest.every_seconds)
         if decision.disable:
-            why = f"{decision.failures} failures in a row, the last: {reason}. Fix it, then `/digest resume`"
+            why = (f"after {plural(decision.failures, 'failed run')} in a row ({reason}). "
+                   f"{when}: `/digest resume digest:{digest.id}`")
             await store.set_state(conn, digest.id, "disabled", reason=why, next_run_at=None,
                                   failures=decision.failures)
-            return RunOutcome("disabled", f"Disabled after {decision.failures} failures in a row: {reason}")
+            return RunOutcome("disabled", f"Disabled {why}.")
         await store.set_schedule(
             conn, digest.id, next_run_at=decision.next_run_at, failures=decision.failures, reason=reason
         )

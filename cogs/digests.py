@@ -22,6 +22,7 @@ from ui.digest_browse import DigestBrowseButton, browse_view
 from ui.digest_embeds import fit_lines
 from ui.failures import report_failure
 from ui.respond import answer, defer
+from ui.text import plural
 from xapi import errors
 
 if TYPE_CHECKING:
@@ -54,12 +55,16 @@ def _when(timestamp: float | None) -> str:
     return "never" if timestamp is None else f"<t:{int(timestamp)}:R>"
 
 
-def _state_text(digest: Digest) -> str:
+def state_phrase(digest: Digest, *, bold: bool = False) -> str:
+    """The digest's state with its reason: "active", "paused: …", "disabled after 8 failed runs …"."""
     if digest.state == "active":
         if not digest.failures:
             return "active"
-        return f"active (retrying after {digest.failures} failure(s): {digest.reason})"
-    return f"**{digest.state}**: {digest.reason or 'by a moderator'}"
+        return f"active (retrying after {plural(digest.failures, 'failed run')}: {digest.reason})"
+    state = f"**{digest.state}**" if bold else digest.state
+    reason = digest.reason or "by a moderator"
+    # "disabled after 8 failed runs …" reads as one sentence; other reasons follow a colon.
+    return f"{state} {reason}" if reason.startswith("after ") else f"{state}: {reason}"
 
 
 def describe_digest(digest: Digest) -> str:
@@ -67,7 +72,7 @@ def describe_digest(digest: Digest) -> str:
     return (
         f"**#{digest.id}** {describe(digest.subject_kind, digest.subject_id)} → <#{digest.channel_id}>, "
         f"every {schedule.every_label(digest.every_seconds)} · last run {_when(digest.last_run_at)} · "
-        f"next run {_when(digest.next_run_at)} · {_state_text(digest)}"
+        f"next run {_when(digest.next_run_at)} · {state_phrase(digest, bold=True)}"
     )
 
 
@@ -173,7 +178,7 @@ async def digest_run(bot: LikesBot, interaction: discord.Interaction, *, digest:
     if found is None:
         return
     if found.state != "active":
-        await _answer(interaction, f"Digest #{found.id} is {found.state}: {found.reason}.")
+        await _answer(interaction, f"Digest #{found.id} is {state_phrase(found)}.")
         return
     await defer(interaction)
     outcome = await _scheduler(bot).run_now(found.id)
