@@ -36,18 +36,19 @@ def profile_url(user: User) -> str:
     return f"https://x.com/{name}" if name else f"https://x.com/i/user/{quote(user.id[:25], safe='')}"
 
 
-def _literal(text: str, limit: int) -> str:
-    """X text shown literally on one line; brackets become parentheses (a `]` would end a link's label)."""
+def _label(text: str, limit: int) -> str:
+    """X text as a link label, literal on one line; brackets become parentheses (a `]` would end it)."""
     return safe(one_line(text).replace("[", "(").replace("]", ")"), limit)
 
 
 def entry_line(entry: DigestEntry) -> str:
     """`• [title](url) detail`, within LINE_LIMIT."""
-    title = _literal(entry.title, 120) or "(untitled)"
+    title = _label(entry.title, 120) or "(untitled)"
     url = entry.url if len(entry.url) <= 150 and entry.url.startswith("https://") else ""
     line = f"• [{title}]({url})" if url else f"• {title}"
     if entry.detail and len(line) + 1 < LINE_LIMIT:
-        line += " " + _literal(entry.detail, LINE_LIMIT - len(line) - 1)
+        # Outside the link: escaped as /likes escapes a name ("[link](…)" stays literal text).
+        line += " " + safe(one_line(entry.detail), LINE_LIMIT - len(line) - 1)
     return clip(line, LINE_LIMIT)
 
 

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ui.digest_embeds import DigestEntry, fit_lines, profile_url, render_baseline, render_digest
-from ui.embeds import DESCRIPTION_LIMIT, TITLE_LIMIT
-from xapi.models import User
+from ui.embeds import DESCRIPTION_LIMIT, TITLE_LIMIT, liker_field
+from xapi.models import Includes, User
 
 entries = st.builds(DigestEntry, st.text(max_size=600), st.text(max_size=300), st.text(max_size=600))
 
@@ -32,8 +32,18 @@ def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
     item = DigestEntry("@a_b", "https://x.com/a_b", "**bold** @everyone [link](https://evil.example)")
     description = render_digest("post 1", [item], noun="new likers").description or ""
     assert "\\*\\*bold\\*\\*" in description and "@\u200beveryone" in description
-    assert "](https://evil.example)" not in description
+    # Escaped as /likes escapes a name (ui.text.safe): shown literally, not a link, not altered.
+    assert "\\[link](https://evil.example)" in description
     assert description.startswith("• [@a\\_b](https://x.com/a_b)")
+
+
+def test_a_display_name_reads_as_in_likes_post() -> None:
+    name = "[link](https://x.com)"
+    item = DigestEntry("@fan", "https://x.com/fan", name)
+    line = (render_digest("post 1", [item], noun="new likers").description or "").splitlines()[0]
+    shown_by_likes, _ = liker_field(User(id="1", username="fan", name=name), Includes(), 1)
+    assert line == "• [@fan](https://x.com/fan) " + shown_by_likes.removeprefix("1. ")
+    assert line.endswith("\\[link](https://x.com)")
 
 
 def test_the_baseline_is_one_short_line() -> None:
