@@ -563,5 +563,5 @@ class DigestScheduler:
             text = f"Posted the baseline in {channel.mention}: {message.content}"
             return RunOutcome("baseline", text, 0, message)
         noun = item_noun(digest.subject_kind, new=True)
-        text = f"Posted {pending.items} {noun} in {channel.mention}."
+        text = f"Posted {plural(pending.items, noun)} in {channel.mention}."
         return RunOutcome("posted", text, pending.items, message)

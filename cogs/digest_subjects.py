@@ -36,7 +36,7 @@ def describe(kind: str, subject_id: str) -> str:
 
 
 def item_noun(kind: str, *, new: bool) -> str:
-    """What a digest's items are called ("new likers", "liked posts")."""
+    """What one of a digest's items is called ("new liker", "liked post"): ui.text.plural adds the s."""
     if kind == "liked":
-        return "newly liked posts" if new else "liked posts"
-    return "new likers" if new else "likers"
+        return "newly liked post" if new else "liked post"
+    return "new liker" if new else "liker"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import discord
 
 from ui.embeds import CONTENT_LIMIT, DESCRIPTION_LIMIT, TITLE_LIMIT, link_username
-from ui.text import clip, one_line, safe
+from ui.text import clip, one_line, plural, safe
 from xapi.models import User
 
 # Leaves room for the footer that bot.stamp() adds and the "and N more" line.
@@ -75,14 +75,15 @@ def fit_lines(lines: Sequence[str], budget: int) -> list[str]:
 def render_digest(subject: str, entries: Sequence[DigestEntry], *, noun: str) -> discord.Embed:
     """The digest embed: subject as title, as many entries as fit, then "…and N more".
 
-    `subject` is LikeLens' own text (already safe); `noun` names the items ("new likers").
+    `subject` is LikeLens' own text (already safe); `noun` names one item ("new liker").
     """
     lines = fit_lines([entry_line(entry) for entry in entries], DESCRIPTION_BUDGET)
-    title = clip(f"{len(entries)} {noun}: {subject}", TITLE_LIMIT)
+    title = clip(f"{plural(len(entries), noun)}: {subject}", TITLE_LIMIT)
     return discord.Embed(title=title, description="\n".join(lines)[:DESCRIPTION_LIMIT], colour=DIGEST_COLOUR)
 
 
 def render_baseline(subject: str, count: int, *, noun: str, more: bool = False) -> str:
-    """The first run's one line: tracking started, how many so far (no backlog)."""
+    """The first run's one line: tracking started, how many so far (no backlog); `noun` names one item."""
+    number, _, nouns = plural(count, noun).partition(" ")
     plus = "+" if more else ""
-    return clip(f"Tracking started for {subject}: {count}{plus} {noun} so far.", CONTENT_LIMIT)
+    return clip(f"Tracking started for {subject}: {number}{plus} {nouns} so far.", CONTENT_LIMIT)

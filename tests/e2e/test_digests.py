@@ -268,6 +268,10 @@ async def test_digest_run_answers_with_what_was_posted(
     third = await driver.slash("digest run", digest=1)
     assert "Nothing new" in third.content
     assert len(posted(emulator)) == 2
+    x.add_likers(POST, 1)
+    fourth = await driver.slash("digest run", digest=1)
+    assert fourth.content.startswith("Posted 1 new liker in <#")
+    assert posted(emulator)[-1].embed["title"] == f"1 new liker: post {POST}"
 
 
 async def test_the_scheduler_loop_survives_a_failing_tick(dbot: LikesBot) -> None:

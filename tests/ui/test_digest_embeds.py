@@ -14,7 +14,7 @@ entries = st.builds(DigestEntry, st.text(max_size=600), st.text(max_size=300), s
 
 @given(st.text(max_size=400), st.lists(entries, max_size=150))
 def test_any_input_fits_discords_embed_limits(subject: str, items: list[DigestEntry]) -> None:
-    embed = render_digest(subject, items, noun="new likers")
+    embed = render_digest(subject, items, noun="new liker")
     assert len(embed.title or "") <= TITLE_LIMIT
     assert len(embed.description or "") <= DESCRIPTION_LIMIT
     assert len(embed) <= 6000 - 2048  # room for any footer
@@ -22,7 +22,7 @@ def test_any_input_fits_discords_embed_limits(subject: str, items: list[DigestEn
 
 def test_what_does_not_fit_is_counted_in_and_n_more() -> None:
     items = [DigestEntry(f"@fan_{n}", f"https://x.com/fan_{n}", "x" * 200) for n in range(100)]
-    description = render_digest("post 1", items, noun="new likers").description or ""
+    description = render_digest("post 1", items, noun="new liker").description or ""
     shown = description.count("\n• ") + 1
     assert description.endswith(f"…and {100 - shown} more")
     assert 0 < shown < 100
@@ -30,7 +30,7 @@ def test_what_does_not_fit_is_counted_in_and_n_more() -> None:
 
 def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
     item = DigestEntry("@a_b", "https://x.com/a_b", "**bold** @everyone [link](https://evil.example)")
-    description = render_digest("post 1", [item], noun="new likers").description or ""
+    description = render_digest("post 1", [item], noun="new liker").description or ""
     assert "\\*\\*bold\\*\\*" in description and "@\u200beveryone" in description
     # Escaped as /likes escapes a name (ui.text.safe): shown literally, not a link, not altered.
     assert "\\[link](https://evil.example)" in description
@@ -40,15 +40,23 @@ def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
 def test_a_display_name_reads_as_in_likes_post() -> None:
     name = "[link](https://x.com)"
     item = DigestEntry("@fan", "https://x.com/fan", name)
-    line = (render_digest("post 1", [item], noun="new likers").description or "").splitlines()[0]
+    line = (render_digest("post 1", [item], noun="new liker").description or "").splitlines()[0]
     shown_by_likes, _ = liker_field(User(id="1", username="fan", name=name), Includes(), 1)
     assert line == "• [@fan](https://x.com/fan) " + shown_by_likes.removeprefix("1. ")
     assert line.endswith("\\[link](https://x.com)")
 
 
 def test_the_baseline_is_one_short_line() -> None:
-    assert render_baseline("post 1", 140, noun="likers") == "Tracking started for post 1: 140 likers so far."
-    assert "100+ liked posts" in render_baseline("posts", 100, noun="liked posts", more=True)
+    assert render_baseline("post 1", 140, noun="liker") == "Tracking started for post 1: 140 likers so far."
+    assert "100+ liked posts" in render_baseline("posts", 100, noun="liked post", more=True)
+
+
+def test_counts_agree_with_their_noun() -> None:
+    assert render_baseline("post 1", 1, noun="liker") == "Tracking started for post 1: 1 liker so far."
+    assert render_baseline("post 1", 1234, noun="liker").endswith(": 1,234 likers so far.")
+    one = DigestEntry("@fan", "https://x.com/fan")
+    assert render_digest("post 1", [one], noun="new liker").title == "1 new liker: post 1"
+    assert render_digest("posts", [one, one], noun="newly liked post").title == "2 newly liked posts: posts"
 
 
 def test_fit_lines_keeps_room_for_and_n_more() -> None:
