@@ -21,6 +21,7 @@ from ui.error_messages import message_for, protected_account
 from ui.failures import report_failure
 from ui.paginator import PageButton, PageLabel, browse_context, start_browser
 from ui.respond import answer, answer_error, defer
+from ui.text import plural
 from xapi import errors
 from xapi.models import User
 from xapi.refs import UserRef, parse_post_ref, parse_user_ref
@@ -129,7 +130,7 @@ async def likes_export(bot: LikesBot, interaction: discord.Interaction, *, post:
             break
     file = discord.File(io.BytesIO(likers_csv(likers)), filename=f"likers-{post_id}.csv")
     await answer(interaction, content=(
-        f"{len(likers):,} likers of post {post_id} ({', '.join(EXPORT_COLUMNS)}). "
+        f"{plural(len(likers), 'liker')} of post {post_id} ({', '.join(EXPORT_COLUMNS)}). "
         "X lists at most 100 likers per post."
     ), file=file)
 

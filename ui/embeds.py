@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import discord
 
-from ui.text import clip, escape, first_line, one_line, safe
+from ui.text import clip, escape, first_line, one_line, plural, safe
 from xapi.browse import DisplayPage
 from xapi.models import Includes, Post, User
 from xapi.ratelimit import RateBudget
@@ -63,6 +63,11 @@ def timestamp(moment: datetime | None, style: discord.utils.TimestampStyle = "R"
 
 def count(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
+
+
+def counted(value: int | None, singular: str) -> str:
+    """plural(value, singular), or "? <plural>" when X did not say."""
+    return f"? {singular}s" if value is None else plural(value, singular)
 
 
 def link_username(username: str | None) -> str | None:
@@ -130,7 +135,7 @@ def liker_field(user: User, includes: Includes, position: int) -> tuple[str, str
     display = safe(one_line(user.name), NAME_CHARS) or safe(one_line(user.username), 50) or f"id:{user.id}"
     name = f"{position}. {display}" + (" ☑️" if user.verified else "")
     parts = [profile_link(user), f"joined {timestamp(user.created_at)}",
-             f"{count(user.followers_count)} followers"]
+             counted(user.followers_count, "follower")]
     value = " · ".join(parts)
     pinned = includes.post(user.pinned_post_id)
     if pinned is not None and first_line(pinned.text):
@@ -144,7 +149,7 @@ def render_likers_page(
     """One display page of a post's likers, under the post's header."""
     post_url = Post(id=header.post_id, text="").url(link_username(header.author_username))
     lines = [_quote(header.text, HEADER_TEXT_CHARS) if header.text else "> (no text)",
-             f"❤️ {count(header.like_count)} likes on X · [open the post]({post_url})"]
+             f"❤️ {counted(header.like_count, 'like')} on X · [open the post]({post_url})"]
     returned = page.total_items
     if returned is not None and header.like_count is not None and returned < header.like_count:
         lines.append(f"X returned {returned:,} likers. {PRIVATE_LIKES_NOTE}")
@@ -270,7 +275,8 @@ def render_status(
     users, posts = stats.items_read.get("users", 0), stats.items_read.get("posts", 0)
     embed.add_field(name="Today (UTC)", value=(
         f"Requests sent: {stats.requests_sent:,}\nCache hits: {stats.cache_hits:,}\n"
-        f"Single-flight joins: {stats.singleflight_joins:,}\nItems read: {users:,} users, {posts:,} posts"
+        f"Single-flight joins: {stats.singleflight_joins:,}\n"
+        f"Items read: {plural(users, 'user')}, {plural(posts, 'post')}"
     ), inline=False)
     embed.add_field(name="Estimated cost today", value=(
         f"about ${estimated_cost(stats.items_read):.2f} (estimate at X's prices: users $0.010, posts $0.005 "

@@ -29,7 +29,7 @@ from store.browse_state import (
 from ui.embeds import PostHeader, page_label, render_liked_page, render_likers_page
 from ui.failures import report_failure
 from ui.respond import NO_MENTIONS, answer, answer_error, defer
-from ui.text import clip
+from ui.text import clip, plural
 from xapi.browse import BrowseSource, BrowseState, DisplayPage
 from xapi.errors import InvalidInput
 from xapi.models import Page, PartialError, Post, User
@@ -179,7 +179,7 @@ def partial_footnote(problems: list[PartialError]) -> str:
     if not problems:
         return ""
     titles = sorted({p.title or p.kind or "error" for p in problems})
-    return clip(f"X could not return {len(problems)} item(s) here ({', '.join(titles)}).", 300)
+    return clip(f"X could not return {plural(len(problems), 'item')} here ({', '.join(titles)}).", 300)
 
 
 def render_page(

@@ -53,6 +53,18 @@ async def test_likes_post_for_a_post_without_likes(driver: InteractionDriver) ->
     assert "fields" not in result.embed or result.embed["fields"] == []
 
 
+async def test_one_like_and_one_liker_are_said_in_the_singular(
+    driver: InteractionDriver, x_sandbox: XSandbox,
+) -> None:
+    x_sandbox.add_likers(sandbox.POST_NO_LIKES, 1)
+
+    post = await driver.slash("likes post", post=sandbox.POST_NO_LIKES)
+    export = await driver.slash("likes export", post=sandbox.POST_NO_LIKES)
+
+    assert "❤️ 1 like on X ·" in post.embed["description"]
+    assert export.content.startswith(f"1 liker of post {sandbox.POST_NO_LIKES} (")
+
+
 async def test_likes_liked_browses_the_accounts_likes_in_three_requests(
     driver: InteractionDriver, x_sandbox: XSandbox,
 ) -> None:

@@ -166,7 +166,7 @@ async def test_partial_errors_show_the_page_and_a_footnote(
     x_sandbox.faults.partial_errors = True
     result = await driver.slash("likes post", post=sandbox.POST_7_LIKES)
     assert len(result.embed["fields"]) == 7
-    assert "-# X could not return 1 item(s) here (Not Found Error)." in result.embed["description"]
+    assert "-# X could not return 1 item here (Not Found Error)." in result.embed["description"]
     assert_no_pings(result)
 
 

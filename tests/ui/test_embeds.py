@@ -188,7 +188,7 @@ def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
     assert field.value == (
         "[@fan\\_1](https://x.com/fan_1) · joined <t:1577923200:R> · 1,234 followers"
     )
-    assert embed.description is not None and embed.description.startswith("> gm \\_all\\_\n❤️ 1 likes on X")
+    assert embed.description is not None and embed.description.startswith("> gm \\_all\\_\n❤️ 1 like on X")
     assert "X returned" not in embed.description
 
 
@@ -208,3 +208,14 @@ def test_page_labels() -> None:
 
 def test_the_estimated_cost_uses_xs_prices() -> None:
     assert estimated_cost({"users": 100, "posts": 250}) == 100 * 0.010 + 250 * 0.005
+
+
+def test_counts_of_one_are_singular_in_cards_and_status() -> None:
+    user = User(id="1", username="fan_1", name="Fan", followers_count=1)
+    assert (render_check(user, "5", True).fields[0].value or "").endswith(" · 1 follower")
+    stats = ClientStats(day=date(2026, 8, 22))
+    stats.items_read.update({"users": 1, "posts": 1})
+    today = render_status(user, [], stats).fields[1].value or ""
+    assert "Items read: 1 user, 1 post" in today
+    stats.items_read.update({"users": 1500, "posts": 2})
+    assert "Items read: 1,500 users, 2 posts" in (render_status(user, [], stats).fields[1].value or "")

@@ -75,4 +75,5 @@ def test_a_single_page_has_no_buttons() -> None:
 def test_partial_footnote() -> None:
     assert partial_footnote([]) == ""
     problems = [PartialError(title="Not Found Error", resource_id="1"), PartialError(title="Not Found Error")]
-    assert partial_footnote(problems) == "X could not return 2 item(s) here (Not Found Error)."
+    assert partial_footnote(problems) == "X could not return 2 items here (Not Found Error)."
+    assert partial_footnote(problems[:1]) == "X could not return 1 item here (Not Found Error)."
