@@ -36,6 +36,7 @@ from bench.harness import (
     wait_acknowledged,
 )
 from tests.emulator import Interaction
+from ui.paginator import LIVE_PAGERS
 from xapi import sandbox
 
 BATCH = 50
@@ -227,6 +228,8 @@ async def run(quick: bool) -> list[Table]:
                       f"{growth.db_bytes / size:,.0f}" if growth.db_bytes else "—")
     table.notes.append("RSS is the whole process (bot, emulator, sandbox in one interpreter); each bot "
                        "first ran 200 commands unmeasured. Growth is after the last measured command.")
+    table.notes.append(f"Every LikeLens paginator stays clickable: its state is in SQLite, its buttons are "
+                       f"DynamicItems; at most {LIVE_PAGERS} sources (with their API page) stay in memory.")
     traced = 100 if quick else 1_000
     return [table, shares_table(traced, await bare_shares(traced), await likelens_shares(traced))]
 
