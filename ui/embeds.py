@@ -263,7 +263,11 @@ def render_status(
     footer: str = "",
 ) -> discord.Embed:
     """The /likes status answer: connected account, budgets per endpoint, today's figures and cost."""
-    account = f"{safe(one_line(me.name), NAME_CHARS)} ({profile_link(me)})" if me else safe(me_error, 500)
+    if me is not None:
+        account = f"{safe(one_line(me.name), NAME_CHARS)} ({profile_link(me)})"
+    else:
+        # The reason goes on its own line: it is a sentence, not the account's name.
+        account = "unknown" + (f"\n-# {safe(one_line(me_error), 500)}" if me_error else "")
     embed = _base("LikeLens status", f"Connected X account: {account}", footer)
     if budgets:
         lines = [f"`{b.endpoint}`: {b.remaining}/{b.limit} left, resets {timestamp(b.reset_at)}"

@@ -162,3 +162,16 @@ async def test_likes_status_shows_the_account_budgets_and_todays_reads(
     assert f"Items read: {users:,} users" in today
     assert "estimate" in fields["Estimated cost today"]
     assert f"${users * 0.010 + bot.x.stats.items_read['posts'] * 0.005:.2f}" in fields["Estimated cost today"]
+
+
+async def test_likes_status_when_x_fails_says_the_account_is_unknown_and_why(
+    driver: InteractionDriver, x_sandbox: XSandbox,
+) -> None:
+    x_sandbox.faults.server_error_ratio = 1.0
+
+    result = await driver.slash("likes status")
+
+    lines = result.embed["description"].splitlines()
+    assert lines[0] == "Connected X account: unknown"
+    assert lines[1].startswith("-# X is having trouble (it answered with an error")
+    assert "Rate-limit budget per endpoint" in {f["name"] for f in result.embed["fields"]}
