@@ -36,7 +36,7 @@ from bench.harness import (
     wait_acknowledged,
 )
 from tests.emulator import Interaction
-from ui.paginator import LIVE_PAGERS
+from ui.paginator import LIVE_PAGERS, live_pagers
 from xapi import sandbox
 
 BATCH = 50
@@ -160,8 +160,11 @@ async def likelens_growth(sizes: tuple[int, ...]) -> list[Growth]:
         def build(n: int) -> Interaction:
             return emulator.build_slash("likes post", {"post": POSTS[n % len(POSTS)]}, member=moderator)
 
-        return await measure(emulator, world.bot, sizes, build=build, what="/likes post",
-                             db=world.bot.settings.database_path)
+        growth = await measure(emulator, world.bot, sizes, build=build, what="/likes post",
+                               db=world.bot.settings.database_path)
+        live = len(live_pagers(world.bot))
+        check(live <= LIVE_PAGERS, f"{live} live paginator sources in memory, more than {LIVE_PAGERS}")
+        return growth
 
 
 async def bare_growth(sizes: tuple[int, ...]) -> list[Growth]:
