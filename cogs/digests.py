@@ -21,6 +21,7 @@ from store.digests import Digest
 from ui.digest_browse import DigestBrowseButton, browse_view
 from ui.digest_embeds import fit_lines
 from ui.failures import report_failure
+from ui.paginator import browse_context
 from ui.respond import answer, defer
 from ui.text import plural
 from xapi import errors
@@ -97,6 +98,13 @@ async def digest_add(
             "Give it those permissions in that channel, then add the digest again.",
         )
         return
+    if parsed.kind == "post":
+        # Refused now, as /likes post refuses it (the cog's error handler says why in the same words).
+        await defer(interaction)
+        context = await browse_context(bot, "liking_users", parsed.id)
+        if context.get("author") is None:
+            raise errors.NotAuthorizedForResource(
+                "Not the connected account's post.", endpoint="liking_users")
     conn = bot.store.conn
     for existing in await store.guild_digests(conn, target.guild.id):
         if existing.channel_id == target.id and existing.subject_key == (parsed.kind, parsed.id):

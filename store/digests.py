@@ -296,12 +296,13 @@ async def log_run(
     conn: aiosqlite.Connection, digest_id: int, *, now: float, status: str, items_found: int = 0,
     like_count: int | None = None, error: str | None = None,
 ) -> None:
-    """Record a run that posted nothing (nothing new, or a failure)."""
+    """Record a run that posted nothing (nothing new, or a failure): it is the digest's last run."""
     await conn.execute(
         "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, like_count, error) "
         "VALUES (?, ?, 'digest', ?, ?, ?, ?)",
         (digest_id, now, status, items_found, like_count, error),
     )
+    await conn.execute("UPDATE digests SET last_run_at = ? WHERE id = ?", (now, digest_id))
     await conn.execute(
         "DELETE FROM digest_runs WHERE digest_id = ? AND started_at < ? AND status != 'pending'",
         (digest_id, now - RUN_LOG_RETENTION_SECONDS),

@@ -109,10 +109,12 @@ async def test_two_digests_on_one_subject_share_its_x_requests(
 ) -> None:
     await add(driver, channel="digests")
     await add(driver, channel="general")
+    # /digest add read the post (is it the account's?): the tick finds it in the client's cache.
+    assert len(x.requests_to(f"/tweets/{POST}")) == 1
     report = await scheduler_of(dbot).tick()
     assert {o.status for o in report.outcomes.values()} == {"baseline"}
-    # A post subject costs two requests (its likers, and the post for its like_count), whoever follows it.
-    assert report.x_requests == 2
+    # A post subject's likers are one request, whoever follows it.
+    assert report.x_requests == 1
     assert len(x.requests_to("/liking_users")) == 1
     for channel in ("digests", "general"):
         (baseline,) = emulator.messages_in(emulator.channel(channel), include_ephemeral=False)
@@ -458,6 +460,7 @@ async def test_a_server_that_removed_the_bot_disables_its_digests_with_the_reaso
     dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
 ) -> None:
     await add(driver)
+    sent = len(x.requests)
     guild_id = int(emulator.guild.id)
     await emulator.remove_bot_from(emulator.guild)
     await until(lambda: dbot.get_guild(guild_id) is None, "the bot to forget the guild")
@@ -473,7 +476,7 @@ async def test_a_server_that_removed_the_bot_disables_its_digests_with_the_reaso
     assert digest.reason is not None and "no longer in this server" in digest.reason
     clock.advance(hours=1)
     assert (await scheduler_of(dbot).tick()).rows_read == 0
-    assert len(x.requests) == 0
+    assert len(x.requests) == sent
 
 
 async def test_a_digest_of_a_server_left_while_the_bot_was_offline_is_disabled_by_the_tick(
@@ -545,3 +548,16 @@ async def test_a_message_discord_refuses_for_good_is_dropped_and_the_next_run_re
     assert (await scheduler.tick()).outcomes[1].status == "posted"
     (_, digest) = posted(emulator)
     assert digest.embed["title"] == f"3 new likers: post {POST}"
+
+
+@pytest.mark.parametrize("subject", [
+    sandbox.POST_DELETED, f"https://x.com/other_public/status/{sandbox.POST_OTHER_ACCOUNT}",
+])
+async def test_add_refuses_a_deleted_post_or_another_accounts_post_as_likes_post_does(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, subject: str
+) -> None:
+    likes_answer = (await driver.slash("likes post", post=subject)).content
+    answer = await add(driver, subject=subject)
+    assert answer == likes_answer
+    assert "deleted" in answer or "Likes are private on X" in answer
+    assert await store.guild_digests(dbot.store.conn, int(emulator.guild.id)) == []

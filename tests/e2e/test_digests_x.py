@@ -127,6 +127,8 @@ async def test_a_streak_of_x_5xx_backs_off_then_disables_with_the_reason(
     # X's own text (HTTP 503 on liking_users) stays in the run log, not in what moderators read.
     assert "503" in ((await store.run_log(dbot.store.conn, 1))[0].error or "")
     listing = (await driver.slash("digest list")).embed["description"]
+    # The failed runs were runs: the last one shows.
+    assert f"last run <t:{int(clock.timestamp())}:R> · next run never" in listing
     assert listing.endswith(
         "**disabled** after 8 failed runs in a row (X had server errors). "
         "When X is back: `/digest resume digest:1`"
