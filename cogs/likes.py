@@ -87,6 +87,13 @@ async def likes_liked(
                         context={"account": me.username}, ephemeral=not public)
 
 
+async def _likes_hidden(bot: LikesBot, post_id: str, listed: int) -> bool:
+    """Whether X listed fewer likers than the post's like count (some likes are not visible)."""
+    # The post is cached when /likes post showed it; an unknown count may hide likes.
+    like_count = (await bot.x.post(post_id)).like_count
+    return like_count is None or listed < like_count
+
+
 async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: str, user: str) -> None:
     post_id = parse_post_ref(post)
     ref = parse_user_ref(user)
@@ -94,10 +101,12 @@ async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: 
     _refuse_if_spent(bot, "liking_users")
     target = await _resolve(bot, ref)
     liked = False
+    listed = 0
     token: str | None = None
     # Same arguments as the paginator's first page: fresh likers come from the client's cache.
     for _ in range(EXPORT_MAX_PAGES):
         page = await bot.x.liking_users(post_id, pagination_token=token)
+        listed += len(page.items)
         found = next((u for u in page.items if u.id == target.id), None)
         if found is not None:
             target, liked = found, True
@@ -106,12 +115,12 @@ async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: 
         if not token:
             break
     note = ""
-    if not liked:
+    if target.protected and not liked:
+        note = ("This account is protected: X leaves protected accounts out of a post's likers, "
+                "so LikeLens cannot tell.")
+    elif not liked and await _likes_hidden(bot, post_id, listed):
         note = ("X lists at most 100 likers per post and leaves out protected and suspended accounts, "
                 "so a like beyond those is not visible.")
-        if target.protected:
-            note = ("This account is protected: X leaves protected accounts out of a post's likers, "
-                    "so LikeLens cannot tell.")
     embed = bot.stamp(render_check(target, post_id, liked, note=note))
     await answer(interaction, embed=embed)
 

@@ -6,6 +6,8 @@ import csv
 import io
 import re
 
+import pytest
+
 from bot import LikesBot
 from tests.botharness import InteractionDriver
 from tests.e2e.likes_support import assert_no_pings, next_id
@@ -114,6 +116,19 @@ async def test_likes_check_no(driver: InteractionDriver) -> None:
     result = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user="@other_public")
     assert result.embed["title"] == "No: not among the post's likers"
     assert "@other\\_public" in result.embed["fields"][0]["value"]
+
+
+@pytest.mark.parametrize(("post_id", "caveat"), [
+    (sandbox.POST_NO_LIKES, False), (sandbox.POST_7_LIKES, False), (sandbox.POST_MANY_LIKES, True),
+])
+async def test_likes_check_no_warns_of_hidden_likers_only_when_x_listed_fewer_than_the_like_count(
+    driver: InteractionDriver, post_id: str, caveat: bool,
+) -> None:
+    result = await driver.slash("likes check", post=post_id, user="@other_public")
+
+    assert result.embed["title"] == "No: not among the post's likers"
+    # 0 of 0 and 7 of 7 likers listed: nobody is hidden. 100 of 140: 40 likes X does not show.
+    assert ("X lists at most 100 likers per post" in result.embed["description"]) is caveat
 
 
 async def test_likes_check_of_a_protected_account_says_x_cannot_tell(driver: InteractionDriver) -> None:
