@@ -218,9 +218,9 @@ def _liked_entry(post: Post, author: User | None) -> DigestEntry:
     return DigestEntry(post.text[:100], post.url(link_username(author.username) if author else None), detail)
 
 
-def run_marker(digest_id: int, run_id: int) -> str:
-    """What a digest message shows of its run, so it can be recognised in the channel's history."""
-    return f"digest #{digest_id} · run {run_id}"
+def run_marker(digest_id: int, run_number: int) -> str:
+    """What a digest message shows of its run (its ordinal within the digest), to find it in history."""
+    return f"digest #{digest_id} · run {run_number}"
 
 
 def baseline_marker(digest_id: int) -> str:
@@ -235,7 +235,7 @@ def run_message(digest_id: int, run: PendingRun) -> tuple[str | None, discord.Em
     embed = discord.Embed.from_dict(payload["embed"]) if payload.get("embed") else None
     if embed is not None:
         footer = embed.footer.text or ""
-        marker = run_marker(digest_id, run.id)
+        marker = run_marker(digest_id, run.number)
         embed.set_footer(text=f"{marker} · {footer}" if footer else marker, icon_url=embed.footer.icon_url)
     elif content is not None:
         content = f"{content} {baseline_marker(digest_id)}"
@@ -246,7 +246,7 @@ def is_run_message(message: discord.Message, digest_id: int, run: PendingRun) ->
     """True when message is this run's (found in history after a crash)."""
     if run.kind == "baseline":
         return message.content.endswith(baseline_marker(digest_id))
-    marker = run_marker(digest_id, run.id)
+    marker = run_marker(digest_id, run.number)
     return any((e.footer.text or "").startswith(marker) for e in message.embeds)
 
 

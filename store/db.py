@@ -81,6 +81,15 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX digest_items_run ON digest_items (run_id);
     """,
+    # 4: each run's ordinal within its digest (shown as "run N"). A run still pending keeps its id
+    #    as its number: the message it may have sent already carries "run <id>".
+    """
+    ALTER TABLE digest_runs ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+    UPDATE digest_runs SET number = CASE WHEN status = 'pending' THEN id ELSE (
+        SELECT COUNT(*) FROM digest_runs AS earlier
+        WHERE earlier.digest_id = digest_runs.digest_id AND earlier.id <= digest_runs.id) END;
+    CREATE INDEX digest_runs_number ON digest_runs (digest_id, number);
+    """,
 ]
 
 

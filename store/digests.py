@@ -28,6 +28,8 @@ _DIGEST_COLUMNS = (
 )
 # SQLite allows 999 bound parameters in old builds; stay well below.
 _IN_CHUNK = 500
+# A new run's number: one more than its digest's last (the newest run is never pruned, so never reused).
+_NEXT_NUMBER = "(SELECT COALESCE(MAX(number), 0) + 1 FROM digest_runs WHERE digest_id = ?)"
 # The run log keeps this long; seen items are kept for good (X may list an old liker again).
 RUN_LOG_RETENTION_SECONDS = 90 * 24 * 3600
 
@@ -71,6 +73,8 @@ class PendingRun:
     started_at: float
     # The items the message lists: recorded delivered by finish_run.
     item_ids: tuple[str, ...] = ()
+    # The run's ordinal within its digest ("run 3"); the id stays the global key (and the nonce).
+    number: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,13 +227,16 @@ async def begin_run(
     stored = json.dumps({"message": payload, "items": list(item_ids)})
     cursor = await conn.execute(
         "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
-        "like_count, payload) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
-        (digest_id, now, kind, items_found, len(item_ids), like_count, stored),
+        f"like_count, payload, number) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER})",
+        (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id),
     )
     await conn.commit()
     run_id = cursor.lastrowid
     assert run_id is not None
-    return PendingRun(run_id, digest_id, kind, payload, len(item_ids), now, tuple(item_ids))
+    async with conn.execute("SELECT number FROM digest_runs WHERE id = ?", (run_id,)) as numbered:
+        row = await numbered.fetchone()
+    assert row is not None
+    return PendingRun(run_id, digest_id, kind, payload, len(item_ids), now, tuple(item_ids), int(row[0]))
 
 
 def _unpack(stored: str) -> tuple[str, tuple[str, ...]]:
@@ -244,7 +251,7 @@ def _unpack(stored: str) -> tuple[str, tuple[str, ...]]:
 async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun | None:
     """The digest's run that was prepared but not confirmed sent, if any."""
     async with conn.execute(
-        "SELECT id, kind, payload, items_posted, started_at FROM digest_runs "
+        "SELECT id, kind, payload, items_posted, started_at, number FROM digest_runs "
         "WHERE digest_id = ? AND status = 'pending' "
         "ORDER BY id LIMIT 1", (digest_id,),
     ) as cursor:
@@ -252,7 +259,9 @@ async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun 
     if row is None:
         return None
     message, item_ids = _unpack(str(row[2]))
-    return PendingRun(int(row[0]), digest_id, row[1], message, int(row[3]), float(row[4]), item_ids)
+    return PendingRun(
+        int(row[0]), digest_id, row[1], message, int(row[3]), float(row[4]), item_ids, int(row[5])
+    )
 
 
 async def finish_run(
@@ -298,9 +307,9 @@ async def log_run(
 ) -> None:
     """Record a run that posted nothing (nothing new, or a failure): it is the digest's last run."""
     await conn.execute(
-        "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, like_count, error) "
-        "VALUES (?, ?, 'digest', ?, ?, ?, ?)",
-        (digest_id, now, status, items_found, like_count, error),
+        "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, like_count, error, "
+        f"number) VALUES (?, ?, 'digest', ?, ?, ?, ?, {_NEXT_NUMBER})",
+        (digest_id, now, status, items_found, like_count, error, digest_id),
     )
     await conn.execute("UPDATE digests SET last_run_at = ? WHERE id = ?", (now, digest_id))
     await conn.execute(

@@ -561,3 +561,23 @@ async def test_add_refuses_a_deleted_post_or_another_accounts_post_as_likes_post
     assert answer == likes_answer
     assert "deleted" in answer or "Likes are private on X" in answer
     assert await store.guild_digests(dbot.store.conn, int(emulator.guild.id)) == []
+
+
+async def test_runs_are_numbered_within_their_digest_and_nonces_stay_unique(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver, channel="general")
+    await add(driver, subject=sandbox.POST_NO_LIKES)
+    scheduler = scheduler_of(dbot)
+    await scheduler.tick()
+    x.add_likers(POST, 1)
+    x.add_likers(sandbox.POST_NO_LIKES, 1)
+    clock.advance(hours=6)
+    await scheduler.tick()
+    x.add_likers(sandbox.POST_NO_LIKES, 1)
+    clock.advance(hours=6)
+    await scheduler.tick()
+    footers = [m.embed["footer"]["text"] for m in posted(emulator) if m.embeds]
+    assert footers == ["digest #2 · run 2", "digest #2 · run 3"]
+    nonces = [r.json["nonce"] for r in emulator.requests_to(*MESSAGES)]
+    assert len(nonces) == len(set(nonces)) == 5

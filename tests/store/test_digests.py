@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from store import digests
-from store.db import Store
+from store.db import MIGRATIONS, Store, open_database
 
 
 @pytest_asyncio.fixture
@@ -169,3 +169,34 @@ async def test_a_run_left_pending_by_the_previous_version_is_delivered_with_its_
     await digests.finish_run(store.conn, pending, message_id=1, now=2.0, next_run_at=3.0)
     async with store.conn.execute("SELECT delivered FROM digest_items WHERE item_id = 'a'") as rows:
         assert await rows.fetchone() == (1,)
+
+
+async def test_a_run_pending_at_the_upgrade_keeps_the_number_its_message_shows(tmp_path: Path) -> None:
+    path = tmp_path / "likelens.db"
+    conn = await open_database(path, MIGRATIONS[:3])
+    try:
+        for digest_id in (1, 2):
+            await conn.execute(
+                "INSERT INTO digests (id, guild_id, channel_id, creator_id, subject_kind, subject_id, "
+                "every_seconds, created_at) VALUES (?, 1, 2, 3, 'post', '1', 3600, 0)", (digest_id,))
+        # Global ids: digest 1 ran 1 and 3 (3 pending: maybe sent as "run 3"), digest 2 ran 2 and 4.
+        runs = ((1, 1, "posted"), (2, 2, "posted"), (3, 1, "pending"), (4, 2, "posted"))
+        for run_id, digest_id, status in runs:
+            await conn.execute(
+                "INSERT INTO digest_runs (id, digest_id, started_at, kind, status, payload) "
+                "VALUES (?, ?, 0, 'digest', ?, '{}')", (run_id, digest_id, status))
+        await conn.commit()
+    finally:
+        await conn.close()
+    store = await Store.open(path)
+    try:
+        pending = await digests.pending_run(store.conn, 1)
+        assert pending is not None and pending.number == 3
+        assert [r.id for r in await digests.run_log(store.conn, 2)] == [4, 2]
+        async with store.conn.execute("SELECT id, number FROM digest_runs ORDER BY id") as cursor:
+            assert [tuple(row) for row in await cursor.fetchall()] == [(1, 1), (2, 1), (3, 3), (4, 2)]
+        later = await digests.begin_run(store.conn, 2, now=1.0, kind="digest", item_ids=[], items_found=0,
+                                        like_count=None, payload="{}")
+        assert later.number == 3
+    finally:
+        await store.close()
