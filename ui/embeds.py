@@ -37,10 +37,8 @@ NAME_CHARS = 80
 # X's published pay-per-use prices per item read (x-api-facts.md, 2026-08 price list).
 PRICE_PER_ITEM = {"posts": 0.005, "users": 0.010}
 
-PRIVATE_LIKES_NOTE = (
-    "X returned fewer likers than the like count: it lists at most 100 likers per post and leaves "
-    "out protected and suspended accounts."
-)
+# Why X lists fewer likers than the like count.
+PRIVATE_LIKES_NOTE = "it returns at most 100 likers per post and leaves out protected and suspended accounts."
 
 COLOUR = discord.Colour(0x1D9BF0)
 _USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}", re.ASCII)
@@ -152,7 +150,7 @@ def render_likers_page(
              f"❤️ {counted(header.like_count, 'like')} on X · [open the post]({post_url})"]
     returned = page.total_items
     if returned is not None and header.like_count is not None and returned < header.like_count:
-        lines.append(f"X returned {returned:,} likers. {PRIVATE_LIKES_NOTE}")
+        lines.append(f"X lists {returned:,} of the {plural(header.like_count, 'like')}: {PRIVATE_LIKES_NOTE}")
     if not page.items:
         lines.append("Nobody X can show has liked this post yet.")
     if footnote:

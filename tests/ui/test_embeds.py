@@ -189,14 +189,18 @@ def test_markdown_and_mentions_from_x_are_shown_literally() -> None:
         "[@fan\\_1](https://x.com/fan_1) · joined <t:1577923200:R> · 1,234 followers"
     )
     assert embed.description is not None and embed.description.startswith("> gm \\_all\\_\n❤️ 1 like on X")
-    assert "X returned" not in embed.description
+    assert "X lists" not in embed.description
 
 
 def test_the_fewer_likers_line_appears_once_the_total_is_known_and_short() -> None:
     page: DisplayPage[User] = DisplayPage(items=(), number=0, includes=Includes(), has_previous=False,
                                           has_next=False, total_items=100, total_pages=10)
     embed = render_likers_page(page, PostHeader("5", "", 140))
-    assert embed.description is not None and "X returned 100 likers." in embed.description
+    assert embed.description is not None
+    assert "\nX lists 100 of the 140 likes: it returns at most 100 likers" in embed.description
+    one: DisplayPage[User] = DisplayPage((), 0, Includes(), False, False, 0, 1)
+    one_like = render_likers_page(one, PostHeader("5", "", 1)).description or ""
+    assert "\nX lists 0 of the 1 like: " in one_like
 
 
 def test_page_labels() -> None:
