@@ -15,6 +15,8 @@ from xapi.errors import InvalidReference
 from xapi.validation import ID_PATTERN, USERNAME_PATTERN
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# What Discord makes of a mention typed into a text option: a user, member, role or channel tag.
+_DISCORD_MENTION = re.compile(r"<(?:@[!&]?|#)[0-9]+>", re.ASCII)
 # Longer input is not something a person pasted from X.
 _MAX_LENGTH = 500
 _HOSTS = frozenset({
@@ -139,8 +141,12 @@ def parse_user_ref(text: str) -> UserRef:
     """The account named by `@handle`, `handle`, a profile link or `id:123`; raises InvalidReference.
 
     A number of up to 15 digits is read as a username (X handles may be all digits); write
-    `id:123` for an id. Longer numbers are ids.
+    `id:123` for an id. Longer numbers are ids. A Discord mention (`<@123>`, `<#123>`) is refused.
     """
+    # Checked before _clean, which would read <@123> as the handle @123.
+    if isinstance(text, str) and _DISCORD_MENTION.fullmatch(text.strip()):
+        raise InvalidReference(
+            f"That is not an X account but a Discord mention. Paste their X handle instead: {USER_EXAMPLE}.")
     cleaned = _clean(text)
     if len(cleaned) <= _MAX_LENGTH:
         id_form = re.fullmatch(r"id:\s*([0-9]{1,19})", cleaned, re.ASCII | re.IGNORECASE)

@@ -51,6 +51,14 @@ async def test_an_unparseable_user_reference_says_how_to_write_one(
     assert x_sandbox.requests == []
 
 
+async def test_a_pasted_discord_mention_asks_for_the_x_handle(
+    driver: InteractionDriver, x_sandbox: XSandbox,
+) -> None:
+    result = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user="<@123>")
+    assert shown(result).startswith("That is not an X account but a Discord mention. Paste their X handle")
+    assert x_sandbox.requests == []
+
+
 async def test_a_deleted_post(driver: InteractionDriver, x_sandbox: XSandbox) -> None:
     result = await driver.slash("likes post", post=sandbox.POST_DELETED)
     assert result.callback_type == 5

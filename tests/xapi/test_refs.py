@@ -95,6 +95,15 @@ def test_anything_else_is_refused_with_an_example_of_each_user_form(text: str) -
     assert "id:1600000000000000001" in message
 
 
+@pytest.mark.parametrize("text", ["<@123>", "<@!123456789012345678>", " <@&42> ", "<#9>"])
+def test_a_discord_mention_is_refused_with_a_request_for_the_x_handle(text: str) -> None:
+    with pytest.raises(InvalidReference) as caught:
+        parse_user_ref(text)
+    message = str(caught.value)
+    assert message.startswith("That is not an X account but a Discord mention. Paste their X handle")
+    assert "@likelens_demo" in message and "id:1600000000000000001" in message
+
+
 def test_user_ref_holds_exactly_one_of_id_and_username() -> None:
     with pytest.raises(ValueError):
         UserRef()
