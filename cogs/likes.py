@@ -34,11 +34,15 @@ EXPORT_MAX_PAGES = 20
 
 
 async def _resolve(bot: LikesBot, ref: UserRef) -> User:
-    """The account named by ref: looked up by username; an id (no lookup endpoint) becomes a bare card."""
+    """The account named by ref: looked up by username; an id is not looked up (see embeds.user_card).
+
+    /likes check replaces it with X's own card when the id is among the likers; otherwise the
+    yes/no answer needs nothing more than the id, so no request is spent on it.
+    """
     if ref.username is not None:
         return await bot.x.user_by_username(ref.username)
     assert ref.id is not None
-    return User(id=ref.id, username="", name=f"X account id:{ref.id}")
+    return User(id=ref.id, username="", name=f"X account {ref.id}")
 
 
 def _refuse_if_spent(bot: LikesBot, endpoint: str) -> None:

@@ -230,6 +230,10 @@ def render_liked_page(
 
 def user_card(user: User) -> tuple[str, str]:
     """(field name, field value) describing one X account."""
+    if not user.username:
+        # Known by its id only (X always gives a username): a link, and no placeholders for the rest.
+        name = safe(one_line(user.name), NAME_CHARS) or f"X account {safe(user.id, 25)}"
+        return name, f"{profile_link(user)} · not looked up on X (LikeLens knows only its id)"
     name, value = liker_field(user, Includes(), 0)
     name = name.removeprefix("0. ")
     if user.protected:

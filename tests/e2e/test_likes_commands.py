@@ -134,6 +134,26 @@ async def test_likes_check_no_warns_of_hidden_likers_only_when_x_listed_fewer_th
     assert ("X lists at most 100 likers per post" in result.embed["description"]) is caveat
 
 
+async def test_likes_check_by_numeric_id_shows_the_likers_card_or_a_plain_one(
+    driver: InteractionDriver, x_sandbox: XSandbox,
+) -> None:
+    fan = x_sandbox.world.user_by_username("fan_0000")  # the first of POST_7_LIKES' likers
+    assert fan is not None
+    liker_id = f"id:{fan.id}"
+    yes = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user=liker_id)
+    no = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user=sandbox.USER_OTHER_ID)
+
+    assert yes.embed["title"] == "Yes: they liked this post"
+    assert "[@fan\\_0000](https://x.com/fan_0000) · joined <t:" in yes.embed["fields"][0]["value"]
+    assert no.embed["title"] == "No: not among the post's likers"
+    card = no.embed["fields"][0]
+    assert card["name"] == f"X account {sandbox.USER_OTHER_ID}"
+    assert card["value"].startswith(
+        f"[id:{sandbox.USER_OTHER_ID}](https://x.com/i/user/{sandbox.USER_OTHER_ID})")
+    # Nothing X did not say is shown as a placeholder.
+    assert "unknown" not in card["value"] and "?" not in card["value"]
+
+
 async def test_likes_check_of_a_protected_account_says_x_cannot_tell(driver: InteractionDriver) -> None:
     result = await driver.slash("likes check", post=sandbox.POST_7_LIKES, user="@locked_fan")
     assert result.embed["title"] == "No: not among the post's likers"
