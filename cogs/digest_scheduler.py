@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import aiohttp
 import discord
 
 from cogs import digest_schedule as schedule
-from cogs.digest_subjects import RECENT_DAYS, RECENT_MAX_POSTS, describe, item_noun
+from cogs.digest_subjects import RECENT_DAYS, RECENT_MAX_POSTS, RECENT_POSTS_PAGE, describe, item_noun
 from store import digests as store
 from store.digests import Digest, PendingRun
 from ui.digest_embeds import DigestEntry, profile_url, render_baseline, render_digest
@@ -70,8 +71,11 @@ class Fetched:
     """What X returned for a subject: items (key, entry), newest first."""
 
     items: list[tuple[str, DigestEntry]]
+    # Likes as X counts them on what was read (a post, or the posts of a `recent` run).
     like_count: int | None = None
     more: bool = False
+    # The posts of a `recent` run whose likers were read.
+    checked_posts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +201,22 @@ class SubjectReader:
         posts: Page[Post] = await self._once(
             ("user_posts", account.id),
             lambda: self.bot.x.user_posts(
-                account.id, max_results=RECENT_MAX_POSTS, deadline=self.deadline, fresh=self.fresh),
+                account.id, max_results=RECENT_POSTS_PAGE, deadline=self.deadline, fresh=self.fresh),
         )
         since = self.bot.clock() - timedelta(days=RECENT_DAYS)
-        recent = [p for p in posts.items if p.created_at is None or p.created_at >= since][:RECENT_MAX_POSTS]
+        recent = [p for p in posts.items if p.created_at is None or p.created_at >= since]
+        if digest.baseline_done:
+            # The baseline read them all; then RECENT_MAX_POSTS a run: posts never checked (new ones)
+            # first, then the least recently checked, newest first among equals (a stable sort).
+            checked = await store.post_checks(self.bot.store.conn, digest.id)
+            recent = sorted(recent, key=lambda p: checked.get(p.id, -math.inf))[:RECENT_MAX_POSTS]
         items: list[tuple[str, DigestEntry]] = []
         for post in recent:
             page = await self.likers(post.id)
             items += [(f"{post.id}:{u.id}", _liker_entry(u, post)) for u in page.items]
-        return Fetched(items)
+        counts = [p.like_count for p in recent]
+        likes = None if None in counts else sum(c for c in counts if c is not None)
+        return Fetched(items, likes, checked_posts=tuple(p.id for p in recent))
 
 
 def _liker_entry(user: User, post: Post | None = None) -> DigestEntry:
@@ -383,12 +394,13 @@ class DigestScheduler:
             # X's text is shown in /digest list: literal (markdown escaped), one line, short.
             phrase, when = x_failure_phrase(failure)
             return await self._fail(digest, now, phrase, when=when)
+        if digest.subject_kind == "recent":
+            await store.mark_posts_checked(conn, digest.id, fetched.checked_posts, now=now,
+                                           forget_before=now - RECENT_DAYS * 86400)
         subject = describe(digest.subject_kind, digest.subject_id)
         keys = [key for key, _ in fetched.items]
         if not digest.baseline_done:
-            count = fetched.like_count if fetched.like_count is not None else len(keys)
-            line = render_baseline(subject, count, noun=item_noun(digest.subject_kind, new=False),
-                                   more=fetched.more and fetched.like_count is None)
+            line = self._baseline_line(digest, subject, fetched)
             payload: dict[str, Any] = {"content": line}
             kind: store.RunKind = "baseline"
             planned = keys
@@ -414,6 +426,16 @@ class DigestScheduler:
             like_count=fetched.like_count, payload=json.dumps(payload),
         )
         return await self._deliver(digest, pending, channel, now)
+
+    def _baseline_line(self, digest: Digest, subject: str, fetched: Fetched) -> str:
+        listed = len(fetched.items)
+        if fetched.like_count is None:
+            noun = item_noun(digest.subject_kind, new=False)
+            return render_baseline(subject, listed, noun=noun, more=fetched.more)
+        if digest.subject_kind == "recent":
+            subject = f"{subject} ({plural(len(fetched.checked_posts), 'post')})"
+        # Likes as X counts them, and how many of their likers X lists (at most 100 a post, none protected).
+        return render_baseline(subject, fetched.like_count, noun="like", listed=listed)
 
     async def _usable_channel(self, digest: Digest, now: float) -> discord.TextChannel | RunOutcome:
         """The digest's channel if the bot may post there; else the digest is paused/disabled/skipped."""

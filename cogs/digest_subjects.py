@@ -8,7 +8,10 @@ from store.digests import SubjectKind
 from xapi.refs import parse_post_ref
 
 RECENT_DAYS = 7
+# Posts whose likers a `recent` run reads (its baseline reads them all), least recently checked first.
 RECENT_MAX_POSTS = 10
+# One page of the account's posts: the posts of the last 7 days beyond the newest 100 are not followed.
+RECENT_POSTS_PAGE = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,16 @@ MIGRATIONS: list[str] = [
         WHERE earlier.digest_id = digest_runs.digest_id AND earlier.id <= digest_runs.id) END;
     CREATE INDEX digest_runs_number ON digest_runs (digest_id, number);
     """,
+    # 5: when a `recent` digest last read each post's likers, so its runs rotate through all the
+    #    posts of the last 7 days (least recently checked first).
+    """
+    CREATE TABLE digest_post_checks (
+        digest_id INTEGER NOT NULL REFERENCES digests (id) ON DELETE CASCADE,
+        post_id TEXT NOT NULL,
+        checked_at REAL NOT NULL,
+        PRIMARY KEY (digest_id, post_id)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -334,6 +334,29 @@ async def run_log(conn: aiosqlite.Connection, digest_id: int, limit: int = 50) -
     ]
 
 
+async def post_checks(conn: aiosqlite.Connection, digest_id: int) -> dict[str, float]:
+    """When this digest last read each post's likers (post id -> time); unread posts are absent."""
+    async with conn.execute(
+        "SELECT post_id, checked_at FROM digest_post_checks WHERE digest_id = ?", (digest_id,)
+    ) as cursor:
+        return {str(row[0]): float(row[1]) for row in await cursor.fetchall()}
+
+
+async def mark_posts_checked(
+    conn: aiosqlite.Connection, digest_id: int, post_ids: Iterable[str], *, now: float, forget_before: float,
+) -> None:
+    """Record that post_ids' likers were read now; checks older than forget_before are dropped."""
+    await conn.executemany(
+        "INSERT OR REPLACE INTO digest_post_checks (digest_id, post_id, checked_at) VALUES (?, ?, ?)",
+        [(digest_id, post_id, now) for post_id in post_ids],
+    )
+    # Posts that left the window are no longer read: their rows would only grow the table.
+    await conn.execute(
+        "DELETE FROM digest_post_checks WHERE digest_id = ? AND checked_at < ?", (digest_id, forget_before)
+    )
+    await conn.commit()
+
+
 async def query_plan(conn: aiosqlite.Connection, sql: str, args: Sequence[object]) -> list[str]:
     """SQLite's EXPLAIN QUERY PLAN lines for sql (to prove a query uses an index)."""
     async with conn.execute(f"EXPLAIN QUERY PLAN {sql}", tuple(args)) as cursor:

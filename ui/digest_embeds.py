@@ -82,8 +82,14 @@ def render_digest(subject: str, entries: Sequence[DigestEntry], *, noun: str) ->
     return discord.Embed(title=title, description="\n".join(lines)[:DESCRIPTION_LIMIT], colour=DIGEST_COLOUR)
 
 
-def render_baseline(subject: str, count: int, *, noun: str, more: bool = False) -> str:
-    """The first run's one line: tracking started, how many so far (no backlog); `noun` names one item."""
+def render_baseline(
+    subject: str, count: int, *, noun: str, more: bool = False, listed: int | None = None
+) -> str:
+    """The first run's one line: tracking started, how many so far (no backlog); `noun` names one item.
+
+    `listed`: how many of the `count` X lists, said when fewer (X lists at most 100 likers a post).
+    """
     number, _, nouns = plural(count, noun).partition(" ")
     plus = "+" if more else ""
-    return clip(f"Tracking started for {subject}: {number}{plus} {nouns} so far.", CONTENT_LIMIT)
+    of_them = f" (X lists {listed:,} of them)" if listed is not None and listed < count else ""
+    return clip(f"Tracking started for {subject}: {number}{plus} {nouns} so far{of_them}.", CONTENT_LIMIT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ async def test_baseline_then_new_likers_are_posted_once(
 
     await scheduler.tick()
     (baseline,) = posted(emulator)
-    assert baseline.content == f"Tracking started for post {POST}: 7 likers so far. (digest #1)"
+    assert baseline.content == f"Tracking started for post {POST}: 7 likes so far. (digest #1)"
     assert not baseline.embeds
 
     new_ids = x.add_likers(POST, 3)
@@ -118,7 +119,7 @@ async def test_two_digests_on_one_subject_share_its_x_requests(
     assert len(x.requests_to("/liking_users")) == 1
     for channel in ("digests", "general"):
         (baseline,) = emulator.messages_in(emulator.channel(channel), include_ephemeral=False)
-        assert baseline.content.startswith(f"Tracking started for post {POST}: 7 likers")
+        assert baseline.content.startswith(f"Tracking started for post {POST}: 7 likes")
 
 
 async def test_a_restart_between_send_and_record_posts_no_duplicate(
@@ -323,8 +324,6 @@ async def test_a_recent_digest_posts_new_likers_across_the_accounts_recent_posts
 ) -> None:
     await add(driver, subject="recent")
     await scheduler_of(dbot).tick()
-    # At most 10 posts a run, each read once.
-    assert len(x.requests_to("/liking_users")) <= 10
     baseline = posted(emulator)[0].content
     assert baseline.startswith("Tracking started for the account's posts of the last 7 days")
     # Two of the ten newest posts.
@@ -581,3 +580,36 @@ async def test_runs_are_numbered_within_their_digest_and_nonces_stay_unique(
     assert footers == ["digest #2 · run 2", "digest #2 · run 3"]
     nonces = [r.json["nonce"] for r in emulator.requests_to(*MESSAGES)]
     assert len(nonces) == len(set(nonces)) == 5
+
+
+async def test_a_recent_digest_checks_every_post_of_the_last_7_days_ten_a_run(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await add(driver, subject="recent", every="1h")
+    scheduler = scheduler_of(dbot)
+    await scheduler.tick()
+    since = clock.now - timedelta(days=7)
+    recent = [p for p in x.world.posts.values() if p.author_id == sandbox.OWNER_ID and p.created_at >= since]
+    assert len(recent) > 10
+    # The baseline covers every post of the last 7 days: each one's likers read once, its likes counted.
+    assert sorted(r.path for r in x.requests_to("/liking_users")) == sorted(
+        f"/2/tweets/{p.id}/liking_users" for p in recent)
+    listed = (await store.run_log(dbot.store.conn, 1))[0].items_found
+    likes = sum(p.like_count for p in recent)
+    assert listed < likes
+    assert posted(emulator)[0].content == (
+        f"Tracking started for the account's posts of the last 7 days ({len(recent)} posts): "
+        f"{likes:,} likes so far (X lists {listed:,} of them). (digest #1)"
+    )
+    oldest = min(recent, key=lambda p: p.created_at)
+    new_ids = x.add_likers(oldest.id, 2)
+    # Ten posts a run, least recently checked first: every post is checked within two runs.
+    for _ in range(2):
+        read = len(x.requests_to("/liking_users"))
+        clock.advance(hours=1, minutes=1)
+        await scheduler.tick()
+        assert len(x.requests_to("/liking_users")) - read <= 10
+    (digest,) = [m for m in posted(emulator) if m.embeds]
+    assert digest.embed["title"] == "2 new likers: the account's posts of the last 7 days"
+    for user_id in new_ids:
+        assert x.world.users[user_id].username.replace("_", "\\_") in digest.embed["description"]

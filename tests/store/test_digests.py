@@ -200,3 +200,14 @@ async def test_a_run_pending_at_the_upgrade_keeps_the_number_its_message_shows(t
         assert later.number == 3
     finally:
         await store.close()
+
+
+async def test_post_checks_are_kept_per_digest_and_old_ones_forgotten(store: Store) -> None:
+    first, second = await new_digest(store), await new_digest(store, subject="456")
+    await digests.mark_posts_checked(store.conn, first.id, ["p1", "p2"], now=10.0, forget_before=0.0)
+    await digests.mark_posts_checked(store.conn, second.id, ["p1"], now=11.0, forget_before=0.0)
+    await digests.mark_posts_checked(store.conn, first.id, ["p2", "p3"], now=20.0, forget_before=15.0)
+    assert await digests.post_checks(store.conn, first.id) == {"p2": 20.0, "p3": 20.0}
+    assert await digests.post_checks(store.conn, second.id) == {"p1": 11.0}
+    await digests.delete_digest(store.conn, first.id)
+    assert await digests.post_checks(store.conn, first.id) == {}

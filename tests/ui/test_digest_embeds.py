@@ -49,6 +49,10 @@ def test_a_display_name_reads_as_in_likes_post() -> None:
 def test_the_baseline_is_one_short_line() -> None:
     assert render_baseline("post 1", 140, noun="liker") == "Tracking started for post 1: 140 likers so far."
     assert "100+ liked posts" in render_baseline("posts", 100, noun="liked post", more=True)
+    # Likes as X counts them, and how many likers X lists when fewer (at most 100 a post).
+    assert render_baseline("post 1", 140, noun="like", listed=100) == (
+        "Tracking started for post 1: 140 likes so far (X lists 100 of them).")
+    assert render_baseline("post 1", 7, noun="like", listed=7).endswith(": 7 likes so far.")
 
 
 def test_counts_agree_with_their_noun() -> None:
