@@ -7,6 +7,7 @@ server's behaviour on its own.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import random
 import re
@@ -97,8 +98,12 @@ class Caller:
         self, refresh_token: str, *, secret: str | None = SANDBOX_CLIENT_SECRET,
     ) -> tuple[int, Any]:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": SANDBOX_CLIENT_ID}
-        basic = aiohttp.BasicAuth(SANDBOX_CLIENT_ID, secret) if secret is not None else None
-        async with self.session.post(self.base_url + "/2/oauth2/token", data=form, auth=basic) as response:
+        headers: dict[str, str] = {}
+        if secret is not None:
+            pair = base64.b64encode(f"{SANDBOX_CLIENT_ID}:{secret}".encode()).decode()
+            headers["Authorization"] = f"Basic {pair}"
+        url = self.base_url + "/2/oauth2/token"
+        async with self.session.post(url, data=form, headers=headers) as response:
             return response.status, await response.json()
 
 
