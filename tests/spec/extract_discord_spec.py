@@ -2,7 +2,7 @@
 
 Run from the repository root: `python tests/spec/extract_discord_spec.py [path/to/openapi.json]`.
 The subset keeps Discord's own schemas verbatim (with every component they reference), so the
-emulator validates the bot's payloads against Discord's limits without /work/shared at test time.
+emulator validates the bot's payloads against Discord's limits without ../shared at test time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SOURCE = Path("/work/shared/discord-api/openapi.json")
+# ../shared beside the repository, as on the developers' machines and in CI.
+SOURCE = Path(__file__).resolve().parents[3] / "shared" / "discord-api" / "openapi.json"
 TARGET = Path(__file__).with_name("discord-api-subset.json")
 
 # (path template, method) of every route whose JSON request body the emulator validates.
