@@ -1,7 +1,7 @@
 """A local X API v2 server (aiohttp.web) with seeded data, X's auth rules, rate limits and fault switches.
 
 Tests, benchmarks and new users run LikeLens against it: `python -m xapi.sandbox --port 8088`.
-It serves the six GET endpoints LikeLens uses and `POST /2/oauth2/token`, and answers in the shape
+It serves the seven GET endpoints LikeLens uses and `POST /2/oauth2/token`, and answers in the shape
 X's OpenAPI spec documents (both the `tweet` and the `post` field naming).
 
 Seeded world (same ids every run): the owner @likelens_demo (OWNER_ID) with recent posts
@@ -15,7 +15,7 @@ OAuth 1.0a signature gets X's legacy code-32 body; an unknown token gets 401; ma
 endpoint's range, unknown parameters or fields get 400 invalid-request. Each (endpoint, token) has a
 window budget (default 75 per 15 minutes) reported in x-rate-limit-* headers, then 429.
 Tests flip `XSandbox.faults` (SandboxFaults) and call `add_likers`/`add_liked_posts` at run time;
-the fault switches apply to the six GET endpoints.
+the fault switches apply to the seven GET endpoints.
 """
 
 from __future__ import annotations
@@ -78,7 +78,15 @@ from xapi.sandbox_data import (
     user_json,
 )
 from xapi.sandbox_pages import cut_page, decode_token, encode_token
-from xapi.sandbox_params import ENDPOINTS, EndpointRules, ParsedQuery, QueryError, detect_naming, parse_query
+from xapi.sandbox_params import (
+    ENDPOINTS,
+    EndpointRules,
+    ParsedQuery,
+    QueryError,
+    detect_naming,
+    parse_ids,
+    parse_query,
+)
 from xapi.sandbox_problems import (
     HTML_ERROR,
     Answer,
@@ -236,6 +244,7 @@ class XSandbox:
                            self._route("user_by_username", self._user_by_username))
         app.router.add_get("/2/users/me", self._route("me", self._me))
         app.router.add_get("/2/tweets/{id}", self._route("post", self._post))
+        app.router.add_get("/2/tweets", self._route("posts", self._posts))
         app.router.add_post("/2/oauth2/token", self._token)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         return app
@@ -267,7 +276,7 @@ class XSandbox:
     ) -> None:
         await self.close()
 
-    # ----- the request pipeline shared by the six GET endpoints -----
+    # ----- the request pipeline shared by the seven GET endpoints -----
 
     def _route(
         self, key: str, handler: Callable[[web.Request, Caller, ParsedQuery], Answer],
@@ -347,7 +356,7 @@ class XSandbox:
             return invalid_request(error)
         answer = handler(request, caller, parsed)
         if self.faults.partial_errors and answer.status == 200 and isinstance(answer.body.get("data"), list):
-            answer.body["errors"] = [partial(
+            answer.body["errors"] = [*answer.body.get("errors", []), partial(
                 "resource-not-found", "Not Found Error",
                 f"Could not find tweet with id: [{_MISSING_POST_ID}].",
                 resource_type="tweet", resource_id=_MISSING_POST_ID, parameter="pinned_tweet_id",
@@ -533,6 +542,21 @@ class XSandbox:
         if post is None or post_id in self.world.deleted_posts:
             return not_found("tweet", post_id, "id", "tweet")
         return Answer(200, self._posts_body([post], query, single=True))
+
+    def _posts(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
+        try:
+            ids = list(dict.fromkeys(parse_ids(request.query)))
+        except QueryError as error:
+            return invalid_request(error)
+        gone = {i for i in ids if i not in self.world.posts or i in self.world.deleted_posts}
+        found = [self.world.posts[i] for i in ids if i not in gone]
+        body = self._posts_body(found, query, single=False)
+        # As X: what it cannot return is a partial error each, beside the posts it found.
+        missing = [partial("resource-not-found", "Not Found Error", f"Could not find tweet with ids: [{i}].",
+                           resource_type="tweet", resource_id=i, parameter="ids") for i in ids if i in gone]
+        if missing:
+            body["errors"] = missing
+        return Answer(200, body)
 
     def _me(self, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
         return Answer(200, self._users_body([self.world.users[OWNER_ID]], query, single=True))

@@ -1,4 +1,4 @@
-"""Query-parameter rules of the six X endpoints the sandbox serves, in both field namings.
+"""Query-parameter rules of the seven X endpoints the sandbox serves, in both field namings.
 
 The allowed field names are copied from X's OpenAPI spec (v2.167 for `post`, v2.166 for `tweet`);
 the sandbox answers 400 `invalid-request` for anything else, as X does.
@@ -116,6 +116,7 @@ ENDPOINTS = {
     ),
     "user_by_username": EndpointRules("user_by_username", "users", False, False),
     "post": EndpointRules("post", "posts", False, False),
+    "posts": EndpointRules("posts", "posts", False, False, extra_params=frozenset({"ids"})),
     "me": EndpointRules("me", "users", True, False),
 }
 
@@ -205,6 +206,25 @@ def parse_query(rules: EndpointRules, query: Mapping[str, str]) -> ParsedQuery:
         start_time=_time(query, "start_time"), end_time=_time(query, "end_time"),
         since_id=_id(query, "since_id"), until_id=_id(query, "until_id"),
     )
+
+
+MAX_IDS = 100
+
+
+def parse_ids(query: Mapping[str, str]) -> list[str]:
+    """The `ids` list of a batch lookup (1 to 100 ids, X's id pattern each); raises QueryError."""
+    raw = query.get("ids")
+    if not raw:
+        raise QueryError("ids", raw or "", "The `ids` query parameter can not be empty")
+    ids = raw.split(",")
+    if len(ids) > MAX_IDS:
+        raise QueryError("ids", raw, f"The number of values in the `ids` query parameter list [{len(ids)}] "
+                                     f"is not between 1 and {MAX_IDS}")
+    for value in ids:
+        if not ID_PATTERN.fullmatch(value):
+            detail = f"The `ids` query parameter value [{value}] does not match ^{ID_PATTERN.pattern}$"
+            raise QueryError("ids", value, detail)
+    return ids
 
 
 def _time(query: Mapping[str, str], name: str) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from xapi.errors import InvalidInput
 
@@ -17,6 +18,19 @@ def check_id(value: object, what: str = "id") -> str:
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise InvalidInput(f"The {what} must be 1 to 19 digits, for example 1346889436626259968.")
     return value
+
+
+MAX_BATCH_IDS = 100
+
+
+def check_ids(values: object, what: str = "id") -> list[str]:
+    """`values` deduplicated (first occurrence kept) if they are 1 to 100 X ids, else raise InvalidInput."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise InvalidInput(f"Give the {what}s as a list of ids, not as one text.")
+    ids = list(dict.fromkeys(check_id(value, what) for value in values))
+    if not 1 <= len(ids) <= MAX_BATCH_IDS:
+        raise InvalidInput(f"Look up 1 to {MAX_BATCH_IDS} {what}s at once (got {len(ids)}).")
+    return ids
 
 
 def check_username(value: object) -> str:

@@ -25,6 +25,7 @@ OPERATIONS = (
     "/2/users/{id}/tweets",
     "/2/users/by/username/{username}",
     "/2/tweets/{id}",
+    "/2/tweets",
     "/2/users/me",
 )
 

@@ -156,6 +156,37 @@ async def test_no_token_at_all_names_every_variable(
     assert sandbox.requests == []
 
 
+@pytest.mark.parametrize("naming", NAMINGS)
+async def test_posts_looks_up_many_in_one_request_with_a_partial_error_per_missing_id(
+    sandbox: XSandbox, session: aiohttp.ClientSession, naming: FieldNaming,
+) -> None:
+    client = make_client(session, sandbox, naming=naming, bearer=BearerAuth(SANDBOX_BEARER_TOKEN))
+    page = await client.posts([POST_7_LIKES, POST_DELETED, POST_MANY_LIKES, POST_7_LIKES])
+    assert [(p.id, p.like_count) for p in page.items] == [(POST_7_LIKES, 7), (POST_MANY_LIKES, 140)]
+    assert all(page.includes.user(p.author_id or "") for p in page.items)
+    assert [(e.kind, e.resource_id) for e in page.errors] == [("resource-not-found", POST_DELETED)]
+    # One request, each id once, with the app's bearer (a public lookup spares the account's budget).
+    (request,) = sandbox.requests
+    assert request.path == "/2/tweets" and request.auth_kind == "bearer"
+    assert request.query["ids"] == f"{POST_7_LIKES},{POST_DELETED},{POST_MANY_LIKES}"
+    assert client.budget("posts") is not None and client.stats.requests_sent == 1
+    # A batch of ids X has none of is an answer (every id a partial error), not an exception.
+    gone = await client.posts([POST_DELETED])
+    assert gone.items == () and [e.resource_id for e in gone.errors] == [POST_DELETED]
+
+
+async def test_posts_answers_from_the_cache_unless_fresh(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = make_client(session, sandbox)
+    ids = [str(10**17 + i) for i in range(99)] + [POST_7_LIKES]
+    first = await client.posts(ids)
+    assert len(first.errors) == 99 and [p.id for p in first.items] == [POST_7_LIKES]
+    assert await client.posts(ids) == first and len(sandbox.requests) == 1
+    both = await asyncio.gather(client.posts(ids, fresh=True), client.posts(ids, fresh=True))
+    assert both[0] == both[1] == first and len(sandbox.requests) == 2
+
+
 # ---- validation before sending -----------------------------------------------------------
 
 @pytest.mark.parametrize("call", [
@@ -169,6 +200,9 @@ async def test_no_token_at_all_names_every_variable(
     lambda c: c.user_posts(OWNER_ID, pagination_token="a b"), lambda c: c.user_by_username("@likelens_demo"),
     lambda c: c.user_by_username("a" * 16), lambda c: c.user_by_username("x/../me"),
     lambda c: c.post("../users/me"), lambda c: c.post(POST_7_LIKES, deadline=0),
+    lambda c: c.posts([]), lambda c: c.posts(POST_7_LIKES), lambda c: c.posts([POST_7_LIKES, "12a"]),
+    lambda c: c.posts([POST_7_LIKES, 123]), lambda c: c.posts([str(10**17 + i) for i in range(101)]),
+    lambda c: c.posts([POST_7_LIKES], deadline=0),
 ])
 async def test_invalid_input_is_refused_and_nothing_is_sent(
     sandbox: XSandbox, session: aiohttp.ClientSession, call: object,

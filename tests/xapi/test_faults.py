@@ -12,9 +12,9 @@ import pytest
 
 from tests.xapi.support import ALL_SECRETS, client_tasks, make_client
 from xapi import errors
-from xapi.client import XClient
+from xapi.client import ENDPOINTS, XClient
 from xapi.models import Page, Post, User
-from xapi.sandbox import OWNER_ID, OWNER_USERNAME, POST_7_LIKES, SandboxFaults, XSandbox
+from xapi.sandbox import OWNER_ID, OWNER_USERNAME, POST_7_LIKES, POST_100_LIKES, SandboxFaults, XSandbox
 
 Call = Callable[[XClient, float], Awaitable[Any]]
 
@@ -25,6 +25,7 @@ METHODS: dict[str, Call] = {
     "user_by_username": lambda c, d: c.user_by_username(OWNER_USERNAME, deadline=d),
     "post": lambda c, d: c.post(POST_7_LIKES, deadline=d),
     "me": lambda c, d: c.me(deadline=d),
+    "posts": lambda c, d: c.posts([POST_7_LIKES, POST_100_LIKES], deadline=d),
 }
 
 # switch settings -> (expected error, caller deadline in seconds, most attempts the client may make)
@@ -43,7 +44,11 @@ FAULTS: dict[str, tuple[dict[str, Any], type[errors.XApiError], float, int]] = {
 
 # Switches that do not make a call fail: each has its own test below.
 NOT_FAILURES = {"partial_errors"}
-LIST_METHODS = {"liking_users", "liked_posts", "user_posts"}
+LIST_METHODS = {"liking_users", "liked_posts", "user_posts", "posts"}
+
+
+def test_matrix_covers_every_client_method() -> None:
+    assert set(METHODS) == set(ENDPOINTS)
 
 
 def test_matrix_covers_every_switch() -> None:

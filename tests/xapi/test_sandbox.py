@@ -252,6 +252,41 @@ async def test_a_deleted_post_is_resource_not_found(x: Caller) -> None:
         assert body["errors"][0]["resource_id"] == POST_DELETED
 
 
+@pytest.mark.parametrize("naming", ["tweet", "post"])
+async def test_a_batch_lookup_returns_the_posts_it_has_and_a_partial_error_per_missing_id(
+    x: Caller, sandbox: XSandbox, naming: Naming,
+) -> None:
+    unknown = "1999999999999999999"
+    fields = "tweet.fields" if naming == "tweet" else "post.fields"
+    query = {"ids": f"{POST_7_LIKES},{POST_DELETED},{POST_MANY_LIKES},{unknown}",
+             fields: "created_at,public_metrics", "expansions": "author_id", "user.fields": USER_FIELDS}
+    status, _, body = await x.get("/2/tweets", query, auth="bearer")
+    assert status == 200
+    assert [(p["id"], p["public_metrics"]["like_count"]) for p in body["data"]] == [
+        (POST_7_LIKES, 7), (POST_MANY_LIKES, 140)]
+    assert [u["id"] for u in body["includes"]["users"]] == [OWNER_ID]
+    assert [(e["resource_id"], e["type"]) for e in body["errors"]] == [
+        (POST_DELETED, PROBLEM + "resource-not-found"), (unknown, PROBLEM + "resource-not-found")]
+    assert sandbox.exchanges[-1].naming == naming
+    assert check_response(naming, "GET", "/2/tweets", status, body) == []
+    assert check_request(naming, "GET", "/2/tweets", query, "bearer") == []
+
+
+async def test_a_batch_lookup_of_only_missing_ids_has_no_data(x: Caller) -> None:
+    status, _, body = await x.get("/2/tweets", {"ids": POST_DELETED})
+    assert status == 200 and "data" not in body
+    assert [e["resource_id"] for e in body["errors"]] == [POST_DELETED]
+
+
+@pytest.mark.off_spec_requests
+@pytest.mark.parametrize("ids", ["", ",".join(str(10**17 + i) for i in range(101)), f"{POST_7_LIKES},12a"])
+async def test_a_batch_lookup_refuses_no_ids_over_100_ids_or_a_malformed_id(x: Caller, ids: str) -> None:
+    status, _, body = await x.get("/2/tweets", {"ids": ids} if ids else None, auth="bearer")
+    assert status == 400
+    assert body["type"] == PROBLEM + "invalid-request"
+    assert list(body["errors"][0]["parameters"]) == ["ids"]
+
+
 # ----- X's auth rules -----
 
 @pytest.mark.off_spec_requests
@@ -268,6 +303,7 @@ async def test_an_app_only_bearer_gets_unsupported_authentication_on_user_contex
 
 @pytest.mark.parametrize("path", [
     f"/2/tweets/{POST_7_LIKES}", f"/2/users/by/username/{OWNER_USERNAME}", f"/2/users/{OWNER_ID}/tweets",
+    f"/2/tweets?ids={POST_7_LIKES}",
 ])
 async def test_an_app_only_bearer_reads_public_lookups(x: Caller, sandbox: XSandbox, path: str) -> None:
     status, _, _ = await x.get(path, auth="bearer")
@@ -570,6 +606,8 @@ async def test_every_endpoint_answers_per_spec_in_both_namings(x: Caller, sandbo
             ("/2/users/by/username/nobody_here", user_query, "bearer"),
             (f"/2/tweets/{POST_7_LIKES}", post_query, "bearer"),
             (f"/2/tweets/{POST_DELETED}", post_query, "oauth1"),
+            ("/2/tweets", {"ids": f"{POST_7_LIKES},{POST_DELETED}", **post_query}, "bearer"),
+            ("/2/tweets", {"ids": POST_DELETED, **post_query}, "oauth1"),
             ("/2/users/me", user_query, "oauth1"),
             ("/2/users/me", {**user_query, "max_results": "0"}, "oauth1"),
             ("/2/users/me", user_query, "none"),
