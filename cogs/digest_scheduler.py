@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +30,7 @@ from ui.embeds import link_username
 from ui.text import one_line, plural, safe
 from xapi import errors
 from xapi.models import Page, Post, User
+from xapi.validation import MAX_BATCH_IDS
 
 if TYPE_CHECKING:
     from bot import LikesBot
@@ -139,6 +140,9 @@ class SubjectReader:
         # The connected account never changes while the bot runs: read it once, not every tick.
         self.known_account = account
         self._calls: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        # Post subjects whose like_count is read in one batched lookup (up to 100 posts a request).
+        self._posts_to_count: list[str] = []
+        self._like_counts: dict[str, int | None] = {}
 
     async def _once(self, key: tuple[str, str], call: Callable[[], Awaitable[Any]]) -> Any:
         # One shared future per call: digests of the same subject share one X request.
@@ -173,15 +177,32 @@ class SubjectReader:
         )
         return page
 
+    def expect_posts(self, post_ids: Iterable[str]) -> None:
+        """Post subjects this tick will read: their like_counts come in one lookup per 100 posts."""
+        for post_id in post_ids:
+            if post_id not in self._like_counts and post_id not in self._posts_to_count:
+                self._posts_to_count.append(post_id)
+
     async def like_count(self, post_id: str) -> int | None:
+        if post_id not in self._like_counts:
+            # The first post asked for brings the like_counts of up to 99 other expected posts.
+            others = [p for p in self._posts_to_count if p != post_id][: MAX_BATCH_IDS - 1]
+            batch = [post_id, *others]
+            self._posts_to_count = [p for p in self._posts_to_count if p not in batch]
+            counts = await self._count_likes(batch)
+            self._like_counts.update(dict.fromkeys(batch, None) | counts)
+        return self._like_counts[post_id]
+
+    async def _count_likes(self, post_ids: list[str]) -> dict[str, int | None]:
         try:
-            post: Post = await self._once(
-                ("post", post_id), lambda: self.bot.x.post(post_id, deadline=self.deadline, fresh=self.fresh)
+            page: Page[Post] = await self._once(
+                ("posts", ",".join(post_ids)),
+                lambda: self.bot.x.posts(post_ids, deadline=self.deadline, fresh=self.fresh),
             )
         except (errors.XApiError, BudgetReserved):
-            # The like count only goes to the run log: never fail a run for it.
-            return None
-        return post.like_count
+            # The like count only goes to the run log: never fail a run for it (it is then unknown).
+            return {}
+        return {post.id: post.like_count for post in page.items}
 
     async def read(self, digest: Digest) -> Fetched:
         """The subject's current items, newest first."""
@@ -321,6 +342,7 @@ class DigestScheduler:
             due = await store.due_digests(self.bot.store.conn, now, self.max_per_tick)
             report.rows_read = len(due)
             reader = SubjectReader(self.bot, reserve=True, deadline=self.x_deadline, account=self._account)
+            reader.expect_posts(d.subject_id for d in due if d.subject_kind == "post")
             for digest in due:
                 report.outcomes[digest.id] = await self._run_guarded(digest.id, reader, due_by=now)
             self._account = reader.known_account

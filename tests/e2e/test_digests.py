@@ -114,12 +114,44 @@ async def test_two_digests_on_one_subject_share_its_x_requests(
     assert len(x.requests_to(f"/tweets/{POST}")) == 1
     report = await scheduler_of(dbot).tick()
     assert {o.status for o in report.outcomes.values()} == {"baseline"}
-    # A post subject's likers are one request, whoever follows it.
-    assert report.x_requests == 1
+    # A post subject's likers are one request, whoever follows it; its like_count one batched lookup.
+    assert report.x_requests == 2
     assert len(x.requests_to("/liking_users")) == 1
+    assert [r.query["ids"] for r in x.requests if r.path == "/2/tweets"] == [POST]
     for channel in ("digests", "general"):
         (baseline,) = emulator.messages_in(emulator.channel(channel), include_ephemeral=False)
         assert baseline.content.startswith(f"Tracking started for post {POST}: 7 likes")
+
+
+async def test_the_like_counts_of_a_ticks_post_subjects_are_one_batched_lookup(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox
+) -> None:
+    many = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{sandbox.POST_MANY_LIKES}"
+    await add(driver, channel="digests")
+    await add(driver, many, channel="general")
+    await add(driver, many, channel="digests")
+    report = await scheduler_of(dbot).tick()
+    assert {o.status for o in report.outcomes.values()} == {"baseline"}
+    # Two distinct post subjects: two likers requests and one lookup of both posts' like_counts.
+    assert report.x_requests == 3
+    (batch,) = [r for r in x.requests if r.path == "/2/tweets"]
+    assert sorted(batch.query["ids"].split(",")) == sorted([POST, sandbox.POST_MANY_LIKES])
+    (baseline,) = emulator.messages_in(emulator.channel("general"), include_ephemeral=False)
+    assert baseline.content.startswith(f"Tracking started for post {sandbox.POST_MANY_LIKES}: 140 likes")
+
+
+async def test_a_failed_like_count_lookup_does_not_fail_the_digest(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox
+) -> None:
+    await add(driver, channel="digests")
+    x.rate_limits["posts"] = 0
+    report = await scheduler_of(dbot).tick()
+    assert [o.status for o in report.outcomes.values()] == ["baseline"]
+    # The like_count is unknown: the baseline counts the likers X listed, and the run log has no count.
+    (baseline,) = emulator.messages_in(emulator.channel("digests"), include_ephemeral=False)
+    assert baseline.content.startswith(f"Tracking started for post {POST}: 7 likers")
+    (run,) = await store.run_log(dbot.store.conn, 1)
+    assert run.like_count is None
 
 
 async def test_a_restart_between_send_and_record_posts_no_duplicate(
