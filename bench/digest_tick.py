@@ -4,7 +4,8 @@ A real LikesBot on the Discord emulator and the X sandbox (rate limit 75 per 15 
 a SQLite file in a temporary folder. The digests follow 7 subjects (5 posts, `liked`, `recent`).
 Tick 1 records the due digests' baselines; then new likes arrive, the same digests are due
 again, and tick 2 posts them. Prints a Markdown table; exit status 1 when a tick read more rows
-than were due, sent more X requests than there are subjects to read, or missed a message.
+than were due, read a post's likers more than once, looked up like counts other than in one batch
+per 100 due post subjects, sent more X requests than there are subjects to read, or missed a message.
 
 Run: python -m bench.digest_tick [--quick]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 import tempfile
 import time
@@ -23,6 +25,7 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import requests_since
 from cogs.digest_scheduler import DigestScheduler, TickReport
 from tests.botharness import emulator_settings, running_bot
 from tests.e2e.digest_support import SettableClock, scheduler_of
@@ -33,9 +36,9 @@ from xapi.sandbox import XSandbox
 POSTS = (sandbox.POST_7_LIKES, sandbox.POST_100_LIKES, sandbox.POST_MANY_LIKES, sandbox.POST_NO_LIKES,
          sandbox.POST_OWNER_PINNED)
 SUBJECTS = [("post", p) for p in POSTS] + [("liked", ""), ("recent", "")]
-# X requests a tick may need at most: per post (likers + like count), liked (me + liked posts),
-# recent (its posts + likers of up to 10 posts).
-MAX_X_REQUESTS = 2 * len(POSTS) + 2 + 1 + 10
+# X requests a tick may need at most: likers per post, one batched like-count lookup per 100 posts,
+# liked (me + liked posts), recent (its posts + likers of up to 10 posts).
+MAX_X_REQUESTS = len(POSTS) + math.ceil(len(POSTS) / 100) + 2 + 1 + 10
 
 
 async def insert_digests(
@@ -73,9 +76,23 @@ class ValidationTimer:
 Result = tuple[str, TickReport, int, int, float]
 
 
-async def measure(total: int, due: int) -> tuple[list[Result], float, bool]:
+def x_breakdown(x: XSandbox, since: int) -> tuple[int, int, int]:
+    """(likers requests, distinct posts whose likers were read, batched post lookups) since `since`."""
+    sent = requests_since(x, since)
+    likers = [r.path for r in sent if r.path.endswith("/liking_users")]
+    return len(likers), len(set(likers)), sum(1 for r in sent if r.path == "/2/tweets")
+
+
+def due_post_subjects(total: int, due: int) -> int:
+    """Distinct post subjects among the due digests (the first `due` rows)."""
+    return len({SUBJECTS[n % len(SUBJECTS)][1] for n in range(min(due, total))
+                if SUBJECTS[n % len(SUBJECTS)][0] == "post"})
+
+
+async def measure(total: int, due: int) -> tuple[list[Result], list[tuple[int, int, int]], float, bool]:
     clock = SettableClock()
     results: list[Result] = []
+    breakdowns: list[tuple[int, int, int]] = []
     timer = ValidationTimer()
     schema.body_errors = timer  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as folder:
@@ -105,13 +122,18 @@ async def measure(total: int, due: int) -> tuple[list[Result], float, bool]:
                     timer.seconds = 0.0
                     report = await scheduler.tick()
                     report.x_requests = len(x.requests) - sent_before
+                    breakdowns.append(x_breakdown(x, sent_before))
                     posted = len(emulator.messages_in(channel)) - before
                     discord_requests = len(emulator.requests) - discord_before
                     results.append((label, report, posted, discord_requests, timer.seconds))
     # One Discord request per message: no history read before a fresh run's send.
     ok = all(r.rows_read == due and r.x_requests <= MAX_X_REQUESTS and posted == due and requests == due
              for _, r, posted, requests, _ in results)
-    return results, full_scan, ok
+    # One likers request per distinct post read (post subjects and `recent`'s posts share them), and the
+    # due post subjects' like counts in one batched lookup per 100 posts.
+    batches = math.ceil(due_post_subjects(total, due) / 100)
+    ok = ok and all(likers == distinct and lookups == batches for likers, distinct, lookups in breakdowns)
+    return results, breakdowns, full_scan, ok
 
 
 def main() -> int:
@@ -119,18 +141,21 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 digests of which 10 are due")
     quick = parser.parse_args().quick
     total, due = (1_000, 10) if quick else (10_000, 100)
-    results, full_scan, ok = asyncio.run(measure(total, due))
+    results, breakdowns, full_scan, ok = asyncio.run(measure(total, due))
     print(f"| digest tick ({total:,} digests, {due} due, {len(SUBJECTS)} subjects) | ms | of which the "
-          "emulator's schema check, ms | rows read | X requests | Discord requests | messages posted |")
-    print("|---|---|---|---|---|---|---|")
-    for label, report, posted, requests, checking in results:
+          "emulator's schema check, ms | rows read | likers requests | batched post lookups | X requests "
+          "(all) | Discord requests | messages posted |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for result, (likers, _, lookups) in zip(results, breakdowns, strict=True):
+        label, report, posted, requests, checking = result
         ms = report.seconds * 1000
-        print(f"| {label} | {ms:.1f} | {checking * 1000:.1f} | {report.rows_read} | {report.x_requests} "
-              f"| {requests} | {posted} |")
+        print(f"| {label} | {ms:.1f} | {checking * 1000:.1f} | {report.rows_read} | {likers} | {lookups} "
+              f"| {report.x_requests} | {requests} | {posted} |")
     print(f"\nFor scale: reading all {total:,} digest rows takes {full_scan * 1000:.1f} ms; a tick reads "
           "only the due ones (index on next_run_at).")
     if not ok:
         print(f"\n**FAILED**: a tick read other than {due} rows, sent more than {MAX_X_REQUESTS} X requests, "
+              "read a post's likers twice, looked up like counts other than once per 100 due posts, "
               "posted other than one message per due digest, or sent Discord more than those messages.")
     return 0 if ok else 1
 
