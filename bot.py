@@ -152,6 +152,8 @@ class LikesBot(commands.Bot):
         x_deadline: float = 10.0,
         **options: Any,
     ) -> None:
+        # LikeLens never joins voice: spare every start discord.py's "voice will NOT be supported" warnings.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         # No privileged intents: slash commands and GUILD_CREATE need only `guilds`.
         intents = discord.Intents.none()
         intents.guilds = True
@@ -420,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except discord.LoginFailure:
         log.error("Discord refused DISCORD_TOKEN: copy the bot token again from the developer portal")
+        return 1
+    except (aiohttp.ClientConnectionError, TimeoutError) as error:
+        # Only the first login lands here: once connected, discord.py reconnects by itself.
+        log.error("LikeLens could not reach Discord (%s): check this machine's network and try again", error)
         return 1
     return 0
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -224,3 +225,22 @@ async def test_a_token_discord_refuses_is_one_clear_line_and_exit_1(
     assert "Discord refused DISCORD_TOKEN" in bot.text
     assert wrong_token not in bot.text and "Traceback" not in bot.text
     assert [r.status for r in emulator.requests] == [401]
+
+
+async def test_discord_out_of_reach_at_start_is_one_clear_line_and_exit_1(
+    emulator: DiscordEmulator, tmp_path: Path
+) -> None:
+    env = child_env(emulator, DISCORD_TOKEN="t", **OAUTH1)
+    # A port nothing listens on: what a machine without network gives discord.py.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        env["LIKELENS_DISCORD_EMULATOR"] = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "bot.py"), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    text = stderr.decode()
+    assert process.returncode == 1
+    assert "could not reach Discord" in text
+    assert "Traceback" not in text
