@@ -16,7 +16,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-COPY bot.py config.py ./
+COPY bot.py launcher.py config.py ./
 COPY xapi ./xapi
 COPY store ./store
 COPY ui ./ui

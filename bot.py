@@ -1,40 +1,37 @@
-"""LikeLens' process: the LikesBot client, logging with secret redaction, and `python bot.py`.
+"""The LikesBot client: what `python bot.py` runs (launcher.py parses the command line, sets up
+logging, takes the single-instance lock and maps failures to exit codes).
 
-`python bot.py` runs from .env/the environment; `--sandbox` runs against the built-in X sandbox
-(simulated data, needs only DISCORD_TOKEN); `--sync` forces a command sync; `--healthcheck` exits
-0 while a running bot on this machine is connected (the container's HEALTHCHECK).
+setup_hook opens the HTTP session, the store and the X client (the built-in sandbox for
+`--sandbox`), loads the cogs and syncs the slash commands when they changed.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import hashlib
 import json
 import logging
-import os
-import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 from discord.ext import commands
-from dotenv import find_dotenv, load_dotenv
 
-from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
-from store.db import MIGRATIONS, Store
+from config import ConfigError, Settings
+from store.db import Store
 from store.meta import get_meta, set_meta
 from store.oauth_tokens import current_refresh_token, save_refresh_token
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.client import XClient
+
+if TYPE_CHECKING:
+    from launcher import SecretRedactingFilter
 
 log = logging.getLogger("likelens")
 
@@ -43,76 +40,6 @@ COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
 ALIVE_INTERVAL = 30.0
-REDACTED = "[REDACTED]"
-
-
-class SecretRedactingFilter(logging.Filter):
-    """Replaces every known secret (and its URL-encoded form) in a record's message and traceback."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
-        self._sources: list[Callable[[], Iterable[str]]] = []
-        for secret in secrets:
-            self.add(secret)
-
-    def add(self, secret: str) -> None:
-        """Redact secret from now on (e.g. a freshly rotated refresh token)."""
-        # Very short values would redact ordinary words; no real token is this short.
-        if len(secret) >= 4:
-            self._secrets.update({secret, quote(secret, safe="")})
-
-    def follow(self, source: Callable[[], Iterable[str]]) -> None:
-        """Redact whatever source returns at each record (e.g. OAuth 2.0 access tokens as they change)."""
-        self._sources.append(source)
-
-    def redact(self, text: str) -> str:
-        secrets = set(self._secrets)
-        for source in self._sources:
-            secrets.update(s for value in source() if len(value) >= 4 for s in (value, quote(value, safe="")))
-        # Longest first, so a secret containing another is replaced whole.
-        for secret in sorted(secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-class RedactingFormatter(logging.Formatter):
-    """Redacts the final text of another formatter.
-
-    discord.py's colour formatter (used on a terminal and in Docker) re-renders tracebacks from
-    exc_info, so redacting the record alone is not enough.
-    """
-
-    def __init__(self, inner: logging.Formatter, redactor: SecretRedactingFilter) -> None:
-        super().__init__()
-        self.inner = inner
-        self.redactor = redactor
-
-    def format(self, record: logging.LogRecord) -> str:
-        return self.redactor.redact(self.inner.format(record))
-
-
-def setup_logging(settings: Settings) -> SecretRedactingFilter:
-    """Log to stderr at LOG_LEVEL through discord.py's formatter, with every secret redacted."""
-    redactor = SecretRedactingFilter(settings.secrets)
-    handler = logging.StreamHandler()
-    handler.addFilter(redactor)
-    discord.utils.setup_logging(handler=handler, level=getattr(logging, settings.log_level), root=True)
-    handler.setFormatter(RedactingFormatter(handler.formatter or logging.Formatter(), redactor))
-    return redactor
 
 
 # What the bot needs in a channel: read it, post embeds and CSV files, and use its own buttons.
@@ -329,106 +256,10 @@ class LikesBot(commands.Bot):
             await self._resources.aclose()
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bot.py", description="LikeLens: who likes your X posts")
-    parser.add_argument("--sandbox", action="store_true", help="use the built-in X sandbox (simulated data)")
-    parser.add_argument("--sync", action="store_true", help="sync the slash commands even if unchanged")
-    parser.add_argument("--healthcheck", action="store_true", help="exit 0 if a bot here is connected")
-    return parser.parse_args(argv)
-
-
-def alive_file_for(database_path: Path) -> Path:
-    """Where a running bot records that it is connected: beside its database (the /data volume)."""
-    return database_path.parent / "likelens.alive"
-
-
-def healthcheck(path: Path, max_age: float = 3 * ALIVE_INTERVAL) -> int:
-    """0 when the running bot refreshed its alive file recently, else 1."""
-    try:
-        age = time.time() - path.stat().st_mtime
-    except OSError:
-        return 1
-    return 0 if age <= max_age else 1
-
-
-async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedactingFilter) -> None:
-    alive_file = alive_file_for(settings.database_path)
-    bot = LikesBot(settings, force_sync=force_sync, redactor=redactor, alive_file=alive_file)
-    loop = asyncio.get_running_loop()
-    closing: set[asyncio.Task[None]] = set()
-
-    def close_on_sigterm() -> None:
-        # Kept referenced until done, or the event loop could drop the closing task mid-way.
-        task = asyncio.ensure_future(bot.close())
-        closing.add(task)
-        task.add_done_callback(closing.discard)
-
-    # `docker stop` sends SIGTERM: close cleanly (gateway, session, database) instead of dying.
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, close_on_sigterm)
-    async with bot:
-        await bot.start(settings.discord_token)
-
-
-def database_problem(path: Path) -> str | None:
-    """None when the database at path can be opened for writing by this LikeLens; else why not.
-
-    Checked synchronously before Discord is contacted (aiosqlite's worker thread outlives a failed
-    connect and would spill a traceback after the event loop closed).
-    """
-    try:
-        with contextlib.closing(sqlite3.connect(path)) as conn:
-            # BEGIN IMMEDIATE takes the write lock: a read-only file or folder fails here, not later.
-            conn.execute("BEGIN IMMEDIATE")
-            has_version = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-            ).fetchone()
-            row = conn.execute("SELECT version FROM schema_version").fetchone() if has_version else None
-            conn.rollback()
-    except sqlite3.Error as error:
-        return str(error) or type(error).__name__
-    if row is not None and int(row[0]) > len(MIGRATIONS):
-        return f"it was written by a newer LikeLens (schema {row[0]}, this one knows {len(MIGRATIONS)})"
-    return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.healthcheck:
-        # Needs only DATABASE_PATH: the container's environment may hold anything else.
-        load_dotenv(find_dotenv(usecwd=True), override=False)
-        return healthcheck(alive_file_for(Path(os.environ.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH)))
-    try:
-        settings = load_settings(sandbox=args.sandbox)
-    except ConfigError as error:
-        print(f"LikeLens configuration error: {error}", file=sys.stderr)
-        return 2
-    try:
-        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        print(
-            f"LikeLens configuration error: DATABASE_PATH's folder cannot be created ({error.strerror}): "
-            "choose a writable path",
-            file=sys.stderr,
-        )
-        return 2
-    if (problem := database_problem(settings.database_path)) is not None:
-        print(f"LikeLens configuration error: DATABASE_PATH cannot be used ({problem})", file=sys.stderr)
-        return 2
-    redactor = setup_logging(settings)
-    try:
-        asyncio.run(run_bot(settings, force_sync=args.sync, redactor=redactor))
-    except KeyboardInterrupt:
-        return 0
-    except discord.LoginFailure:
-        log.error("Discord refused DISCORD_TOKEN: copy the bot token again from the developer portal")
-        return 1
-    except (aiohttp.ClientConnectionError, TimeoutError) as error:
-        # Only the first login lands here: once connected, discord.py reconnects by itself.
-        log.error("LikeLens could not reach Discord (%s): check this machine's network and try again", error)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
+    # `python bot.py`: let `import bot` (the launcher, the cogs) find this very module instead of
+    # loading bot.py a second time, so there is one LikesBot class.
+    sys.modules["bot"] = sys.modules[__name__]
+    from launcher import main
+
     sys.exit(main())

@@ -1,10 +1,12 @@
-"""bot.py's pure parts: the log redaction filter, logging setup, argument parsing, healthcheck."""
+"""The pure parts of launcher.py and bot.py: log redaction, logging setup, arguments, healthcheck, invite."""
 
 from __future__ import annotations
 
 import io
 import logging
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,16 +14,16 @@ from urllib.parse import quote
 
 import pytest
 
-from bot import (
+from bot import invite_url
+from config import Settings
+from launcher import (
     REDACTED,
     SecretRedactingFilter,
     alive_file_for,
     healthcheck,
-    invite_url,
     parse_args,
     setup_logging,
 )
-from config import Settings
 
 SETTINGS = Settings(
     discord_token="MTIzNDU2Nzg5.discord-token.secret", x_api_key="api-key-value",
@@ -142,3 +144,31 @@ def test_the_invite_link_asks_for_commands_and_only_the_permissions_the_bot_uses
     assert "scope=bot+applications.commands" in url
     # view, send, embed, attach, history: no administrator, no mention-everyone.
     assert "permissions=117760" in url
+
+
+REPO = Path(__file__).resolve().parents[1]
+# Runs bot.py as `python bot.py --healthcheck` does (as __main__), then counts the LikesBot classes.
+ONE_CLASS_PROBE = """
+import gc, runpy, sys
+sys.argv = ["bot.py", "--healthcheck"]
+try:
+    runpy.run_path("bot.py", run_name="__main__")
+except SystemExit as done:
+    print("exit", done.code)
+import bot, launcher
+classes = [o for o in gc.get_objects() if isinstance(o, type) and o.__name__ == "LikesBot"]
+print(len(classes), launcher.LikesBot is bot.LikesBot)
+"""
+
+
+def test_python_bot_py_delegates_to_the_launcher_with_one_likesbot_class(tmp_path: Path) -> None:
+    # `python bot.py` runs the file as __main__; a second copy as module `bot` would be a second
+    # LikesBot class (isinstance checks and class attributes would then disagree).
+    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_PATH": str(tmp_path / "none" / "likelens.db")}
+    done = subprocess.run(
+        [sys.executable, "-c", ONE_CLASS_PROBE], cwd=REPO, capture_output=True, text=True, timeout=60,
+        check=False, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    # No bot is running here: the healthcheck answers 1, through the launcher.
+    assert done.stdout.split() == ["exit", "1", "1", "True"]
