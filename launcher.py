@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,6 +37,8 @@ from store.db import MIGRATIONS
 log = logging.getLogger("likelens")
 
 REDACTED = "[REDACTED]"
+# Beside the database: SQLite's own files (the database holds X tokens and who liked what).
+DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
 class SecretRedactingFilter(logging.Filter):
@@ -169,6 +173,51 @@ def database_problem(path: Path) -> str | None:
     return None
 
 
+class AlreadyRunning(Exception):
+    """Another LikeLens holds the database's lock; the message says which process, since when."""
+
+
+def lock_file_for(database_path: Path) -> Path:
+    return database_path.with_name(f"{database_path.name}.lock")
+
+
+def take_instance_lock(database_path: Path) -> int:
+    """Lock database_path's lock file for this process's life (the descriptor is never closed).
+
+    Two bots on one database would both run every digest and spend one X budget twice. The kernel
+    drops a flock when its process ends, however it ends: no stale lock survives a crash.
+    Raises AlreadyRunning, or OSError when the lock file cannot be opened.
+    """
+    path = lock_file_for(database_path)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(descriptor, 200).decode(errors="replace").strip() or "unknown"
+        os.close(descriptor)
+        raise AlreadyRunning(
+            f"LikeLens is already running on {database_path} (lock {path} held by {holder}): stop it first"
+        ) from None
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    os.ftruncate(descriptor, 0)
+    os.write(descriptor, f"process {os.getpid()} since {started}\n".encode())
+    return descriptor
+
+
+def make_database_private(database_path: Path) -> None:
+    """Take group and other permissions off the database files an older LikeLens left readable.
+
+    New files are private through the umask main() sets; the folder is left as it is (it may be a
+    volume or the working directory) and nothing is ever loosened.
+    """
+    for suffix in DATABASE_COMPANIONS:
+        path = database_path.with_name(database_path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            mode = path.stat().st_mode
+            if path.is_file() and mode & 0o077:
+                path.chmod(mode & 0o700)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.healthcheck:
@@ -180,12 +229,29 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"LikeLens configuration error: {error}", file=sys.stderr)
         return 2
+    # Everything the bot creates (database folder, database, its -wal/-shm, lock) is its user's
+    # alone; a stricter umask set by the user stays.
+    os.umask(os.umask(0o077) | 0o077)
     try:
-        settings.database_path.parent.mkdir(parents=True, exist_ok=True)
+        settings.database_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
         print(
             f"LikeLens configuration error: DATABASE_PATH's folder cannot be created ({error.strerror}): "
             "choose a writable path",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        # Held until the process ends: the name keeps the descriptor referenced, for the reader.
+        _instance_lock = take_instance_lock(settings.database_path)
+        make_database_private(settings.database_path)
+    except AlreadyRunning as error:
+        print(error, file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(
+            "LikeLens configuration error: DATABASE_PATH cannot be used "
+            f"({error.strerror}: {error.filename})",
             file=sys.stderr,
         )
         return 2

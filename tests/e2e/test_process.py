@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sqlite3
+import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -76,6 +77,8 @@ async def bot_process(cwd: Path, env: dict[str, str], *args: str) -> AsyncIterat
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(REPO / "bot.py"), *args, cwd=cwd, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        # A common permissive umask, so the file modes the bot sets are its own doing.
+        umask=0o022,
     )
     running = BotProcess(process)
     try:
@@ -115,6 +118,12 @@ async def test_python_bot_py_reaches_ready_answers_and_stops_cleanly(
         assert await bot.stop() == 0
     assert len(emulator.requests_to("PUT", "/applications/{application_id}/commands")) == 1
     assert (tmp_path / "db" / "likelens.db").exists()
+    # The database holds X tokens and who liked what: only the bot's user may read it.
+    assert stat.S_IMODE((tmp_path / "db").stat().st_mode) == 0o700
+    database_files = sorted(p.name for p in (tmp_path / "db").iterdir())
+    assert "likelens.db" in database_files
+    for name in database_files:
+        assert stat.S_IMODE((tmp_path / "db" / name).stat().st_mode) == 0o600, name
     # DEBUG logs every HTTP exchange and gateway event: still no secret in them.
     secrets = [emulator.token, *OAUTH1.values(), sandbox.SANDBOX_BEARER_TOKEN]
     leaked = [s for s in secrets if s in bot.text]
@@ -137,6 +146,58 @@ async def test_python_bot_py_sandbox_needs_only_the_discord_token(
         assert await check.wait() == 0
         assert await bot.stop() == 0
     assert (tmp_path / "data" / "likelens.db").exists()
+
+
+async def test_a_database_folder_that_exists_keeps_its_mode_and_the_database_is_made_private(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path
+) -> None:
+    # The folder may be a volume or the working directory: LikeLens neither loosens nor takes it over.
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o750)
+    folder.chmod(0o750)
+    # A database an older LikeLens left readable by everyone (an empty file is an empty database).
+    (folder / "likelens.db").touch()
+    (folder / "likelens.db").chmod(0o644)
+    env = child_env(
+        emulator, DISCORD_TOKEN=emulator.token, **OAUTH1, X_API_BASE_URL=x_sandbox.base_url,
+        DATABASE_PATH=str(folder / "likelens.db"),
+    )
+    async with bot_process(tmp_path, env) as bot:
+        await bot.wait_for_log("Ready as LikeLens")
+        wal = folder / "likelens.db-wal"
+        assert wal.exists()
+        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+        assert await bot.stop() == 0
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
+    assert stat.S_IMODE((folder / "likelens.db").stat().st_mode) == 0o600
+
+
+async def test_a_second_bot_on_the_same_database_exits_2_and_the_first_runs_on(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path
+) -> None:
+    database = tmp_path / "data" / "likelens.db"
+    env = child_env(
+        emulator, DISCORD_TOKEN=emulator.token, **OAUTH1, X_API_BASE_URL=x_sandbox.base_url,
+        DATABASE_PATH=str(database),
+    )
+    async with bot_process(tmp_path, env) as first:
+        await first.wait_for_log("Ready as LikeLens")
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, str(REPO / "bot.py"), cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(second.communicate(), 30)
+        lines = stderr.decode().splitlines()
+        assert second.returncode == 2
+        assert len(lines) == 1, lines
+        assert f"LikeLens is already running on {database}" in lines[0]
+        assert f"process {first.process.pid}" in lines[0] and "stop it first" in lines[0]
+        assert stdout == b""
+        # The second never reached Discord; the first still answers and stops cleanly.
+        assert len(emulator.identify_payloads) == 1
+        assert await answer_to_a_command(emulator) == "LikeLens status"
+        assert await first.stop() == 0
+    assert "Traceback" not in first.text
 
 
 BAD_CONFIGURATIONS = [
