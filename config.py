@@ -1,7 +1,7 @@
 """LikeLens' settings: one frozen dataclass read from the environment after python-dotenv loads .env.
 
 A missing or malformed variable raises `ConfigError` whose message is one line naming the variable
-and what to do; `bot.main()` prints it and exits with status 2 before any connection is made.
+and what to do; `launcher.main()` prints it and exits with status 2 before any connection is made.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ DEFAULT_X_API_BASE_URL = "https://api.x.com"
 DEFAULT_DATABASE_PATH = "data/likelens.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 OAUTH1_VARIABLES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
-# Every variable LikeLens reads (DESIGN.md's list); .env.example documents each one.
+# Every variable LikeLens reads; .env.example and the README's configuration table document each one.
 ENVIRONMENT_VARIABLES = (
     "DISCORD_TOKEN", "DEV_GUILD_ID", *OAUTH1_VARIABLES, "X_CLIENT_ID", "X_CLIENT_SECRET",
-    "X_OAUTH2_REFRESH_TOKEN", "X_BEARER_TOKEN", "X_API_BASE_URL", "X_FIELD_NAMING", "DATABASE_PATH",
-    "LOG_LEVEL",
+    "X_OAUTH2_REFRESH_TOKEN", "X_BEARER_TOKEN", "X_API_BASE_URL", "X_FIELD_NAMING", "X_ACCOUNT_GUILDS",
+    "DATABASE_PATH", "LOG_LEVEL",
 )
+SERVER_ID_PATTERN = r"[1-9][0-9]{0,19}"
 
 FieldNaming = Literal["tweet", "post"]
 UserAuthKind = Literal["oauth1", "oauth2", "sandbox"]
@@ -52,6 +53,8 @@ class Settings:
     database_path: Path = Path(DEFAULT_DATABASE_PATH)
     log_level: str = "INFO"
     dev_guild_id: int | None = None
+    # The servers the configured X account serves; None: decided by whether the application is public.
+    x_account_guilds: frozenset[int] | None = None
     # True for `bot.py --sandbox`: X calls go to the in-process sandbox with its own credentials.
     sandbox: bool = False
 
@@ -116,12 +119,23 @@ def _check_log_level(value: str) -> str:
 
 
 def _check_guild_id(value: str) -> int:
-    if not re.fullmatch(r"[1-9][0-9]{0,19}", value):
+    if not re.fullmatch(SERVER_ID_PATTERN, value):
         raise ConfigError(
             f"DEV_GUILD_ID is malformed ({value!r}): set it to a server id (digits; Developer Mode, "
             "right-click the server, Copy Server ID), or remove the line"
         )
     return int(value)
+
+
+def _check_account_guilds(value: str) -> frozenset[int]:
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    if not ids or not all(re.fullmatch(SERVER_ID_PATTERN, part) for part in ids):
+        raise ConfigError(
+            f"X_ACCOUNT_GUILDS is malformed ({value!r}): set it to the ids of the servers the configured "
+            "X account serves, separated by commas (Developer Mode, right-click the server, Copy Server ID), "
+            "or remove the line"
+        )
+    return frozenset(int(part) for part in ids)
 
 
 def _check_x_credentials(environ: Mapping[str, str]) -> None:
@@ -164,6 +178,7 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
     level = _get(environ, "LOG_LEVEL")
     guild = _get(environ, "DEV_GUILD_ID")
     database = _get(environ, "DATABASE_PATH")
+    account_guilds = _get(environ, "X_ACCOUNT_GUILDS")
     return Settings(
         discord_token=token,
         x_api_key=None if sandbox else _get(environ, "X_API_KEY"),
@@ -179,6 +194,7 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
         database_path=Path(database or DEFAULT_DATABASE_PATH),
         log_level=_check_log_level(level) if level else "INFO",
         dev_guild_id=_check_guild_id(guild) if guild else None,
+        x_account_guilds=_check_account_guilds(account_guilds) if account_guilds else None,
         sandbox=sandbox,
     )
 

@@ -27,6 +27,7 @@ def test_defaults_with_oauth1() -> None:
     assert settings.database_path == Path("data/likelens.db")
     assert settings.log_level == "INFO"
     assert settings.dev_guild_id is None
+    assert settings.x_account_guilds is None
     assert settings.x_bearer_token is None
     assert not settings.sandbox
 
@@ -36,7 +37,7 @@ def test_every_variable_is_read() -> None:
         "DISCORD_TOKEN": "discord-1234", **OAUTH2, "X_CLIENT_SECRET": "client-secret-1234",
         "X_BEARER_TOKEN": "bearer-1234", "X_API_BASE_URL": "http://127.0.0.1:8088/",
         "X_FIELD_NAMING": "post", "DATABASE_PATH": "/data/x.db", "LOG_LEVEL": "debug",
-        "DEV_GUILD_ID": "123456789012345678",
+        "DEV_GUILD_ID": "123456789012345678", "X_ACCOUNT_GUILDS": "123456789012345678, 42,",
     })
     assert settings.user_auth_kind == "oauth2"
     assert settings.oauth2_credentials() == ("client-id", "client-secret-1234", "refresh-1234")
@@ -46,6 +47,7 @@ def test_every_variable_is_read() -> None:
     assert settings.database_path == Path("/data/x.db")
     assert settings.log_level == "DEBUG"
     assert settings.dev_guild_id == 123456789012345678
+    assert settings.x_account_guilds == frozenset({123456789012345678, 42})
 
 
 def test_sandbox_needs_only_the_discord_token_and_ignores_x_keys() -> None:
@@ -84,6 +86,9 @@ def test_blank_values_count_as_unset() -> None:
         ({"DISCORD_TOKEN": "d", **OAUTH1, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DISCORD_TOKEN": "d", **OAUTH1, "DEV_GUILD_ID": "my-server"}, "DEV_GUILD_ID"),
         ({"DISCORD_TOKEN": "d", **OAUTH1, "X_API_BASE_URL": "api.x.com"}, "X_API_BASE_URL"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "X_ACCOUNT_GUILDS": "123, my-server"}, "X_ACCOUNT_GUILDS"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "X_ACCOUNT_GUILDS": "123 456"}, "X_ACCOUNT_GUILDS"),
+        ({"DISCORD_TOKEN": "d", **OAUTH1, "X_ACCOUNT_GUILDS": ","}, "X_ACCOUNT_GUILDS"),
     ],
 )
 def test_each_problem_is_one_line_naming_its_variable(env: dict[str, str], variable: str) -> None:
@@ -92,6 +97,11 @@ def test_each_problem_is_one_line_naming_its_variable(env: dict[str, str], varia
     message = str(raised.value)
     assert message.startswith(variable), message
     assert "\n" not in message
+
+
+def test_x_account_guilds_is_read_in_sandbox_mode_too() -> None:
+    settings = settings_from({"DISCORD_TOKEN": "d", "X_ACCOUNT_GUILDS": "7"}, sandbox=True)
+    assert settings.x_account_guilds == frozenset({7})
 
 
 def test_settings_are_frozen() -> None:

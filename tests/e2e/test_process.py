@@ -210,6 +210,7 @@ BAD_CONFIGURATIONS = [
     ({"DISCORD_TOKEN": "t", **OAUTH1, "LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
     ({"DISCORD_TOKEN": "t", **OAUTH1, "DEV_GUILD_ID": "abc"}, "DEV_GUILD_ID"),
     ({"DISCORD_TOKEN": "t", **OAUTH1, "X_API_BASE_URL": "ftp://x"}, "X_API_BASE_URL"),
+    ({"DISCORD_TOKEN": "t", **OAUTH1, "X_ACCOUNT_GUILDS": "my server"}, "X_ACCOUNT_GUILDS"),
 ]
 
 
