@@ -21,6 +21,7 @@ COPY xapi ./xapi
 COPY store ./store
 COPY ui ./ui
 COPY cogs ./cogs
+COPY accounts ./accounts
 
 # A non-root user owning only the database volume.
 RUN groupadd --gid 10001 likelens \

@@ -1,0 +1,1 @@
+"""Which X account serves which Discord server (the rule), and later the accounts servers connect."""
