@@ -23,6 +23,8 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from accounts.gate import AccountCheckedTree, admit
+from accounts.rule import configured_account_serves, unserved_servers_notice
 from config import ConfigError, Settings
 from store.db import Store
 from store.meta import get_meta, set_meta
@@ -89,6 +91,7 @@ class LikesBot(commands.Bot):
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=AccountCheckedTree,
             **options,
         )
         self.settings = settings
@@ -103,6 +106,9 @@ class LikesBot(commands.Bot):
         self.failed_extensions: dict[str, BaseException] = {}
         # True when this start sent the command tree to Discord.
         self.synced_this_start = False
+        # Until Discord says otherwise, assume anyone may add the bot (the safe side of the rule).
+        self.application_public = True
+        self._unserved_notice_logged = False
         self._resources = contextlib.AsyncExitStack()
 
     def footer_text(self, text: str = "") -> str:
@@ -121,7 +127,20 @@ class LikesBot(commands.Bot):
         embed.set_footer(text=text, icon_url=embed.footer.icon_url)
         return embed
 
+    def account_serves(self, guild_id: int | None) -> bool:
+        """Whether the configured X account answers for guild_id (None: a direct message)."""
+        return configured_account_serves(
+            guild_id, sandbox=self.settings.sandbox, listed=self.settings.x_account_guilds,
+            application_public=self.application_public,
+        )
+
+    async def admit(self, interaction: discord.Interaction[Any]) -> bool:
+        """True when interaction's server is served; else it is answered the refusal sentence."""
+        return await admit(interaction)
+
     async def setup_hook(self) -> None:
+        # login() has just read GET /oauth2/applications/@me: the "Public Bot" switch, once a start.
+        self.application_public = self.application is None or self.application.bot_public
         self.http_session = aiohttp.ClientSession()
         self._resources.push_async_callback(self.http_session.close)
         self.store = await Store.open(self.settings.database_path)
@@ -226,6 +245,14 @@ class LikesBot(commands.Bot):
         log.info("Ready as %s in %d server%s", self.user, guilds, "" if guilds == 1 else "s")
         if self.application_id is not None:
             log.info("Invite it to a server: %s", invite_url(self.application_id))
+        notice = unserved_servers_notice(
+            sandbox=self.settings.sandbox, listed=self.settings.x_account_guilds,
+            application_public=self.application_public, guild_ids=[guild.id for guild in self.guilds],
+        )
+        # on_ready comes again after a reconnect that could not resume: say it once a start.
+        if notice is not None and not self._unserved_notice_logged:
+            self._unserved_notice_logged = True
+            log.warning(notice)
 
     async def _keep_alive_file(self, path: Path) -> None:
         await self.wait_until_ready()

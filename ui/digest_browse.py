@@ -66,6 +66,10 @@ class DigestBrowseButton(
     ) -> DigestBrowseButton:
         return cls(int(match["digest"]), str(match["kind"]), str(match["subject"]))
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # A server no X account serves gets its one sentence; nothing is asked of X.
+        return await cast("LikesBot", interaction.client).admit(interaction)
+
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast("LikesBot", interaction.client)
         refusal = reserve_refusal(bot, interaction, BROWSED_ENDPOINT[self.kind])

@@ -139,6 +139,10 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         disabled = bool(getattr(item, "disabled", False))
         return cls(str(match["browse_id"]), int(match["page"]), label=label, disabled=disabled)
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # A server no X account serves gets its one sentence; nothing is asked of X.
+        return await cast("LikesBot", interaction.client).admit(interaction)
+
     async def callback(self, interaction: discord.Interaction) -> None:
         await turn_page(cast("LikesBot", interaction.client), interaction, self.browse_id, self.target)
 

@@ -58,8 +58,13 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 class DiscordEmulator:
     """A fake Discord for one bot: one guild by default, with #general and #digests."""
 
-    def __init__(self, token: str = "emulator-bot-token", *, callback_deadline: float | None = 3.0) -> None:
+    def __init__(
+        self, token: str = "emulator-bot-token", *, callback_deadline: float | None = 3.0,
+        bot_public: bool = False,
+    ) -> None:
         self.token = token
+        # The application's "Public Bot" switch: True lets anyone add the bot to their server.
+        self.bot_public = bot_public
         # Discord drops an interaction whose callback comes later than this after dispatch.
         self.callback_deadline = callback_deadline
         self.allowed_privileged_intents = 0
@@ -465,7 +470,7 @@ class DiscordEmulator:
     async def _get_application(self, request: web.Request) -> web.Response:
         return json_response({
             "id": self.application_id, "name": "LikeLens", "description": "", "icon": None,
-            "bot_public": False, "bot_require_code_grant": False, "verify_key": "00" * 32,
+            "bot_public": self.bot_public, "bot_require_code_grant": False, "verify_key": "00" * 32,
             "owner": self.owner.to_json(), "flags": 0, "interactions_endpoint_url": None,
             "summary": "", "team": None, "rpc_origins": [],
         })
