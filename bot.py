@@ -1,8 +1,9 @@
 """The LikesBot client: what `python bot.py` runs (launcher.py parses the command line, sets up
 logging, takes the single-instance lock and maps failures to exit codes).
 
-setup_hook opens the HTTP session, the store and the X client (the built-in sandbox for
-`--sandbox`), loads the cogs and syncs the slash commands when they changed.
+setup_hook reads whether the Discord application is public (the account rule, accounts/), opens
+the HTTP session, the store and the X client (the built-in sandbox for `--sandbox`), loads the
+cogs and syncs the slash commands when they changed.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def utc_now() -> datetime:
 
 class LikesBot(commands.Bot):
     """The LikeLens client. Cogs find what they need on it: `x`, `store`, `settings`,
-    `http_session`, `clock`, `simulated` and `footer_text()`."""
+    `http_session`, `clock`, `simulated`, `footer_text()`, `account_serves()` and `admit()`."""
 
     x: XClient
     store: Store

@@ -6,7 +6,8 @@ and exit codes around one LikesBot.
 0 while a running bot on this machine is connected (the container's HEALTHCHECK).
 
 Exit codes: 0 stopped cleanly (SIGTERM, Ctrl-C); 1 Discord refused the token or could not be
-reached at the first login; 2 configuration error (one line on stderr, nothing contacted).
+reached at the first login; 2 a configuration error or another LikeLens already running on the
+same database (one line on stderr, nothing contacted).
 """
 
 from __future__ import annotations
