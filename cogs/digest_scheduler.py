@@ -372,6 +372,11 @@ class DigestScheduler:
             return RunOutcome("skipped", f"Digest #{digest.id} is {digest.state} now: nothing was posted.")
         if due_by is not None and (digest.next_run_at is None or digest.next_run_at > due_by):
             return RunOutcome("skipped", f"Digest #{digest.id} is not due any more: nothing was posted.")
+        if not self.bot.account_serves(digest.guild_id):
+            # Nothing is read for a server no X account serves; put off a period, so it crowds out no other.
+            next_run = self.bot.clock().timestamp() + digest.every_seconds
+            await store.set_schedule(self.bot.store.conn, digest.id, next_run_at=next_run)
+            return RunOutcome("skipped", f"No X account serves digest #{digest.id}'s server: nothing read.")
         try:
             return await self.run_digest(digest, reader)
         except Exception:

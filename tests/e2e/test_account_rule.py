@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from accounts.rule import SERVER_REFUSAL
+from store import digests as digest_store
 from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
+from tests.e2e.digest_support import SettableClock, digest_bot, posted, sandbox_on, scheduler_of
 from tests.e2e.likes_support import message_with_button, next_id
 from tests.emulator import DiscordEmulator
 from tests.emulator.state import Guild
@@ -157,3 +159,31 @@ async def test_the_digest_browse_button_of_an_unserved_server_is_refused_without
             clicked = await InteractionDriver(emulator).click(message, f"ll:db:1:p:{sandbox.POST_100_LIKES}")
             assert_refused(clicked)
     assert x_sandbox.requests == []
+
+
+async def test_a_digest_of_a_server_no_longer_served_does_not_run_and_asks_x_nothing(tmp_path: Path) -> None:
+    clock = SettableClock()
+    database = tmp_path / "likelens.db"
+    async with DiscordEmulator() as emulator, sandbox_on(clock) as x:
+        async with digest_bot(emulator, x, database, clock) as first:
+            added = await InteractionDriver(emulator).slash(
+                "digest add", subject=sandbox.POST_7_LIKES, channel="digests", every="6h"
+            )
+            assert "Digest #1 created" in added.content
+            await scheduler_of(first).tick()
+        messages, requests = len(posted(emulator)), len(x.requests)
+        assert messages == 1 and requests > 0
+        # The owner makes the application public: the server is no longer served.
+        emulator.bot_public = True
+        x.add_likers(sandbox.POST_7_LIKES, 3)
+        clock.advance(hours=7)
+        async with digest_bot(emulator, x, database, clock) as second:
+            report = await scheduler_of(second).tick()
+            assert report.outcomes[1].status == "skipped"
+            # Put off to its next regular run, so unserved digests never crowd out served ones.
+            assert (await scheduler_of(second).tick()).rows_read == 0
+            digest = await digest_store.get_digest(second.store.conn, 1)
+            assert digest is not None and digest.state == "active"
+            assert digest.next_run_at is not None and digest.next_run_at > clock.timestamp()
+        assert len(posted(emulator)) == messages
+        assert len(x.requests) == requests
