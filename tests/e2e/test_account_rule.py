@@ -17,7 +17,7 @@ from accounts.rule import SERVER_REFUSAL
 from store import digests as digest_store
 from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
 from tests.e2e.digest_support import SettableClock, digest_bot, posted, sandbox_on, scheduler_of
-from tests.e2e.likes_support import message_with_button, next_id
+from tests.e2e.likes_support import assert_no_pings, message_with_button, next_id
 from tests.emulator import DiscordEmulator
 from tests.emulator.state import Guild
 from ui.digest_browse import DigestBrowseButton
@@ -51,6 +51,7 @@ def assert_refused(result: InteractionResult) -> None:
     assert result.ephemeral
     assert result.content == SERVER_REFUSAL
     assert not result.embeds
+    assert_no_pings(result)
 
 
 async def test_a_public_application_without_x_account_guilds_refuses_every_command_and_asks_x_nothing(
@@ -62,8 +63,12 @@ async def test_a_public_application_without_x_account_guilds_refuses_every_comma
             assert not bot.account_serves(int(emulator.guild.id))
             for command, options in REFUSED_COMMANDS:
                 assert_refused(await run_in(emulator, emulator.guild, command, **dict(options)))
-            choices = await InteractionDriver(emulator).autocomplete("digest remove", "digest", "")
-            assert choices == []
+            typing = emulator.build_slash(
+                "digest remove", {"digest": ""}, member=emulator.member("typist"), focused="digest"
+            )
+            offered = await InteractionDriver(emulator)._run(typing, "autocomplete of /digest remove")
+            # Autocomplete choices (type 8), empty: a message there would be an error under the option.
+            assert offered.callback_type == 8 and offered.choices == []
         # The switch is read once, from the answer login() already asked for.
         assert len(emulator.requests_to("GET", "/oauth2/applications/@me")) == 1
     assert x_sandbox.requests == []
