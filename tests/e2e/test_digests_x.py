@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from bot import LikesBot
-from cogs.digest_schedule import MAX_FAILURES, RESET_SLACK_SECONDS, backoff_seconds
+from digests.policy import MAX_FAILURES, RESET_SLACK_SECONDS, backoff_seconds
 from store import digests as store
 from tests.botharness import InteractionDriver
 from tests.e2e import digest_support
