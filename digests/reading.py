@@ -46,6 +46,8 @@ class Fetched:
     more: bool = False
     # The posts of a `recent` run whose likers were read.
     checked_posts: tuple[str, ...] = ()
+    # What this run left out and why, for the run log ("skipped post 1: X says it no longer exists").
+    skipped: tuple[str, ...] = ()
 
 
 
@@ -158,12 +160,26 @@ class SubjectReader:
             checked = await store.post_checks(self.bot.store.conn, digest.id)
             recent = sorted(recent, key=lambda p: checked.get(p.id, -math.inf))[:RECENT_MAX_POSTS]
         items: list[tuple[str, DigestEntry]] = []
+        read: list[Post] = []
+        skipped: list[str] = []
         for post in recent:
-            page = await self.likers(post.id)
+            try:
+                page = await self.likers(post.id)
+            except (errors.NotFound, errors.NotAuthorizedForResource) as gone:
+                # One post deleted or hidden since X listed it: skip it this run, not the whole digest.
+                skipped.append(f"skipped post {post.id}: {_gone_phrase(gone)}")
+                continue
+            read.append(post)
             items += [(f"{post.id}:{u.id}", _liker_entry(u, post)) for u in page.items]
-        counts = [p.like_count for p in recent]
+        counts = [p.like_count for p in read]
         likes = None if None in counts else sum(c for c in counts if c is not None)
-        return Fetched(items, likes, checked_posts=tuple(p.id for p in recent))
+        return Fetched(items, likes, checked_posts=tuple(p.id for p in read), skipped=tuple(skipped))
+
+
+def _gone_phrase(error: errors.XApiError) -> str:
+    if isinstance(error, errors.NotFound):
+        return "X says it no longer exists"
+    return "X no longer lets the account see its likes"
 
 
 def _liker_entry(user: User, post: Post | None = None) -> DigestEntry:

@@ -121,6 +121,7 @@ class DigestRunner:
             await store.mark_posts_checked(conn, digest.id, fetched.checked_posts, now=now,
                                            forget_before=now - RECENT_DAYS * 86400)
         subject = describe(digest.subject_kind, digest.subject_id)
+        note = "; ".join(fetched.skipped) or None
         keys = [key for key, _ in fetched.items]
         if not digest.baseline_done:
             line = self._baseline_line(digest, subject, fetched)
@@ -132,7 +133,7 @@ class DigestRunner:
             new = [(key, entry) for key, entry in fetched.items if key not in seen]
             if not new:
                 await store.log_run(conn, digest.id, now=now, status="nothing_new", items_found=len(keys),
-                                    like_count=fetched.like_count)
+                                    like_count=fetched.like_count, error=note)
                 next_run = policy.next_run_after_success(now, digest.every_seconds)
                 await store.set_schedule(conn, digest.id, last_run_at=now, failures=0, next_run_at=next_run)
                 return RunOutcome("nothing_new", "Nothing new since the last run: nothing was posted.")
@@ -146,7 +147,7 @@ class DigestRunner:
             planned = [key for key, _ in new]
         pending = await store.begin_run(
             conn, digest.id, now=now, kind=kind, item_ids=planned, items_found=len(keys),
-            like_count=fetched.like_count, payload=json.dumps(payload),
+            like_count=fetched.like_count, payload=json.dumps(payload), note=note,
         )
         return await self._deliver(digest, pending, channel, now)
 

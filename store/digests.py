@@ -221,14 +221,17 @@ async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Itera
 
 async def begin_run(
     conn: aiosqlite.Connection, digest_id: int, *, now: float, kind: RunKind, item_ids: Sequence[str],
-    items_found: int, like_count: int | None, payload: str,
+    items_found: int, like_count: int | None, payload: str, note: str | None = None,
 ) -> PendingRun:
-    """Record a run about to be sent, its message and its items, in one statement; returns the run."""
+    """Record a run about to be sent, its message and its items, in one statement; returns the run.
+
+    note goes to the run log's error column (what the run left out, e.g. a post deleted meanwhile).
+    """
     stored = json.dumps({"message": payload, "items": list(item_ids)})
     cursor = await conn.execute(
         "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
-        f"like_count, payload, number) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER})",
-        (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id),
+        f"like_count, payload, number, error) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER}, ?)",
+        (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id, note),
     )
     await conn.commit()
     run_id = cursor.lastrowid
