@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -77,3 +78,50 @@ async def find_in_history(
     except (discord.HTTPException, aiohttp.ClientError, OSError):
         log.warning("Could not read #%s's history for digest %d; sending again", channel.name, digest_id)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SendFailed:
+    """Why Discord did not take a run's message.
+
+    `outage` (5xx, a 429 discord.py gave up on, no connection) delays the run: it stays pending and
+    is sent again later, never counted against the digest. `refused` is for good (resending the
+    same payload would fail forever); `gone_channel` and `forbidden` pause or disable the digest;
+    `other` counts as one failed run.
+    """
+
+    kind: Literal["outage", "refused", "gone_channel", "forbidden", "other"]
+    reason: str
+    detail: str = ""
+
+
+async def send_run(
+    channel: discord.TextChannel, digest_id: int, pending: PendingRun, view: discord.ui.View | None,
+) -> discord.Message | SendFailed:
+    """Send the run's message (with its nonce): the message Discord took, or why it did not."""
+    content, embed = run_message(digest_id, pending)
+    options: dict[str, Any] = {"embed": embed} if embed is not None else {}
+    if view is not None and embed is not None:
+        options["view"] = view
+    try:
+        return await channel.send(
+            content=content, nonce=nonce_for(digest_id, pending.id),
+            allowed_mentions=discord.AllowedMentions.none(), **options,
+        )
+    except discord.Forbidden:
+        return SendFailed("forbidden", "the permission to post")
+    except discord.NotFound as missing:
+        if missing.code == 10003:
+            return SendFailed("gone_channel", "its channel was deleted")
+        return SendFailed("other", f"Discord refused the message ({missing.status})")
+    except discord.HTTPException as refused:
+        reason = f"Discord refused the message ({refused.status})"
+        if refused.status >= 500 or refused.status == 429:
+            return SendFailed("outage", f"Discord is unavailable ({refused.status})")
+        # 403/404 are handled above: any other 4xx refuses this payload for good.
+        return SendFailed("refused", reason, refused.text[:200])
+    except discord.RateLimited as limited:
+        # discord.py raises this instead of waiting longer than its max_ratelimit_timeout.
+        return SendFailed("outage", f"Discord rate-limits the channel for {limited.retry_after:.0f} s")
+    except (aiohttp.ClientError, OSError):
+        return SendFailed("outage", "the connection to Discord failed")

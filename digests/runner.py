@@ -17,7 +17,7 @@ import aiohttp
 import discord
 
 from digests import policy
-from digests.delivery import NONCE_TRUST_SECONDS, find_in_history, nonce_for, run_message
+from digests.delivery import NONCE_TRUST_SECONDS, find_in_history, send_run
 from digests.reading import BudgetReserved, Fetched, SubjectReader
 from digests.subjects import RECENT_DAYS, describe, item_noun
 from store import digests as store
@@ -45,7 +45,7 @@ GUILD_LEFT_REASON = (
 X_TEXT_LIMIT = 300
 
 Status = Literal[
-    "baseline", "posted", "nothing_new", "rate_limited", "failed", "paused", "disabled", "skipped",
+    "baseline", "posted", "nothing_new", "rate_limited", "failed", "delayed", "paused", "disabled", "skipped",
 ]
 
 
@@ -250,35 +250,33 @@ class DigestRunner:
     async def _deliver(
         self, digest: Digest, pending: PendingRun, channel: discord.TextChannel, now: float,
     ) -> RunOutcome:
-        content, embed = run_message(digest.id, pending)
         if now - pending.started_at > NONCE_TRUST_SECONDS:
             found = await find_in_history(channel, digest.id, pending)
             if found is not None:
                 return await self._delivered(digest, pending, channel, found, now=now)
-        options: dict[str, Any] = {"embed": embed} if embed is not None else {}
-        view = self.view_for(digest, pending) if embed is not None else None
-        if view is not None:
-            options["view"] = view
-        try:
-            message = await channel.send(
-                content=content, nonce=nonce_for(digest.id, pending.id),
-                allowed_mentions=discord.AllowedMentions.none(), **options,
-            )
-        except discord.Forbidden:
-            return await self._pause_for_permissions(digest, channel.name, ["the permission to post"])
-        except discord.NotFound as missing:
-            if missing.code == 10003:
-                return await self._channel_gone(digest)
-            return await self.fail(digest, now, f"Discord refused the message ({missing.status})")
-        except discord.HTTPException as refused:
-            reason = f"Discord refused the message ({refused.status})"
-            if 400 <= refused.status < 500 and refused.status != 429:
-                # Refused for good (403/404 are handled above): resending the same payload would fail forever.
-                await store.abandon_run(self.bot.store.conn, pending, error=f"{reason}: {refused.text[:200]}")
-            return await self.fail(digest, now, reason)
-        except (aiohttp.ClientError, OSError):
-            return await self.fail(digest, now, "the connection to Discord failed")
-        return await self._delivered(digest, pending, channel, message, now=now)
+        sent = await send_run(channel, digest.id, pending, self.view_for(digest, pending))
+        if isinstance(sent, discord.Message):
+            return await self._delivered(digest, pending, channel, sent, now=now)
+        if sent.kind == "outage":
+            return await self._discord_outage(digest, pending, now, sent.reason)
+        if sent.kind == "forbidden":
+            return await self._pause_for_permissions(digest, channel.name, [sent.reason])
+        if sent.kind == "gone_channel":
+            return await self._channel_gone(digest)
+        if sent.kind == "refused":
+            await store.abandon_run(self.bot.store.conn, pending, error=f"{sent.reason}: {sent.detail}")
+        return await self.fail(digest, now, sent.reason)
+
+    async def _discord_outage(self, digest: Digest, pending: PendingRun, now: float, why: str) -> RunOutcome:
+        """Discord did not take the message: the run stays pending and is sent again later.
+
+        Not a failed run: the waits grow while the outage lasts (as for an unavailable server)
+        and the digest is never disabled for it.
+        """
+        retry_at = policy.outage_retry_at(now, pending.started_at, digest.every_seconds)
+        await store.log_run(self.bot.store.conn, digest.id, now=now, status="delayed", error=why)
+        await store.set_schedule(self.bot.store.conn, digest.id, next_run_at=retry_at)
+        return RunOutcome("delayed", f"{why}: the digest posts when Discord is back.")
 
     async def _delivered(
         self, digest: Digest, pending: PendingRun, channel: discord.TextChannel, message: discord.Message, *,
