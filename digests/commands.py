@@ -87,9 +87,11 @@ async def digest_add(
             "Give it those permissions in that channel, then add the digest again.",
         )
         return
+    await defer(interaction)
+    # The account the digest serves: its Browse button stops working if another one serves the server later.
+    account = await bot.x.me()
     if parsed.kind == "post":
         # Refused now, as /likes post refuses it (the cog's error handler says why in the same words).
-        await defer(interaction)
         context = await browse_context(bot, "liking_users", parsed.id)
         if context.get("author") is None:
             raise errors.NotAuthorizedForResource(
@@ -102,7 +104,7 @@ async def digest_add(
     digest = await store.add_digest(
         conn, guild_id=target.guild.id, channel_id=target.id, creator_id=interaction.user.id,
         subject_kind=parsed.kind, subject_id=parsed.id, every_seconds=policy.EVERY_SECONDS[every],
-        now=bot.clock().timestamp(),
+        now=bot.clock().timestamp(), account_id=account.id,
     )
     await _answer(
         interaction,
