@@ -136,8 +136,11 @@ async def test_a_commit_from_another_coroutine_during_begin_run_cannot_split_the
         payload='{"embed": {"title": "t"}}',
     ))
     # The other coroutine commits right after begin_run's first write, whatever begin_run does next.
-    while first.conn.total_changes == changes:
+    for _ in range(10_000):
+        if first.conn.total_changes != changes:
+            break
         await asyncio.sleep(0)
+    assert first.conn.total_changes != changes, "begin_run never wrote"
     await first.conn.commit()
     # The bot dies here: whatever was not committed is lost.
     begin.cancel()
