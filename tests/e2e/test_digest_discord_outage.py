@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
+import discord
 import pytest
 import pytest_asyncio
 
@@ -105,3 +108,35 @@ async def test_a_discord_outage_does_not_spend_the_x_failure_budget(
     assert found is not None and found.state == "active" and found.failures == MAX_FAILURES - 2
     clock.advance(hours=7)
     assert (await scheduler.tick()).outcomes[1].status == "posted"
+
+
+@contextlib.contextmanager
+def discord_out_of_reach() -> Iterator[None]:
+    """Discord's HTTP API refuses connections (the gateway stays up): a closed port on this machine."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    reachable = discord.http.Route.BASE
+    discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE = reachable
+
+
+async def test_a_failed_connection_to_discord_delays_the_run_and_never_disables_it(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await driver.slash("digest add", subject=POST, channel="digests", every="1h")
+    scheduler = scheduler_of(dbot)
+    await scheduler.tick()
+    x.add_likers(POST, 1)
+    for _ in range(MAX_FAILURES + 1):
+        clock.advance(hours=2)
+        with discord_out_of_reach():
+            assert (await scheduler.tick()).outcomes[1].status == "delayed"
+    found = await store.get_digest(dbot.store.conn, 1)
+    assert found is not None and found.state == "active" and found.failures == 0
+    clock.advance(hours=2)
+    assert (await scheduler.tick()).outcomes[1].status == "posted"
+    assert len(posted(emulator)) == 2
