@@ -133,10 +133,11 @@ async def test_who_may_spend_the_moderators_quarter_follows_the_likes_commands_p
     budget = dbot.x.budget("liking_users")
     assert budget is not None and (budget.limit, budget.remaining) == (4, 1)
     clock.advance(minutes=2)
-    sent = len(x.requests_to("/liking_users"))
+    sent, asked = len(x.requests_to("/liking_users")), len(x.requests)
     clicked = await driver.click(message, BROWSE, member=emulator.member("clicker", member_perms))
     assert clicked.ephemeral
     assert bool(clicked.embeds) is moderator
     assert len(x.requests_to("/liking_users")) == sent + (1 if moderator else 0)
     if not moderator:
         assert "kept for moderators" in clicked.content
+        assert len(x.requests) == asked
