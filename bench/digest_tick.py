@@ -26,7 +26,7 @@ import aiosqlite
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import requests_since
-from cogs.digest_scheduler import DigestScheduler, TickReport
+from digests.scheduler import DigestScheduler, TickReport
 from tests.botharness import emulator_settings, running_bot
 from tests.e2e.digest_support import SettableClock, scheduler_of
 from tests.emulator import DiscordEmulator, schema

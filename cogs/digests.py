@@ -1,8 +1,8 @@
-"""/digest: scheduled posts of new likes to a channel.
+"""/digest: scheduled posts of new likes to a channel: the command tree only.
 
-The command tree below is final (names, options, choices, descriptions, permissions). Each
-command's body delegates to the `digest_*` function of the same name: the digest issue fills those
-in (and adds the scheduler loop, started in `cog_load`).
+The names, options, choices, descriptions and permissions below are the interface contract. Each
+command delegates to the `digest_*` function of the same name in digests/commands.py; the
+scheduler loop (digests/scheduler.py) starts in `cog_load`.
 """
 
 from __future__ import annotations
@@ -13,197 +13,24 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs import digest_schedule as schedule
-from cogs.digest_scheduler import DigestScheduler, missing_permissions
-from cogs.digest_subjects import describe, parse_subject
-from store import digests as store
-from store.digests import Digest
-from ui.digest_browse import DigestBrowseButton, browse_view
-from ui.digest_embeds import fit_lines
+from digests import browsing
+from digests.commands import (
+    digest_add,
+    digest_choices,
+    digest_list,
+    digest_pause,
+    digest_remove,
+    digest_resume,
+    digest_run,
+)
+from digests.scheduler import DigestScheduler
+from ui.digest_browse import DigestBrowseButton, browse_view, handle_clicks_with
 from ui.failures import report_failure
-from ui.paginator import browse_context
-from ui.respond import answer, defer
-from ui.text import plural
-from xapi import errors
 
 if TYPE_CHECKING:
     from bot import LikesBot
 
-# `every:` values; the digest issue maps them to intervals.
 EVERY_CHOICES = [app_commands.Choice(name=value, value=value) for value in ("1h", "6h", "12h", "24h")]
-LIST_LIMIT = 3900
-
-
-async def _answer(interaction: discord.Interaction, text: str) -> None:
-    """The ephemeral answer (it replaces a deferred "thinking…")."""
-    await answer(interaction, content=text)
-
-
-def _scheduler(bot: LikesBot) -> DigestScheduler:
-    cog = bot.get_cog("DigestsCog")
-    assert isinstance(cog, DigestsCog)
-    return cog.scheduler
-
-
-async def _find(bot: LikesBot, interaction: discord.Interaction, digest_id: int) -> Digest | None:
-    found = await store.get_digest(bot.store.conn, digest_id, interaction.guild_id or 0)
-    if found is None:
-        await _answer(interaction, f"There is no digest #{digest_id} in this server: see `/digest list`.")
-    return found
-
-
-def _when(timestamp: float | None) -> str:
-    return "never" if timestamp is None else f"<t:{int(timestamp)}:R>"
-
-
-def state_phrase(digest: Digest, *, bold: bool = False) -> str:
-    """The digest's state with its reason: "active", "paused: …", "disabled after 8 failed runs …"."""
-    if digest.state == "active":
-        if not digest.failures:
-            return "active"
-        return f"active (retrying after {plural(digest.failures, 'failed run')}: {digest.reason})"
-    state = f"**{digest.state}**" if bold else digest.state
-    reason = digest.reason or "by a moderator"
-    # "disabled after 8 failed runs …" reads as one sentence; other reasons follow a colon.
-    return f"{state} {reason}" if reason.startswith("after ") else f"{state}: {reason}"
-
-
-def describe_digest(digest: Digest) -> str:
-    """One /digest list entry."""
-    return (
-        f"**#{digest.id}** {describe(digest.subject_kind, digest.subject_id)} → <#{digest.channel_id}>, "
-        f"every {schedule.every_label(digest.every_seconds)} · last run {_when(digest.last_run_at)} · "
-        f"next run {_when(digest.next_run_at)} · {state_phrase(digest, bold=True)}"
-    )
-
-
-async def digest_add(
-    bot: LikesBot, interaction: discord.Interaction, *, subject: str, channel: discord.TextChannel, every: str
-) -> None:
-    try:
-        parsed = parse_subject(subject)
-    except errors.InvalidReference as error:
-        await _answer(interaction, f"{error.message} Or write `liked` or `recent`.")
-        return
-    guild = interaction.guild
-    target = guild.get_channel(channel.id) if guild else None
-    if not isinstance(target, discord.TextChannel):
-        await _answer(interaction, "LikeLens cannot see that channel: pick a text channel of this server.")
-        return
-    missing = missing_permissions(target)
-    if missing:
-        await _answer(
-            interaction,
-            f"LikeLens cannot post digests in {target.mention}: it lacks {', '.join(missing)} there. "
-            "Give it those permissions in that channel, then add the digest again.",
-        )
-        return
-    if parsed.kind == "post":
-        # Refused now, as /likes post refuses it (the cog's error handler says why in the same words).
-        await defer(interaction)
-        context = await browse_context(bot, "liking_users", parsed.id)
-        if context.get("author") is None:
-            raise errors.NotAuthorizedForResource(
-                "Not the connected account's post.", endpoint="liking_users")
-    conn = bot.store.conn
-    for existing in await store.guild_digests(conn, target.guild.id):
-        if existing.channel_id == target.id and existing.subject_key == (parsed.kind, parsed.id):
-            await _answer(interaction, f"Digest #{existing.id} already posts this to {target.mention}.")
-            return
-    digest = await store.add_digest(
-        conn, guild_id=target.guild.id, channel_id=target.id, creator_id=interaction.user.id,
-        subject_kind=parsed.kind, subject_id=parsed.id, every_seconds=schedule.EVERY_SECONDS[every],
-        now=bot.clock().timestamp(),
-    )
-    await _answer(
-        interaction,
-        f"Digest #{digest.id} created: {describe(parsed.kind, parsed.id)} → {target.mention}, every {every}. "
-        "Its first run posts one \"tracking started\" line; later runs post only what is new.",
-    )
-
-
-async def digest_list(bot: LikesBot, interaction: discord.Interaction) -> None:
-    conn = bot.store.conn
-    digests = await store.guild_digests(conn, interaction.guild_id or 0)
-    if not digests:
-        await _answer(interaction, "This server has no digests yet: `/digest add` creates one.")
-        return
-    notices = [d for d in digests if d.creator_notice and d.creator_id == interaction.user.id]
-    lines = [f"⚠️ {d.creator_notice}" for d in notices]
-    lines += [describe_digest(d) for d in digests]
-    embed = discord.Embed(title="Digests of this server", description="\n".join(fit_lines(lines, LIST_LIMIT)))
-    bot.stamp(embed)
-    await answer(interaction, embed=embed)
-    for digest in notices:
-        # Told once: the notice was shown to its creator.
-        await store.clear_creator_notice(conn, digest.id)
-
-
-async def digest_remove(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    found = await _find(bot, interaction, digest)
-    if found is not None:
-        await store.delete_digest(bot.store.conn, found.id)
-        await _answer(interaction, f"Digest #{found.id} removed.")
-
-
-async def digest_pause(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    found = await _find(bot, interaction, digest)
-    if found is None:
-        return
-    if found.state != "active":
-        await _answer(interaction, f"Digest #{found.id} is already {found.state}.")
-        return
-    who = discord.utils.escape_markdown(interaction.user.name)
-    reason = f"paused by {who}. `/digest resume digest:{found.id}` starts it again"
-    await store.set_state(bot.store.conn, found.id, "paused", reason=reason, next_run_at=None)
-    await _answer(interaction, f"Digest #{found.id} paused; its settings and seen items are kept.")
-
-
-async def digest_resume(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    found = await _find(bot, interaction, digest)
-    if found is None:
-        return
-    if found.state == "active":
-        await _answer(interaction, f"Digest #{found.id} is already active.")
-        return
-    channel = interaction.guild.get_channel(found.channel_id) if interaction.guild else None
-    if not isinstance(channel, discord.TextChannel):
-        await _answer(interaction, f"Digest #{found.id}'s channel is gone: remove it and add it again.")
-        return
-    missing = missing_permissions(channel)
-    if missing:
-        await _answer(interaction, f"LikeLens still lacks {', '.join(missing)} in {channel.mention}.")
-        return
-    await store.set_state(
-        bot.store.conn, found.id, "active", reason=None, next_run_at=bot.clock().timestamp(), failures=0
-    )
-    await store.clear_creator_notice(bot.store.conn, found.id)
-    await _answer(interaction, f"Digest #{found.id} resumed: it runs within a minute.")
-
-
-async def digest_run(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
-    found = await _find(bot, interaction, digest)
-    if found is None:
-        return
-    if found.state != "active":
-        await _answer(interaction, f"Digest #{found.id} is {state_phrase(found)}.")
-        return
-    await defer(interaction)
-    outcome = await _scheduler(bot).run_now(found.id)
-    await _answer(interaction, outcome.text)
-
-
-async def digest_choices(
-    bot: LikesBot, interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[int]]:
-    """Autocomplete of `digest:`: this guild's digests whose id or description contains what was typed."""
-    typed = current.strip().lower().lstrip("#")
-    choices = []
-    for digest in await store.guild_digests(bot.store.conn, interaction.guild_id or 0):
-        name = f"#{digest.id} {describe(digest.subject_kind, digest.subject_id)} ({digest.state})"
-        if typed in name.lower():
-            choices.append(app_commands.Choice(name=name[:100], value=digest.id))
-    return choices[:25]
 
 
 DIGEST_DESCRIPTION = "The digest's id (see /digest list)"
@@ -227,6 +54,7 @@ class DigestsCog(commands.Cog):
 
     async def cog_load(self) -> None:
         # Browse buttons of digests posted before a restart keep working.
+        handle_clicks_with(browsing.browse)
         self.bot.add_dynamic_items(DigestBrowseButton)
         self.scheduler.start()
 
@@ -289,7 +117,7 @@ class DigestsCog(commands.Cog):
     @app_commands.describe(digest=DIGEST_DESCRIPTION)
     @app_commands.autocomplete(digest=_digest_autocomplete)
     async def run(self, interaction: discord.Interaction, digest: app_commands.Range[int, 1]) -> None:
-        await digest_run(self.bot, interaction, digest=digest)
+        await digest_run(self.bot, self.scheduler, interaction, digest=digest)
 
 
 async def setup(bot: LikesBot) -> None:

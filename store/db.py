@@ -100,6 +100,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (digest_id, post_id)
     ) WITHOUT ROWID;
     """,
+    # 6: the X account (user id) a digest was added for: its Browse button works only while that
+    #    account serves the server. NULL for digests added before (not known).
+    """
+    ALTER TABLE digests ADD COLUMN account_id TEXT;
+    """,
 ]
 
 

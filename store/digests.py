@@ -24,7 +24,7 @@ RunKind = Literal["baseline", "digest"]
 
 _DIGEST_COLUMNS = (
     "id, guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, state, reason, "
-    "failures, baseline_done, creator_notice, created_at, last_run_at, next_run_at"
+    "failures, baseline_done, creator_notice, created_at, last_run_at, next_run_at, account_id"
 )
 # SQLite allows 999 bound parameters in old builds; stay well below.
 _IN_CHUNK = 500
@@ -53,6 +53,8 @@ class Digest:
     created_at: float
     last_run_at: float | None
     next_run_at: float | None
+    # The X user id of the account the digest was added for (None: added before it was recorded).
+    account_id: str | None = None
 
     @property
     def subject_key(self) -> tuple[str, str]:
@@ -95,25 +97,26 @@ class RunRecord:
 
 def _digest(row: Any) -> Digest:
     (id_, guild_id, channel_id, creator_id, kind, subject_id, every, state, reason, failures, baseline,
-     notice, created_at, last_run_at, next_run_at) = row
+     notice, created_at, last_run_at, next_run_at, account_id) = row
     return Digest(
         int(id_), int(guild_id), int(channel_id), int(creator_id), kind, str(subject_id), int(every), state,
         None if reason is None else str(reason), int(failures), bool(baseline),
         None if notice is None else str(notice), float(created_at),
         None if last_run_at is None else float(last_run_at),
         None if next_run_at is None else float(next_run_at),
+        None if account_id is None else str(account_id),
     )
 
 
 async def add_digest(
     conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, creator_id: int, subject_kind: SubjectKind,
-    subject_id: str, every_seconds: int, now: float,
+    subject_id: str, every_seconds: int, now: float, account_id: str | None = None,
 ) -> Digest:
     """Create an active digest, due at once (its first run records the baseline)."""
     cursor = await conn.execute(
         "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
-        "created_at, next_run_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now, now),
+        "created_at, next_run_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now, now, account_id),
     )
     await conn.commit()
     digest_id = cursor.lastrowid
@@ -221,14 +224,17 @@ async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Itera
 
 async def begin_run(
     conn: aiosqlite.Connection, digest_id: int, *, now: float, kind: RunKind, item_ids: Sequence[str],
-    items_found: int, like_count: int | None, payload: str,
+    items_found: int, like_count: int | None, payload: str, note: str | None = None,
 ) -> PendingRun:
-    """Record a run about to be sent, its message and its items, in one statement; returns the run."""
+    """Record a run about to be sent, its message and its items, in one statement; returns the run.
+
+    note goes to the run log's error column (what the run left out, e.g. a post deleted meanwhile).
+    """
     stored = json.dumps({"message": payload, "items": list(item_ids)})
     cursor = await conn.execute(
         "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
-        f"like_count, payload, number) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER})",
-        (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id),
+        f"like_count, payload, number, error) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER}, ?)",
+        (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id, note),
     )
     await conn.commit()
     run_id = cursor.lastrowid

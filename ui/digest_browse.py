@@ -8,41 +8,24 @@ subject of a post digest, the newest post listed by a `recent` digest) or `ll:db
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
-from cogs.digest_schedule import digests_may_spend
-from ui.paginator import open_browser
-from ui.respond import answer, defer
-from xapi.errors import XApiError
+from ui.respond import answer
 
 if TYPE_CHECKING:
     from bot import LikesBot
 
+# What a click does (digests/browsing.py; the digests cog connects it): ui only renders and answers.
+BrowseHandler = Callable[[discord.Interaction, "DigestBrowseButton"], Awaitable[None]]
+_handlers: list[BrowseHandler] = []
 
-# The X endpoint a Browse click reads first (and most): its budget decides.
-BROWSED_ENDPOINT = {"p": "liking_users", "l": "liked_posts"}
 
-
-def reserve_refusal(bot: LikesBot, interaction: discord.Interaction, endpoint: str) -> str | None:
-    """Why a member may not browse now (only the moderators' quarter of endpoint's window is left), or None.
-
-    Anyone may click a digest's button; the reserve the scheduler keeps for moderators (the
-    members who may use /likes) must not be spent by them.
-    """
-    perms = interaction.permissions
-    if perms.manage_messages or perms.administrator:
-        return None
-    budget = bot.x.budget(endpoint)
-    if digests_may_spend(budget, bot.clock().timestamp()):
-        return None
-    assert budget is not None
-    return (
-        "X's request budget for browsing is nearly used up and the rest is kept for moderators: "
-        f"try again <t:{int(budget.reset_at.timestamp())}:R>."
-    )
+def handle_clicks_with(handler: BrowseHandler | None) -> None:
+    """Send every Browse click to handler from now on (None: clicks are answered "unavailable")."""
+    _handlers[:] = [] if handler is None else [handler]
 
 
 class DigestBrowseButton(
@@ -71,28 +54,10 @@ class DigestBrowseButton(
         return await cast("LikesBot", interaction.client).admit(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot = cast("LikesBot", interaction.client)
-        refusal = reserve_refusal(bot, interaction, BROWSED_ENDPOINT[self.kind])
-        if refusal is not None:
-            await answer(interaction, content=refusal)
+        if not _handlers:
+            await answer(interaction, content="Browsing is unavailable right now: try again in a minute.")
             return
-        # A new ephemeral message for the clicker: a component's plain defer would edit the digest itself.
-        await defer(interaction)
-        if self.kind == "p":
-            await open_browser(bot, interaction, kind="liking_users", subject_id=self.subject)
-            return
-        # The connected account, read when clicked (the X client caches it).
-        try:
-            account_id = (await bot.x.me()).id
-        except XApiError:
-            account_id = ""
-        if not account_id:
-            await interaction.followup.send(
-                "X did not answer: try again in a minute.", ephemeral=True,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            return
-        await open_browser(bot, interaction, kind="liked_posts", subject_id=account_id)
+        await _handlers[0](interaction, self)
 
 
 def browse_view(

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from bot import LikesBot
-from cogs.digest_scheduler import DigestScheduler
+from digests.scheduler import DigestScheduler
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator, Message
 from tests.spec.xspec import exchange_problems

@@ -130,11 +130,17 @@ async def test_a_commit_from_another_coroutine_during_begin_run_cannot_split_the
     path = tmp_path / "likelens.db"
     first = await Store.open(path)
     digest = await new_digest(first)
+    changes = first.conn.total_changes
     begin = asyncio.create_task(digests.begin_run(
         first.conn, digest.id, now=1.0, kind="digest", item_ids=["a", "b"], items_found=2, like_count=None,
         payload='{"embed": {"title": "t"}}',
     ))
-    await asyncio.sleep(0)
+    # The other coroutine commits right after begin_run's first write, whatever begin_run does next.
+    for _ in range(10_000):
+        if first.conn.total_changes != changes:
+            break
+        await asyncio.sleep(0)
+    assert first.conn.total_changes != changes, "begin_run never wrote"
     await first.conn.commit()
     # The bot dies here: whatever was not committed is lost.
     begin.cancel()
@@ -144,10 +150,11 @@ async def test_a_commit_from_another_coroutine_during_begin_run_cannot_split_the
     second = await Store.open(path)
     try:
         pending = await digests.pending_run(second.conn, digest.id)
-        if pending is not None:
-            # The run survived: delivering it must mark all of its items seen (else they are posted again).
-            await digests.finish_run(second.conn, pending, message_id=1, now=2.0, next_run_at=3.0)
-            assert await digests.seen_items(second.conn, digest.id, ["a", "b"]) == {"a", "b"}
+        # The first write was committed: the run survived, and with all of its items.
+        assert pending is not None and pending.item_ids == ("a", "b")
+        # Delivering it marks them all seen (else they are posted again).
+        await digests.finish_run(second.conn, pending, message_id=1, now=2.0, next_run_at=3.0)
+        assert await digests.seen_items(second.conn, digest.id, ["a", "b"]) == {"a", "b"}
     finally:
         await second.close()
 

@@ -1,4 +1,4 @@
-"""cogs.digest_schedule: pure scheduling decisions."""
+"""digests.policy: pure scheduling decisions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cogs import digest_schedule as schedule
+from digests import policy as schedule
 from xapi.ratelimit import RateBudget
 
 RESET = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Digests: policy, subjects, reading X, delivery to Discord, and the scheduler loop."""

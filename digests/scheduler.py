@@ -1,0 +1,160 @@
+"""DigestScheduler: the one loop that runs due digests (each run is digests.runner's).
+
+A tick reads only the due digests (indexed `next_run_at`), shares X requests between digests of
+the same subject, leaves a quarter of each endpoint's window to moderators, and delivers each
+run's message with a nonce derived from (digest, run) before recording it delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import discord
+
+from digests.reading import SubjectReader
+from digests.runner import GUILD_LEFT_REASON, DigestRunner, RunOutcome
+from store import digests as store
+from store.digests import Digest, PendingRun
+from xapi.models import User
+
+if TYPE_CHECKING:
+    from bot import LikesBot
+
+log = logging.getLogger("likelens.digests")
+
+TICK_SECONDS = 30.0
+MAX_DIGESTS_PER_TICK = 200
+
+
+@dataclass
+class TickReport:
+    """What one tick did; rows_read is the number of digest rows the due query returned."""
+
+    rows_read: int = 0
+    outcomes: dict[int, RunOutcome] = field(default_factory=dict)
+    x_requests: int = 0
+    seconds: float = 0.0
+
+
+
+class DigestScheduler:
+    """Runs due digests every `tick_seconds`; `tick()` is one pass (tests call it directly)."""
+
+    def __init__(
+        self, bot: LikesBot, *, tick_seconds: float = TICK_SECONDS, max_per_tick: int = MAX_DIGESTS_PER_TICK,
+        x_deadline: float = 10.0,
+        view_for: Callable[[Digest, PendingRun], discord.ui.View | None] | None = None,
+    ) -> None:
+        self.bot = bot
+        self.tick_seconds = tick_seconds
+        self.max_per_tick = max_per_tick
+        self.x_deadline = x_deadline
+        # The digest message's buttons (the cog passes the Browse button).
+        self.runner = DigestRunner(bot, view_for or (lambda digest, run: None))
+        self.last_report: TickReport | None = None
+        self._account: User | None = None
+        # Ticks and /digest run never run a digest at the same time.
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- the loop ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop (once)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run_forever(), name="likelens-digest-scheduler")
+
+    async def stop(self) -> None:
+        """Stop the loop and wait for it."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _run_forever(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            # Sleep first: the guilds' channels and permissions are loaded by then.
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                await self.tick()
+            except Exception:
+                # The loop never dies: log and try again next tick.
+                log.exception("A digest tick failed; the scheduler goes on")
+
+    async def tick(self) -> TickReport:
+        """Run every due digest once; returns what was done."""
+        started = time.perf_counter()
+        sent_before = self.bot.x.stats.requests_sent
+        report = TickReport()
+        async with self._lock:
+            now = self.bot.clock().timestamp()
+            due = await store.due_digests(self.bot.store.conn, now, self.max_per_tick)
+            report.rows_read = len(due)
+            reader = SubjectReader(self.bot, reserve=True, deadline=self.x_deadline, account=self._account)
+            reader.expect_posts(d.subject_id for d in due if d.subject_kind == "post")
+            for digest in due:
+                report.outcomes[digest.id] = await self._run_guarded(digest.id, reader, due_by=now)
+            self._account = reader.known_account
+        report.x_requests = self.bot.x.stats.requests_sent - sent_before
+        report.seconds = time.perf_counter() - started
+        self.last_report = report
+        return report
+
+    async def run_now(self, digest_id: int) -> RunOutcome:
+        """/digest run: one run at once (it may use the moderators' share of the budget)."""
+        async with self._lock:
+            reader = SubjectReader(
+                self.bot, reserve=False, deadline=self.x_deadline, account=self._account, fresh=True)
+            outcome = await self._run_guarded(digest_id, reader, due_by=None)
+            self._account = reader.known_account
+            return outcome
+
+    async def _run_guarded(
+        self, digest_id: int, reader: SubjectReader, *, due_by: float | None
+    ) -> RunOutcome:
+        # Read again under the lock: a tick's due list and /digest run's row may be stale by now
+        # (paused, removed, or run meanwhile: baseline_done and failures changed).
+        digest = await store.get_digest(self.bot.store.conn, digest_id)
+        if digest is None:
+            return RunOutcome("skipped", f"Digest #{digest_id} was removed meanwhile: nothing was posted.")
+        if digest.state != "active":
+            return RunOutcome("skipped", f"Digest #{digest.id} is {digest.state} now: nothing was posted.")
+        if due_by is not None and (digest.next_run_at is None or digest.next_run_at > due_by):
+            return RunOutcome("skipped", f"Digest #{digest.id} is not due any more: nothing was posted.")
+        if not self.bot.account_serves(digest.guild_id):
+            # Nothing is read for a server no X account serves; put off a period, so it crowds out no other.
+            next_run = self.bot.clock().timestamp() + digest.every_seconds
+            await store.set_schedule(self.bot.store.conn, digest.id, next_run_at=next_run)
+            return RunOutcome("skipped", f"No X account serves digest #{digest.id}'s server: nothing read.")
+        try:
+            return await self.run_digest(digest, reader)
+        except Exception:
+            log.exception("Digest %d failed unexpectedly; it backs off", digest.id)
+            now = self.bot.clock().timestamp()
+            with contextlib.suppress(Exception):
+                await self.runner.fail(digest, now, "an unexpected error (see the bot's log)")
+            return RunOutcome("failed", "The run failed unexpectedly; it will be retried later.")
+
+    async def guild_left(self, guild_id: int) -> None:
+        """The bot was removed from a guild: its digests are disabled with the reason, not retried."""
+        count = await store.disable_guild_digests(self.bot.store.conn, guild_id, GUILD_LEFT_REASON)
+        if count:
+            log.info("Left guild %d: disabled its %d digest(s)", guild_id, count)
+
+    # ---- one run -----------------------------------------------------------------------
+
+    async def run_digest(self, digest: Digest, reader: SubjectReader) -> RunOutcome:
+        """Run digest once (without the lock: callers hold it)."""
+        return await self.runner.run_digest(digest, reader)
