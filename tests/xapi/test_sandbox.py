@@ -26,7 +26,6 @@ from oauthlib.oauth1 import Client as OAuth1Signer
 from yarl import URL
 
 from tests.spec.xspec import Naming, check_request, check_response, exchange_problems
-from xapi import sandbox_data
 from xapi.sandbox import (
     OWNER_ID,
     OWNER_USERNAME,
@@ -51,6 +50,7 @@ from xapi.sandbox import (
     USER_SUSPENDED_USERNAME,
     XSandbox,
 )
+from xapi.sandbox import data as sandbox_data
 
 ROOT = Path(__file__).resolve().parents[2]
 USER_FIELDS = "created_at,description,verified,public_metrics,protected,profile_image_url"
