@@ -13,11 +13,9 @@ from xapi.sandbox.auth import (
     SANDBOX_API_KEY,
     SANDBOX_API_SECRET,
     SANDBOX_BEARER_TOKEN,
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_REFRESH_TOKEN,
 )
 from xapi.sandbox.data import OWNER_ID, OWNER_USERNAME
+from xapi.sandbox.oauth2_tokens import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_REFRESH_TOKEN
 from xapi.sandbox.server import XSandbox
 
 log = logging.getLogger("xapi.sandbox")

@@ -8,7 +8,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from xapi.sandbox.auth import Caller
-from xapi.sandbox.data import OWNER_ID, JsonObject, SandboxWorld, SeedPost, SeedUser, post_json, user_json
+from xapi.sandbox.data import JsonObject, SandboxWorld, SeedPost, SeedUser, post_json, user_json
 from xapi.sandbox.pages import cut_page, decode_token, encode_token
 from xapi.sandbox.params import ParsedQuery, QueryError
 from xapi.sandbox.problems import Answer, Refused, invalid_request
@@ -20,7 +20,7 @@ Handler = Callable[[SandboxWorld, web.Request, Caller, ParsedQuery], Answer]
 
 def acting_account(caller: Caller) -> str | None:
     """The account a user-context caller acts as; None for app-only callers."""
-    return OWNER_ID if caller.kind in ("oauth1", "oauth2_user") else None
+    return caller.account_id if caller.kind in ("oauth1", "oauth2_user") else None
 
 
 def path_id(request: web.Request, name: str = "id") -> str:

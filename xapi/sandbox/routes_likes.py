@@ -37,7 +37,7 @@ def liked_posts(world: SandboxWorld, request: web.Request, caller: Caller, query
         return forbidden("user", user_id,
                          f"Sorry, you are not authorized to see the liked Posts of the User with id: "
                          f"[{user_id}].")
-    entries = list(reversed(world.owner_likes))
+    entries = list(reversed(world.likes_by(user_id)))
     ids, meta = page(f"liked_posts:{user_id}", entries, query)
     body = posts_body(world, [world.posts[i] for i in ids], query, single=False)
     return Answer(200, {**body, "meta": meta})

@@ -79,8 +79,13 @@ def posts(world: SandboxWorld, request: web.Request, caller: Caller, query: Pars
 
 
 def me(world: SandboxWorld, request: web.Request, caller: Caller, query: ParsedQuery) -> Answer:
-    """GET /2/users/me."""
-    return Answer(200, users_body(world, [world.users[OWNER_ID]], query, single=True))
+    """GET /2/users/me: the calling account; a suspended one gets the suspended partial error."""
+    user = world.users[acting_account(caller) or OWNER_ID]
+    if user.suspended:
+        error = partial("resource-not-found", "Forbidden", f"User has been suspended: [{user.id}].",
+                        resource_type="user", resource_id=user.id, parameter="id")
+        return Answer(200, {"errors": [error]})
+    return Answer(200, users_body(world, [user], query, single=True))
 
 
 def _in_window(post: SeedPost, query: ParsedQuery) -> bool:

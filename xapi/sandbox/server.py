@@ -3,6 +3,7 @@
 The pipeline logs the request, applies latency and connection faults, checks the credentials,
 spends the (endpoint, caller) rate budget, applies the answer faults, checks the query against the
 endpoint's rules and hands the rest to the endpoint's handler (routes_likes, routes_lookups).
+The OAuth 2.0 routes are oauth2_routes'.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableSequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableSequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -18,8 +19,9 @@ from aiohttp import web
 
 from xapi.sandbox import routes_likes as likes
 from xapi.sandbox import routes_lookups as lookups
-from xapi.sandbox.auth import AuthKind, Caller, OAuth2Tokens, SandboxAuthenticator, parse_basic_auth
+from xapi.sandbox.auth import AuthKind, Caller, SandboxAuthenticator
 from xapi.sandbox.bodies import Handler
+from xapi.sandbox.community import seed_communities
 from xapi.sandbox.data import OWNER_ID, Naming, SandboxWorld, build_world
 from xapi.sandbox.faults import (
     SandboxFaults,
@@ -29,10 +31,12 @@ from xapi.sandbox.faults import (
     rendered_body,
     with_partial_error,
 )
+from xapi.sandbox.oauth2_clients import SandboxClient, default_client
+from xapi.sandbox.oauth2_routes import OAuth2Routes
+from xapi.sandbox.oauth2_tokens import CODE_LIFETIME, OAuth2Tokens
 from xapi.sandbox.params import ENDPOINTS, EndpointRules, QueryError, detect_naming, parse_query
 from xapi.sandbox.problems import Answer, Refused, invalid_request, problem
 from xapi.sandbox.request_log import RequestLog, SandboxExchange, SandboxRequest
-from xapi.sandbox.token_endpoint import token_answer
 
 
 class XSandbox:
@@ -42,16 +46,27 @@ class XSandbox:
         self, *, rate_limit: int = 75, window_seconds: int = 900, clock: Callable[[], float] = time.time,
         access_token_lifetime: int = 7200, rate_limits: Mapping[str, int] | None = None,
         record_bodies: bool = True, request_log_size: int = 10_000,
+        redirect_uris: Iterable[str] = (), oauth2_clients: Iterable[SandboxClient] = (),
+        code_lifetime: float = CODE_LIFETIME,
     ) -> None:
+        """`redirect_uris`: callback URLs of the sandbox's own app (SANDBOX_CLIENT_ID);
+        `oauth2_clients`: more X apps; `code_lifetime`: seconds an authorization code lives."""
         self.rate_limit = rate_limit
         # Per-endpoint overrides of `rate_limit`, keyed like ENDPOINTS ("liking_users", "me", ...).
         self.rate_limits = dict(rate_limits or {})
         self.window_seconds = window_seconds
         self.clock = clock
         self.faults = SandboxFaults()
+        # A test switch apart from `faults` (those are the GET endpoints'): POST /2/oauth2/token answers 503.
+        self.token_endpoint_down = False
         self.log = RequestLog(record_bodies=record_bodies, size=request_log_size)
         self.world: SandboxWorld = build_world(datetime.fromtimestamp(clock(), UTC))
-        self.oauth2 = OAuth2Tokens(clock=clock, access_token_lifetime=access_token_lifetime)
+        seed_communities(self.world)
+        self.oauth2 = OAuth2Tokens(clock=clock, access_token_lifetime=access_token_lifetime,
+                                   code_lifetime=code_lifetime)
+        self.clients: dict[str, SandboxClient] = {}
+        for client in (default_client(redirect_uris), *oauth2_clients):
+            self.clients[client.client_id] = client
         self.authenticator = SandboxAuthenticator(self.oauth2)
         # (endpoint key, caller identity) -> [window end, requests used in the window]
         self._budgets: dict[tuple[str, str], list[float]] = {}
@@ -118,6 +133,21 @@ class XSandbox:
         """Invalidate every OAuth 2.0 access token, as if the user revoked the app."""
         self.oauth2.revoke_all()
 
+    def register_client(
+        self, client_id: str, redirect_uris: Iterable[str], *, secret: str | None = None,
+        name: str = "LikeLens",
+    ) -> SandboxClient:
+        """Register (or replace) an X app: with a secret it is confidential (HTTP Basic), else public."""
+        if client_id == default_client().client_id and secret is None:
+            raise ValueError("the sandbox's own client is confidential: give XSandbox its redirect_uris")
+        client = SandboxClient(client_id, frozenset(redirect_uris), secret, name=name)
+        self.clients[client_id] = client
+        return client
+
+    def suspend_account(self, account_id: str) -> None:
+        """X suspends `account_id`: its tokens still come, but it cannot be looked up or act."""
+        self.world.users[account_id].suspended = True
+
     # ----- server lifecycle -----
 
     def make_app(self) -> web.Application:
@@ -131,7 +161,7 @@ class XSandbox:
         app.router.add_get("/2/users/me", self._route("me", lookups.me))
         app.router.add_get("/2/tweets/{id}", self._route("post", lookups.post))
         app.router.add_get("/2/tweets", self._route("posts", lookups.posts))
-        app.router.add_post("/2/oauth2/token", self._token)
+        OAuth2Routes(self).add_to(app)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         return app
 
@@ -214,7 +244,7 @@ class XSandbox:
             return Answer(401, {"errors": [{"code": 32, "message": "Could not authenticate you."}]})
         if caller.kind in ("invalid", "none"):
             return problem("about:blank", "Unauthorized", "Unauthorized", 401)
-        headers.update(self._spend(rules.key, caller.identity))
+        headers.update(self.spend_budget(rules.key, caller.identity))
         if headers["x-rate-limit-remaining"] == "-1":
             headers["x-rate-limit-remaining"] = "0"
             return problem("about:blank", "Too Many Requests", "Too Many Requests", 429)
@@ -229,13 +259,17 @@ class XSandbox:
                 "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported "
                 "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].", 403,
             )
+        if caller.scopes is not None and not rules.scopes <= caller.scopes:
+            # X's answer to a user token granted too few scopes: a bare 403.
+            return problem("about:blank", "Forbidden", "Forbidden", 403)
         try:
             parsed = parse_query(rules, query)
         except QueryError as error:
             return invalid_request(error)
         return with_partial_error(self.faults, handler(self.world, request, caller, parsed))
 
-    def _spend(self, endpoint: str, identity: str) -> dict[str, str]:
+    def spend_budget(self, endpoint: str, identity: str) -> dict[str, str]:
+        """Count one request of `identity` on `endpoint`; the x-rate-limit-* headers to answer with."""
         now = self.clock()
         budget = self._budgets.get((endpoint, identity))
         if budget is None or now >= budget[0]:
@@ -273,16 +307,3 @@ class XSandbox:
         self.log.arrived(SandboxRequest(request.method, request.path, dict(request.query), kind, 404))
         body = {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
         return web.json_response(body, status=404)
-
-    async def _token(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        basic = parse_basic_auth(request.headers.get("Authorization", ""))
-        status, body = token_answer(self.oauth2, fields, basic)
-        record = SandboxRequest(request.method, request.path, dict(request.query),
-                                "none" if basic is None else "oauth2_user", status)
-        self.log.arrived(record)
-        headers = self._spend("oauth2_token", "client:" + fields.get("client_id", basic[0] if basic else ""))
-        headers["x-rate-limit-remaining"] = str(max(0, int(headers["x-rate-limit-remaining"])))
-        headers["Cache-Control"] = "no-store"
-        return web.json_response(body, status=status, headers=headers)
