@@ -719,6 +719,15 @@ def test_python_m_xapi_sandbox_logs_its_url_and_credentials_and_serves() -> None
         url = found.group(1)
         status = asyncio.run(_get_status(f"{url}/2/users/by/username/{OWNER_USERNAME}"))
         assert status == 200
+        # Its consent page serves the sandbox's own app with the bot's default callback URL.
+        found = re.search(r"X_AUTHORIZE_URL=(\S+)", line)
+        assert found is not None and found.group(1) == f"{url}/i/oauth2/authorize"
+        consent = {
+            "response_type": "code", "client_id": SANDBOX_CLIENT_ID, "scope": "tweet.read users.read",
+            "redirect_uri": "http://127.0.0.1:8080/x/callback", "state": "s", "code_challenge": "c" * 43,
+            "code_challenge_method": "S256",
+        }
+        assert asyncio.run(_get_status(f"{found.group(1)}?{urlencode(consent)}")) == 200
     finally:
         process.terminate()
         process.wait(timeout=10)
