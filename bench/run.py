@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"- Reproduce: `python bench/run.py{' --quick' if args.quick else ''}` "
           "(or one benchmark: `python -m bench.<name>`).")
     print("- Everything on 127.0.0.1: the Discord emulator (tests/emulator), the X sandbox "
-          "(xapi/sandbox.py), a real LikesBot; each baseline runs in the same process run. "
+          "(xapi/sandbox/), a real LikesBot; each baseline runs in the same process run. "
           "Compare the ratios, not the absolute times.\n")
     failed = []
     for name, title in chosen:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aiohttp
@@ -312,18 +313,30 @@ async def test_a_cache_shared_between_clients_is_keyed_by_token(
     assert [r.auth_kind for r in sandbox.requests] == ["oauth1", "bearer"]
 
 
+@pytest.fixture
+def far_east_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is UTC+14 (POSIX TZ, no tzdata needed), restored afterwards."""
+    monkeypatch.setenv("TZ", "KIRI-14")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 async def test_stats_count_items_by_kind_and_start_again_each_utc_day(
-    sandbox: XSandbox, session: aiohttp.ClientSession,
+    sandbox: XSandbox, session: aiohttp.ClientSession, far_east_local_time: None,
 ) -> None:
-    clock = SettableClock(start=datetime(2026, 12, 1, 23, 59).timestamp())
+    # 23:59:30 UTC on 1 December is already 13:59:30 on 2 December in local time (UTC+14):
+    # a counter keyed by the local day would neither start on 1 December nor roll over a minute later.
+    clock = SettableClock(start=datetime(2026, 12, 1, 23, 59, 30, tzinfo=UTC).timestamp())
     client = make_client(session, sandbox, clock=clock)
     page = await client.liking_users(POST_7_LIKES)
     stats = client.stats
+    assert stats.day == date(2026, 12, 1)
     assert stats.items_read["users"] == 7 + len(page.includes.users)
     assert stats.items_read["posts"] == len(page.includes.posts)
-    day = stats.day
-    clock.advance(24 * 3600)
-    assert client.stats.day > day
+    clock.advance(60)
+    assert client.stats.day == date(2026, 12, 2)
     assert client.stats.requests_sent == 0 and client.stats.items_read["users"] == 0
 
 

@@ -26,7 +26,6 @@ from oauthlib.oauth1 import Client as OAuth1Signer
 from yarl import URL
 
 from tests.spec.xspec import Naming, check_request, check_response, exchange_problems
-from xapi import sandbox_data
 from xapi.sandbox import (
     OWNER_ID,
     OWNER_USERNAME,
@@ -51,6 +50,7 @@ from xapi.sandbox import (
     USER_SUSPENDED_USERNAME,
     XSandbox,
 )
+from xapi.sandbox import data as sandbox_data
 
 ROOT = Path(__file__).resolve().parents[2]
 USER_FIELDS = "created_at,description,verified,public_metrics,protected,profile_image_url"
@@ -719,6 +719,15 @@ def test_python_m_xapi_sandbox_logs_its_url_and_credentials_and_serves() -> None
         url = found.group(1)
         status = asyncio.run(_get_status(f"{url}/2/users/by/username/{OWNER_USERNAME}"))
         assert status == 200
+        # Its consent page serves the sandbox's own app with the bot's default callback URL.
+        found = re.search(r"X_AUTHORIZE_URL=(\S+)", line)
+        assert found is not None and found.group(1) == f"{url}/i/oauth2/authorize"
+        consent = {
+            "response_type": "code", "client_id": SANDBOX_CLIENT_ID, "scope": "tweet.read users.read",
+            "redirect_uri": "http://127.0.0.1:8080/x/callback", "state": "s", "code_challenge": "c" * 43,
+            "code_challenge_method": "S256",
+        }
+        assert asyncio.run(_get_status(f"{found.group(1)}?{urlencode(consent)}")) == 200
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xapi.sandbox_data import JsonObject
-from xapi.sandbox_params import QueryError
+from xapi.sandbox.data import JsonObject
+from xapi.sandbox.params import QueryError
 
 PROBLEMS = "https://api.x.com/2/problems/"
 HTML_ERROR = (

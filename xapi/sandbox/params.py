@@ -95,7 +95,7 @@ _TWEET_NAMING_HINTS = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class EndpointRules:
-    """What one endpoint accepts: its items, result range, and whether it needs user context."""
+    """What one endpoint accepts: its items, result range, whether it needs user context, its scopes."""
 
     key: str
     items: Literal["users", "posts"]
@@ -105,11 +105,14 @@ class EndpointRules:
     max_results: int = 100
     default_results: int = 100
     extra_params: frozenset[str] = frozenset()
+    # What an OAuth 2.0 user token needs for this endpoint, as the spec's security section says.
+    scopes: frozenset[str] = frozenset({"tweet.read", "users.read"})
 
 
+_LIKES_SCOPES = frozenset({"tweet.read", "users.read", "like.read"})
 ENDPOINTS = {
-    "liking_users": EndpointRules("liking_users", "users", True, True, 1, 100, 100),
-    "liked_posts": EndpointRules("liked_posts", "posts", True, True, 5, 100, 100),
+    "liking_users": EndpointRules("liking_users", "users", True, True, 1, 100, 100, scopes=_LIKES_SCOPES),
+    "liked_posts": EndpointRules("liked_posts", "posts", True, True, 5, 100, 100, scopes=_LIKES_SCOPES),
     "user_posts": EndpointRules(
         "user_posts", "posts", False, True, 5, 100, 10,
         frozenset({"start_time", "end_time", "since_id", "until_id", "exclude"}),

@@ -1,5 +1,7 @@
 """Credentials of the X sandbox and the checks of each kind of token it accepts.
 
+OAuth 2.0 grants and their tokens live in oauth2_tokens; this module tells who a request is from.
+
 OAuth 1.0a signatures are verified by oauthlib's server side over the URL exactly as received, so a
 client that signs a different string than it sends is refused like X would refuse it.
 """
@@ -9,22 +11,21 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from oauthlib.common import Request
 from oauthlib.oauth1 import RequestValidator, ResourceEndpoint
+
+from xapi.sandbox.data import OWNER_ID
+from xapi.sandbox.oauth2_tokens import OAuth2Tokens
 
 SANDBOX_API_KEY = "sandbox-api-key"
 SANDBOX_API_SECRET = "sandbox-api-secret"
 SANDBOX_ACCESS_TOKEN = "1600000000000000001-sandboxaccesstoken"
 SANDBOX_ACCESS_TOKEN_SECRET = "sandbox-access-token-secret"
 SANDBOX_BEARER_TOKEN = "sandbox-bearer-token"
-SANDBOX_CLIENT_ID = "sandbox-client-id"
-SANDBOX_CLIENT_SECRET = "sandbox-client-secret"
-SANDBOX_REFRESH_TOKEN = "sandbox-refresh-token-0"
-OAUTH2_SCOPE = "tweet.read users.read like.read offline.access"
 
 AuthKind = Literal["oauth1", "oauth2_user", "bearer", "none", "invalid"]
 # oauthlib's own window for timestamps; nonces are remembered for as long.
@@ -39,6 +40,10 @@ class Caller:
     identity: str
     # Why an "invalid" caller was refused: "signature" gets X's legacy code-32 body.
     failure: str = ""
+    # The account a user-context caller acts as (OAuth 1.0a keys are the owner's).
+    account_id: str | None = None
+    # What an OAuth 2.0 user token was granted; None: not scope-limited (OAuth 1.0a, bearer).
+    scopes: frozenset[str] | None = None
 
 
 class _SandboxValidator(RequestValidator):
@@ -109,38 +114,6 @@ class _SandboxValidator(RequestValidator):
         return True
 
 
-@dataclass(slots=True)
-class OAuth2Tokens:
-    """Issued OAuth 2.0 user tokens; the refresh token rotates on every refresh."""
-
-    clock: Callable[[], float]
-    access_token_lifetime: int
-    refresh_token: str = SANDBOX_REFRESH_TOKEN
-    generation: int = 0
-    # access token -> expiry on the sandbox clock.
-    access_tokens: dict[str, float] = field(default_factory=dict)
-    refreshes: int = 0
-
-    def refresh(self, presented: str) -> tuple[str, str] | None:
-        """A new (access, refresh) token pair, or None when `presented` is not the live refresh token."""
-        if not hmac.compare_digest(presented.encode(), self.refresh_token.encode()):
-            return None
-        self.generation += 1
-        self.refreshes += 1
-        self.refresh_token = f"sandbox-refresh-token-{self.generation}"
-        access = f"sandbox-oauth2-access-{self.generation}"
-        self.access_tokens[access] = self.clock() + self.access_token_lifetime
-        return access, self.refresh_token
-
-    def is_live(self, access_token: str) -> bool:
-        expiry = self.access_tokens.get(access_token)
-        return expiry is not None and self.clock() < expiry
-
-    def revoke_all(self) -> None:
-        """Forget every access token (as if the user revoked the app's access)."""
-        self.access_tokens.clear()
-
-
 class SandboxAuthenticator:
     """Classifies the Authorization header of a request into a `Caller`."""
 
@@ -178,19 +151,19 @@ class SandboxAuthenticator:
             except (ValueError, TypeError, KeyError):
                 valid = False
             if valid:
-                return Caller("oauth1", "oauth1:" + SANDBOX_ACCESS_TOKEN)
+                return Caller("oauth1", "oauth1:" + SANDBOX_ACCESS_TOKEN, account_id=OWNER_ID)
             return Caller("invalid", "invalid", failure="signature")
         if scheme.lower() == "bearer":
             token = credentials.strip()
             if hmac.compare_digest(token.encode(), SANDBOX_BEARER_TOKEN.encode()):
                 return Caller("bearer", "bearer:app")
-            if self.oauth2.is_live(token):
-                return Caller("oauth2_user", "oauth2:" + OWNER_SUBJECT)
+            issued = self.oauth2.live_access(token)
+            if issued is not None:
+                # The tokens of one account share its rate budget, as user tokens do on X.
+                account = issued.grant.account_id
+                return Caller("oauth2_user", "oauth2:" + account, account_id=account,
+                              scopes=frozenset(issued.grant.scopes))
         return Caller("invalid", "invalid", failure="token")
-
-
-# All OAuth 2.0 access tokens belong to the owner; they share one rate budget like one user token.
-OWNER_SUBJECT = "1600000000000000001"
 
 
 def parse_basic_auth(header: str) -> tuple[str, str] | None:

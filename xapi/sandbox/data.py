@@ -110,6 +110,8 @@ class SandboxWorld:
     likers: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     # The owner's likes: [(like sequence, post id)], ascending.
     owner_likes: list[tuple[int, str]] = field(default_factory=list)
+    # The likes of the other accounts that can sign in (community.py): account id -> as owner_likes.
+    account_likes: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     deleted_posts: set[str] = field(default_factory=set)
     like_seq: int = 0
     next_user_number: int = 0
@@ -187,6 +189,10 @@ class SandboxWorld:
     def owner_like(self, post_id: str) -> None:
         self.like_seq += 1
         self.owner_likes.append((self.like_seq, post_id))
+
+    def likes_by(self, account_id: str) -> list[tuple[int, str]]:
+        """The posts `account_id` liked, [(like sequence, post id)], oldest like first."""
+        return self.owner_likes if account_id == OWNER_ID else self.account_likes.get(account_id, [])
 
 
 def build_world(now: datetime, seed: int = 20260822) -> SandboxWorld:
