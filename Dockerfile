@@ -21,6 +21,7 @@ COPY xapi ./xapi
 COPY store ./store
 COPY ui ./ui
 COPY cogs ./cogs
+COPY digests ./digests
 COPY accounts ./accounts
 
 # A non-root user owning only the database volume.
