@@ -11,6 +11,21 @@ from pathlib import Path
 
 import aiosqlite
 
+from store.transactions import transaction
+
+# Duplicates stored before (two concurrent `/digest add`s could both insert) fold into one: the
+# active one if any, else the oldest; the others go with their runs and items (ON DELETE CASCADE).
+UNIQUE_DIGESTS_MIGRATION = """
+    DELETE FROM digests WHERE id NOT IN (
+        SELECT (SELECT kept.id FROM digests AS kept
+                WHERE kept.guild_id = d.guild_id AND kept.channel_id = d.channel_id
+                  AND kept.subject_kind = d.subject_kind AND kept.subject_id = d.subject_id
+                ORDER BY kept.state = 'active' DESC, kept.id LIMIT 1)
+        FROM digests AS d GROUP BY d.guild_id, d.channel_id, d.subject_kind, d.subject_id
+    );
+    CREATE UNIQUE INDEX digests_unique_subject ON digests (guild_id, channel_id, subject_kind, subject_id);
+"""
+
 MIGRATIONS: list[str] = [
     # 1: key/value facts about the deployment (e.g. the hash of the last synced command tree),
     #    and OAuth 2.0 refresh tokens, which X rotates on every refresh.
@@ -100,6 +115,8 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (digest_id, post_id)
     ) WITHOUT ROWID;
     """,
+    # 6: at most one digest per (server, channel, subject).
+    UNIQUE_DIGESTS_MIGRATION,
 ]
 
 
@@ -109,8 +126,8 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     async with conn.execute("SELECT version FROM schema_version") as cursor:
         row = await cursor.fetchone()
     if row is None:
-        await conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-        await conn.commit()
+        async with transaction(conn):
+            await conn.execute("INSERT INTO schema_version (version) VALUES (0)")
         return 0
     return int(row[0])
 
@@ -124,6 +141,7 @@ async def migrate(conn: aiosqlite.Connection, migrations: list[str] | None = Non
             f"the database is at schema version {version} but this LikeLens knows only {len(steps)}: "
             "run a newer LikeLens or use another DATABASE_PATH"
         )
+    # Runs while the database is opened, before any other coroutine holds the connection.
     for number, script in enumerate(steps[version:], start=version + 1):
         # executescript commits first, so BEGIN/COMMIT inside the script keep each step atomic.
         try:

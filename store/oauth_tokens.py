@@ -10,6 +10,8 @@ import hashlib
 
 import aiosqlite
 
+from store.transactions import transaction
+
 
 def fingerprint(seed_token: str) -> str:
     """A one-way fingerprint of the configured token (the token itself is never stored twice)."""
@@ -28,11 +30,11 @@ async def current_refresh_token(conn: aiosqlite.Connection, name: str, seed_toke
 
 async def save_refresh_token(conn: aiosqlite.Connection, name: str, seed_token: str, token: str) -> None:
     """Persist the rotated token (committed before the caller uses the new access token)."""
-    await conn.execute(
-        "INSERT INTO oauth_tokens (name, refresh_token, seed_fingerprint) VALUES (?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET refresh_token = excluded.refresh_token, "
-        "seed_fingerprint = excluded.seed_fingerprint, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-        (name, token, fingerprint(seed_token)),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            "INSERT INTO oauth_tokens (name, refresh_token, seed_fingerprint) VALUES (?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET refresh_token = excluded.refresh_token, "
+            "seed_fingerprint = excluded.seed_fingerprint, "
+            "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            (name, token, fingerprint(seed_token)),
+        )
