@@ -29,10 +29,11 @@ import discord
 from discord.ext import commands
 from dotenv import find_dotenv, load_dotenv
 
+from accounts.token_vault import TokenVaultError, load_vault
 from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
 from store.db import MIGRATIONS, Store
 from store.meta import get_meta, set_meta
-from store.oauth_tokens import current_refresh_token, save_refresh_token
+from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.client import XClient
 
@@ -248,6 +249,13 @@ class LikesBot(commands.Bot):
         self, client_id: str, client_secret: str | None, configured_token: str
     ) -> OAuth2UserAuth:
         conn = self.store.conn
+        try:
+            attach_vault(conn, load_vault(self.settings.likelens_secret_key, self.settings.database_path))
+            await secure_stored_tokens(conn)
+        except TokenVaultError as error:
+            # One line and exit 2, like a configuration error (main() catches no ConfigError here).
+            log.error("LikeLens configuration error: %s", error)
+            raise SystemExit(2) from None
         # The stored token descends from the configured one by rotation; the configured one may be spent.
         refresh_token = await current_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token)
         if self.redactor is not None:

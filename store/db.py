@@ -26,6 +26,12 @@ UNIQUE_DIGESTS_MIGRATION = """
     CREATE UNIQUE INDEX digests_unique_subject ON digests (guild_id, channel_id, subject_kind, subject_id);
 """
 
+# Rows stored before stay plaintext (encrypted = 0) until oauth_tokens.secure_stored_tokens runs at
+# start: SQL cannot encrypt.
+TOKENS_AT_REST_MIGRATION = """
+    ALTER TABLE oauth_tokens ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: key/value facts about the deployment (e.g. the hash of the last synced command tree),
     #    and OAuth 2.0 refresh tokens, which X rotates on every refresh.
@@ -117,6 +123,8 @@ MIGRATIONS: list[str] = [
     """,
     # 6: at most one digest per (server, channel, subject).
     UNIQUE_DIGESTS_MIGRATION,
+    # 7: stored tokens are encrypted (accounts/token_vault.py).
+    TOKENS_AT_REST_MIGRATION,
 ]
 
 
@@ -164,6 +172,8 @@ async def open_database(path: Path | str, migrations: list[str] | None = None) -
         await conn.execute("PRAGMA foreign_keys=ON")
         # Waits instead of failing when another connection briefly holds the write lock.
         await conn.execute("PRAGMA busy_timeout=5000")
+        # Deleted and overwritten content (an old token's ciphertext, or a plaintext one) is zeroed.
+        await conn.execute("PRAGMA secure_delete=ON")
         await migrate(conn, migrations)
     except BaseException:
         await conn.close()

@@ -1,0 +1,1 @@
+"""Accounts LikeLens acts for: X accounts connected by servers and members, and their tokens."""
