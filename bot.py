@@ -267,6 +267,8 @@ class LikesBot(commands.Bot):
             await save_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token, new_token)
 
         auth = OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
+        # Before the store closes: a rotated token still unsaved gets one last attempt.
+        self._resources.push_async_callback(auth.aclose)
         if self.redactor is not None:
             # Access tokens come and go every two hours; the redactor reads the live ones.
             self.redactor.follow(lambda: auth.secrets)
