@@ -11,7 +11,10 @@ store's functions keep taking a plain `aiosqlite.Connection` (callers all over t
 opened inside another one by the same task joins it (no second BEGIN; the outer one commits), so
 store functions may be composed inside a larger transaction.
 
-Reads need no lock: they run between transactions or see the writing coroutine's own changes.
+Reads take no lock. A read by another coroutine while a transaction is open on the connection sees
+that transaction's changes before they are committed (SQLite isolates connections, not coroutines):
+a read that decides a write (is this digest new?) must not be trusted alone; a UNIQUE index or a
+check inside the transaction decides (as `add_digest` does).
 """
 
 from __future__ import annotations
