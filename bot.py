@@ -26,10 +26,11 @@ from discord.ext import commands
 
 from accounts.gate import AccountCheckedTree, admit
 from accounts.rule import configured_account_serves, unserved_servers_notice
+from accounts.token_vault import TokenVaultError, load_vault
 from config import ConfigError, Settings
 from store.db import Store
 from store.meta import get_meta, set_meta
-from store.oauth_tokens import current_refresh_token, save_refresh_token
+from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.client import XClient
 
@@ -146,6 +147,7 @@ class LikesBot(commands.Bot):
         self._resources.push_async_callback(self.http_session.close)
         self.store = await Store.open(self.settings.database_path)
         self._resources.push_async_callback(self.store.close)
+        await self._open_token_vault()
         self.x = await self._make_x_client()
         for extension in self.extension_names:
             try:
@@ -157,6 +159,17 @@ class LikesBot(commands.Bot):
         if self.alive_file is not None:
             task = asyncio.create_task(self._keep_alive_file(self.alive_file), name="likelens-alive-file")
             self._resources.push_async_callback(self._stop_alive_file, task, self.alive_file)
+
+    async def _open_token_vault(self) -> None:
+        """Every token the store keeps is encrypted with LIKELENS_SECRET_KEY (or secret.key beside it)."""
+        conn = self.store.conn
+        try:
+            attach_vault(conn, load_vault(self.settings.likelens_secret_key, self.settings.database_path))
+            await secure_stored_tokens(conn)
+        except TokenVaultError as error:
+            # One line and exit 2, like a configuration error (main() catches no ConfigError here).
+            log.error("LikeLens configuration error: %s", error)
+            raise SystemExit(2) from None
 
     async def _make_x_client(self) -> XClient:
         settings = self.settings
@@ -206,6 +219,8 @@ class LikesBot(commands.Bot):
             await save_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token, new_token)
 
         auth = OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
+        # Before the store closes: a rotated token still unsaved gets one last attempt.
+        self._resources.push_async_callback(auth.aclose)
         if self.redactor is not None:
             # Access tokens come and go every two hours; the redactor reads the live ones.
             self.redactor.follow(lambda: auth.secrets)

@@ -23,7 +23,7 @@ OAUTH1_VARIABLES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOK
 ENVIRONMENT_VARIABLES = (
     "DISCORD_TOKEN", "DEV_GUILD_ID", *OAUTH1_VARIABLES, "X_CLIENT_ID", "X_CLIENT_SECRET",
     "X_OAUTH2_REFRESH_TOKEN", "X_BEARER_TOKEN", "X_API_BASE_URL", "X_FIELD_NAMING", "X_ACCOUNT_GUILDS",
-    "DATABASE_PATH", "LOG_LEVEL",
+    "DATABASE_PATH", "LOG_LEVEL", "LIKELENS_SECRET_KEY",
 )
 SERVER_ID_PATTERN = r"[1-9][0-9]{0,19}"
 
@@ -55,6 +55,8 @@ class Settings:
     dev_guild_id: int | None = None
     # The servers the configured X account serves; None: decided by whether the application is public.
     x_account_guilds: frozenset[int] | None = None
+    # Fernet keys for tokens at rest, comma-separated (accounts/token_vault.py); None: secret.key.
+    likelens_secret_key: str | None = field(default=None, repr=False)
     # True for `bot.py --sandbox`: X calls go to the in-process sandbox with its own credentials.
     sandbox: bool = False
 
@@ -84,9 +86,9 @@ class Settings:
         values = (
             self.discord_token, self.x_api_key, self.x_api_secret, self.x_access_token,
             self.x_access_token_secret, self.x_client_secret, self.x_oauth2_refresh_token,
-            self.x_bearer_token,
+            self.x_bearer_token, *(self.likelens_secret_key or "").split(","),
         )
-        return tuple(v for v in values if v)
+        return tuple(v.strip() for v in values if v and v.strip())
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -137,6 +139,19 @@ def _check_account_guilds(value: str) -> frozenset[int]:
         )
     return frozenset(int(part) for part in ids)
 
+def _check_secret_key(value: str) -> str:
+    from accounts.token_vault import parse_keys  # noqa: PLC0415 (token_vault imports ConfigError)
+
+    try:
+        parse_keys(value)
+    except ValueError as error:
+        raise ConfigError(
+            f"LIKELENS_SECRET_KEY is malformed ({error}): each comma-separated key is a Fernet key "
+            "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'), "
+            "or remove the line to use secret.key beside the database"
+        ) from None
+    return value
+
 
 def _check_x_credentials(environ: Mapping[str, str]) -> None:
     oauth1_set = [name for name in OAUTH1_VARIABLES if _get(environ, name)]
@@ -179,6 +194,7 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
     guild = _get(environ, "DEV_GUILD_ID")
     database = _get(environ, "DATABASE_PATH")
     account_guilds = _get(environ, "X_ACCOUNT_GUILDS")
+    secret_key = _get(environ, "LIKELENS_SECRET_KEY")
     return Settings(
         discord_token=token,
         x_api_key=None if sandbox else _get(environ, "X_API_KEY"),
@@ -195,6 +211,7 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
         log_level=_check_log_level(level) if level else "INFO",
         dev_guild_id=_check_guild_id(guild) if guild else None,
         x_account_guilds=_check_account_guilds(account_guilds) if account_guilds else None,
+        likelens_secret_key=_check_secret_key(secret_key) if secret_key else None,
         sandbox=sandbox,
     )
 

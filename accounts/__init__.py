@@ -1,1 +1,1 @@
-"""Which X account serves which Discord server (the rule), and later the accounts servers connect."""
+"""Accounts LikeLens acts for: which X account serves which server, connected accounts, their tokens."""

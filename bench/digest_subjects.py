@@ -77,11 +77,19 @@ def due_indexes(scale: Scale) -> set[int]:
     return {k % scale.due_posts + scale.posts * (k // scale.due_posts) for k in range(scale.due)}
 
 
+def channel_count(scale: Scale) -> int:
+    """Channels that hold due digests: row n is in channel n // posts (one digest per channel and post)."""
+    return max(due_indexes(scale)) // scale.posts + 1
+
+
 async def insert_digests(
-    conn: aiosqlite.Connection, scale: Scale, posts: list[str], *, guild_id: int, channel_id: int, now: float,
+    conn: aiosqlite.Connection, scale: Scale, posts: list[str], *, guild_id: int, channel_ids: list[int],
+    now: float,
 ) -> None:
     due = due_indexes(scale)
-    rows = [(guild_id, channel_id, "post", posts[n % scale.posts], now,
+    # The due rows' channels exist; the others' (never due during the bench) are never read.
+    channels = [*channel_ids, *range(len(channel_ids), scale.digests // scale.posts + 1)]
+    rows = [(guild_id, channels[n // scale.posts], "post", posts[n % scale.posts], now,
              now - 1 if n in due else now + 8 * 3600 + n) for n in range(scale.digests)]
     await conn.executemany(
         "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
@@ -124,13 +132,13 @@ async def measure(scale: Scale) -> list[TickFigures]:
                 bench_sandbox(clock=clock.timestamp) as x:
             posts = add_owner_posts(x, scale.posts, clock())
             settings = emulator_settings(emulator, x.base_url, Path(folder) / "likelens.db")
+            channels = [emulator.add_channel(f"digests-{k}") for k in range(channel_count(scale))]
             async with running_bot(emulator, settings, clock=clock) as bot:
                 scheduler = scheduler_of(bot)
                 await scheduler.stop()
-                channel = emulator.channel("digests")
                 conn = bot.store.conn
                 await insert_digests(conn, scale, posts, guild_id=int(emulator.guild.id),
-                                     channel_id=int(channel.id), now=clock.timestamp())
+                                     channel_ids=[int(c.id) for c in channels], now=clock.timestamp())
                 # The naive scheduler reads the same database through its own connection.
                 async with aiosqlite.connect(settings.database_path) as naive_conn:
                     naive_conn.row_factory = aiosqlite.Row
@@ -142,14 +150,14 @@ async def measure(scale: Scale) -> list[TickFigures]:
                         for post_id in due_posts:
                             x.add_likers(post_id, 3)
                         clock.advance(hours=6)
-                    posted_before = len(emulator.messages_in(channel))
+                    posted_before = sum(len(emulator.messages_in(c)) for c in channels)
                     before = len(x.requests)
                     with schema_checks_off():
                         report = await scheduler.tick()
                     figures.append(TickFigures(
                         label, report.seconds, report.rows_read, likers_requests(x, before),
                         post_lookups(x, before), len(x.requests) - before,
-                        len(emulator.messages_in(channel)) - posted_before,
+                        sum(len(emulator.messages_in(c)) for c in channels) - posted_before,
                     ))
     return figures
 

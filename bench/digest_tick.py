@@ -42,14 +42,18 @@ MAX_X_REQUESTS = len(POSTS) + math.ceil(len(POSTS) / 100) + 2 + 1 + 10
 
 
 async def insert_digests(
-    conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, total: int, due: int, now: float,
+    conn: aiosqlite.Connection, *, guild_id: int, channel_ids: list[int], total: int, due: int, now: float,
 ) -> None:
     rows = []
     for n in range(total):
         kind, subject_id = SUBJECTS[n % len(SUBJECTS)]
         # The first `due` rows are due now; the others after both ticks (tick 2 is 6 hours later).
         next_run = now - 1 if n < due else now + 8 * 3600 + n
-        rows.append((guild_id, channel_id, kind, subject_id, now, next_run))
+        # One digest per channel and subject (a UNIQUE index): row n goes to channel n // len(SUBJECTS);
+        # the due rows' channels exist, the others' are never read.
+        channel = n // len(SUBJECTS)
+        rows.append((guild_id, channel_ids[channel] if channel < len(channel_ids) else channel, kind,
+                     subject_id, now, next_run))
     await conn.executemany(
         "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
         "created_at, next_run_at) VALUES (?, ?, 1, ?, ?, 21600, ?, ?)", rows,
@@ -98,13 +102,13 @@ async def measure(total: int, due: int) -> tuple[list[Result], list[tuple[int, i
     with tempfile.TemporaryDirectory() as folder:
         async with DiscordEmulator() as emulator, XSandbox(clock=clock.timestamp, record_bodies=False) as x:
             settings = emulator_settings(emulator, x.base_url, Path(folder) / "likelens.db")
+            channels = [emulator.add_channel(f"digests-{k}") for k in range(math.ceil(due / len(SUBJECTS)))]
             async with running_bot(emulator, settings, clock=clock) as bot:
                 scheduler: DigestScheduler = scheduler_of(bot)
                 await scheduler.stop()
-                channel = emulator.channel("digests")
                 await insert_digests(
-                    bot.store.conn, guild_id=int(emulator.guild.id), channel_id=int(channel.id),
-                    total=total, due=due, now=clock.timestamp(),
+                    bot.store.conn, guild_id=int(emulator.guild.id),
+                    channel_ids=[int(c.id) for c in channels], total=total, due=due, now=clock.timestamp(),
                 )
                 started = time.perf_counter()
                 async with bot.store.conn.execute("SELECT * FROM digests") as cursor:
@@ -116,14 +120,14 @@ async def measure(total: int, due: int) -> tuple[list[Result], list[tuple[int, i
                             x.add_likers(post, 3)
                         x.add_liked_posts(2)
                         clock.advance(hours=6)
-                    before = len(emulator.messages_in(channel))
+                    before = sum(len(emulator.messages_in(c)) for c in channels)
                     sent_before = len(x.requests)
                     discord_before = len(emulator.requests)
                     timer.seconds = 0.0
                     report = await scheduler.tick()
                     report.x_requests = len(x.requests) - sent_before
                     breakdowns.append(x_breakdown(x, sent_before))
-                    posted = len(emulator.messages_in(channel)) - before
+                    posted = sum(len(emulator.messages_in(c)) for c in channels) - before
                     discord_requests = len(emulator.requests) - discord_before
                     results.append((label, report, posted, discord_requests, timer.seconds))
     # One Discord request per message: no history read before a fresh run's send.

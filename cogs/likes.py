@@ -156,7 +156,7 @@ async def likes_status(bot: LikesBot, interaction: discord.Interaction) -> None:
         me = await bot.x.me()
     except errors.XApiError as error:
         me_error = message_for(error)
-    embed = render_status(me, bot.x.budgets(), bot.x.stats, me_error=me_error)
+    embed = render_status(me, bot.x.budgets(), bot.x.stats, me_error=me_error, notices=bot.x.notices())
     await answer(interaction, embed=bot.stamp(embed))
 
 

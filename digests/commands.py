@@ -101,11 +101,16 @@ async def digest_add(
         if existing.channel_id == target.id and existing.subject_key == (parsed.kind, parsed.id):
             await _answer(interaction, f"Digest #{existing.id} already posts this to {target.mention}.")
             return
-    digest = await store.add_digest(
-        conn, guild_id=target.guild.id, channel_id=target.id, creator_id=interaction.user.id,
-        subject_kind=parsed.kind, subject_id=parsed.id, every_seconds=policy.EVERY_SECONDS[every],
-        now=bot.clock().timestamp(), account_id=account.id,
-    )
+    try:
+        digest = await store.add_digest(
+            conn, guild_id=target.guild.id, channel_id=target.id, creator_id=interaction.user.id,
+            subject_kind=parsed.kind, subject_id=parsed.id, every_seconds=policy.EVERY_SECONDS[every],
+            now=bot.clock().timestamp(), account_id=account.id,
+        )
+    except store.DuplicateDigest as duplicate:
+        # Another /digest add of the same digest won the race since the check above.
+        await _answer(interaction, f"Digest #{duplicate.existing_id} already posts this to {target.mention}.")
+        return
     await _answer(
         interaction,
         f"Digest #{digest.id} created: {describe(parsed.kind, parsed.id)} → {target.mention}, every {every}. "

@@ -21,6 +21,7 @@ from digests.reading import SubjectReader
 from digests.runner import GUILD_LEFT_REASON, DigestRunner, RunOutcome
 from store import digests as store
 from store.digests import Digest, PendingRun
+from store.pruning import prune
 from xapi.models import User
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ log = logging.getLogger("likelens.digests")
 
 TICK_SECONDS = 30.0
 MAX_DIGESTS_PER_TICK = 200
+# Old runs, seen items and digests of servers left go at most this often (store/pruning.py's bounds).
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 @dataclass
@@ -62,6 +65,8 @@ class DigestScheduler:
         # Ticks and /digest run never run a digest at the same time.
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        # The first loop pass prunes: a bot restarted daily must prune too.
+        self._pruned_at = float("-inf")
 
     # ---- the loop ----------------------------------------------------------------------
 
@@ -92,6 +97,18 @@ class DigestScheduler:
             except Exception:
                 # The loop never dies: log and try again next tick.
                 log.exception("A digest tick failed; the scheduler goes on")
+            try:
+                await self._prune_now_and_then()
+            except Exception:
+                log.exception("Pruning old digest data failed; it is tried again in an hour")
+
+    async def _prune_now_and_then(self) -> None:
+        now = self.bot.clock().timestamp()
+        if now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
+        report = await prune(self.bot.store.conn, now=now, guild_left_reason=GUILD_LEFT_REASON)
+        log.info("Pruned old digest data: %s", report)
 
     async def tick(self) -> TickReport:
         """Run every due digest once; returns what was done."""

@@ -14,6 +14,8 @@ from typing import Any
 
 import aiosqlite
 
+from store.transactions import transaction
+
 # Base-36 ids of 10 characters: short in a custom_id, 3.6e15 values, so collisions do not happen.
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID_LENGTH = 10
@@ -38,25 +40,25 @@ def new_browse_id() -> str:
 
 async def save_browse(conn: aiosqlite.Connection, record: BrowseRecord, *, now: float) -> None:
     """Insert or replace the record."""
-    await conn.execute(
-        "INSERT INTO browse_states (id, kind, subject_id, owner_id, context, state, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
-        "context = excluded.context, updated_at = excluded.updated_at",
-        (record.id, record.kind, record.subject_id, record.owner_id, json.dumps(record.context),
-         json.dumps(record.state), now),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            "INSERT INTO browse_states (id, kind, subject_id, owner_id, context, state, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+            "context = excluded.context, updated_at = excluded.updated_at",
+            (record.id, record.kind, record.subject_id, record.owner_id, json.dumps(record.context),
+             json.dumps(record.state), now),
+        )
 
 
 async def save_position(
     conn: aiosqlite.Connection, browse_id: str, state: dict[str, Any], *, now: float,
 ) -> None:
     """Record where the paginator `browse_id` stands now."""
-    await conn.execute(
-        "UPDATE browse_states SET state = ?, updated_at = ? WHERE id = ?",
-        (json.dumps(state), now, browse_id),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            "UPDATE browse_states SET state = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(state), now, browse_id),
+        )
 
 
 async def load_browse(conn: aiosqlite.Connection, browse_id: str) -> BrowseRecord | None:
@@ -78,6 +80,6 @@ async def load_browse(conn: aiosqlite.Connection, browse_id: str) -> BrowseRecor
 
 async def delete_browse_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
     """Forget paginators untouched since `cutoff` (Unix seconds); returns how many."""
-    cursor = await conn.execute("DELETE FROM browse_states WHERE updated_at < ?", (cutoff,))
-    await conn.commit()
+    async with transaction(conn):
+        cursor = await conn.execute("DELETE FROM browse_states WHERE updated_at < ?", (cutoff,))
     return cursor.rowcount

@@ -11,6 +11,27 @@ from pathlib import Path
 
 import aiosqlite
 
+from store.transactions import transaction
+
+# Duplicates stored before (two concurrent `/digest add`s could both insert) fold into one: the
+# active one if any, else the oldest; the others go with their runs and items (ON DELETE CASCADE).
+UNIQUE_DIGESTS_MIGRATION = """
+    DELETE FROM digests WHERE id NOT IN (
+        SELECT (SELECT kept.id FROM digests AS kept
+                WHERE kept.guild_id = d.guild_id AND kept.channel_id = d.channel_id
+                  AND kept.subject_kind = d.subject_kind AND kept.subject_id = d.subject_id
+                ORDER BY kept.state = 'active' DESC, kept.id LIMIT 1)
+        FROM digests AS d GROUP BY d.guild_id, d.channel_id, d.subject_kind, d.subject_id
+    );
+    CREATE UNIQUE INDEX digests_unique_subject ON digests (guild_id, channel_id, subject_kind, subject_id);
+"""
+
+# Rows stored before stay plaintext (encrypted = 0) until oauth_tokens.secure_stored_tokens runs at
+# start: SQL cannot encrypt.
+TOKENS_AT_REST_MIGRATION = """
+    ALTER TABLE oauth_tokens ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: key/value facts about the deployment (e.g. the hash of the last synced command tree),
     #    and OAuth 2.0 refresh tokens, which X rotates on every refresh.
@@ -105,6 +126,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE digests ADD COLUMN account_id TEXT;
     """,
+    # 7: at most one digest per (server, channel, subject).
+    UNIQUE_DIGESTS_MIGRATION,
+    # 8: stored tokens are encrypted (accounts/token_vault.py).
+    TOKENS_AT_REST_MIGRATION,
 ]
 
 
@@ -114,8 +139,8 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     async with conn.execute("SELECT version FROM schema_version") as cursor:
         row = await cursor.fetchone()
     if row is None:
-        await conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-        await conn.commit()
+        async with transaction(conn):
+            await conn.execute("INSERT INTO schema_version (version) VALUES (0)")
         return 0
     return int(row[0])
 
@@ -129,6 +154,7 @@ async def migrate(conn: aiosqlite.Connection, migrations: list[str] | None = Non
             f"the database is at schema version {version} but this LikeLens knows only {len(steps)}: "
             "run a newer LikeLens or use another DATABASE_PATH"
         )
+    # Runs while the database is opened, before any other coroutine holds the connection.
     for number, script in enumerate(steps[version:], start=version + 1):
         # executescript commits first, so BEGIN/COMMIT inside the script keep each step atomic.
         try:
@@ -151,6 +177,8 @@ async def open_database(path: Path | str, migrations: list[str] | None = None) -
         await conn.execute("PRAGMA foreign_keys=ON")
         # Waits instead of failing when another connection briefly holds the write lock.
         await conn.execute("PRAGMA busy_timeout=5000")
+        # Deleted and overwritten content (an old token's ciphertext, or a plaintext one) is zeroed.
+        await conn.execute("PRAGMA secure_delete=ON")
         await migrate(conn, migrations)
     except BaseException:
         await conn.close()

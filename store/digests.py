@@ -4,9 +4,9 @@ A run's message and its item ids are stored in the run's row (`payload`) *before
 sent; `finish_run` records the items delivered once Discord accepted it. A run still pending after
 a crash is sent again, with the same nonce, so Discord drops the duplicate.
 
-The bot's modules share one connection, and any of them may commit between two statements of
-another: `begin_run` is therefore one INSERT (the items travel in the run's row), so no commit can
-split a run from its items.
+The bot's modules share one connection: every write here runs in `store.transactions.transaction`,
+so no other coroutine's commit can land between two statements of a write, and a write that fails
+half-way leaves nothing. (`begin_run` stays one INSERT, the items travelling in the run's row.)
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiosqlite
+
+from store.transactions import transaction
 
 DigestState = Literal["active", "paused", "disabled"]
 SubjectKind = Literal["post", "liked", "recent"]
@@ -108,17 +110,38 @@ def _digest(row: Any) -> Digest:
     )
 
 
+class DuplicateDigest(Exception):
+    """The server already has a digest of this subject in this channel (`existing_id`)."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"digest #{existing_id} already posts this subject to this channel")
+        self.existing_id = existing_id
+
+
 async def add_digest(
     conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, creator_id: int, subject_kind: SubjectKind,
     subject_id: str, every_seconds: int, now: float, account_id: str | None = None,
 ) -> Digest:
-    """Create an active digest, due at once (its first run records the baseline)."""
-    cursor = await conn.execute(
-        "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
-        "created_at, next_run_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now, now, account_id),
-    )
-    await conn.commit()
+    """Create an active digest, due at once (its first run records the baseline).
+
+    Raises DuplicateDigest when the channel already has a digest of this subject (a UNIQUE index
+    decides, so two concurrent adds cannot both insert).
+    """
+    async with transaction(conn):
+        cursor = await conn.execute(
+            "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
+            "created_at, next_run_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id, channel_id, subject_kind, subject_id) DO NOTHING",
+            (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now, now, account_id),
+        )
+        if cursor.rowcount == 0:
+            async with conn.execute(
+                "SELECT id FROM digests WHERE guild_id = ? AND channel_id = ? AND subject_kind = ? "
+                "AND subject_id = ?", (guild_id, channel_id, subject_kind, subject_id),
+            ) as existing:
+                row = await existing.fetchone()
+            assert row is not None
+            raise DuplicateDigest(int(row[0]))
     digest_id = cursor.lastrowid
     assert digest_id is not None
     found = await get_digest(conn, digest_id)
@@ -159,8 +182,8 @@ async def due_digests(conn: aiosqlite.Connection, now: float, limit: int) -> lis
 
 async def delete_digest(conn: aiosqlite.Connection, digest_id: int) -> None:
     """Delete a digest with its seen items and run log."""
-    await conn.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
 
 
 async def set_schedule(
@@ -168,14 +191,15 @@ async def set_schedule(
     last_run_at: float | None = None, failures: int | None = None, reason: str | None = None,
 ) -> None:
     """Move the digest's next run; optionally record the last run, the failure streak and its reason."""
-    await conn.execute(
-        # A digest paused or disabled meanwhile (e.g. during the run) stays unscheduled.
-        "UPDATE digests SET next_run_at = CASE WHEN state = 'active' THEN ? END, "
-        "last_run_at = COALESCE(?, last_run_at), "
-        "failures = COALESCE(?, failures), reason = CASE WHEN ? IS NULL THEN reason ELSE ? END WHERE id = ?",
-        (next_run_at, last_run_at, failures, reason, reason, digest_id),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            # A digest paused or disabled meanwhile (e.g. during the run) stays unscheduled.
+            "UPDATE digests SET next_run_at = CASE WHEN state = 'active' THEN ? END, "
+            "last_run_at = COALESCE(?, last_run_at), "
+            "failures = COALESCE(?, failures), "
+            "reason = CASE WHEN ? IS NULL THEN reason ELSE ? END WHERE id = ?",
+            (next_run_at, last_run_at, failures, reason, reason, digest_id),
+        )
 
 
 async def set_state(
@@ -183,28 +207,28 @@ async def set_state(
     next_run_at: float | None, creator_notice: str | None = None, failures: int | None = None,
 ) -> None:
     """Change a digest's state (paused/disabled digests have no next run)."""
-    await conn.execute(
-        "UPDATE digests SET state = ?, reason = ?, next_run_at = ?, "
-        "creator_notice = COALESCE(?, creator_notice), failures = COALESCE(?, failures) WHERE id = ?",
-        (state, reason, next_run_at, creator_notice, failures, digest_id),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            "UPDATE digests SET state = ?, reason = ?, next_run_at = ?, "
+            "creator_notice = COALESCE(?, creator_notice), failures = COALESCE(?, failures) WHERE id = ?",
+            (state, reason, next_run_at, creator_notice, failures, digest_id),
+        )
 
 
 async def disable_guild_digests(conn: aiosqlite.Connection, guild_id: int, reason: str) -> int:
     """Disable every digest of guild that is not disabled yet (the bot left it); returns how many."""
-    cursor = await conn.execute(
-        "UPDATE digests SET state = 'disabled', reason = ?, next_run_at = NULL "
-        "WHERE guild_id = ? AND state != 'disabled'", (reason, guild_id),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        cursor = await conn.execute(
+            "UPDATE digests SET state = 'disabled', reason = ?, next_run_at = NULL "
+            "WHERE guild_id = ? AND state != 'disabled'", (reason, guild_id),
+        )
     return cursor.rowcount
 
 
 async def clear_creator_notice(conn: aiosqlite.Connection, digest_id: int) -> None:
     """The creator has been told: forget the pending notice."""
-    await conn.execute("UPDATE digests SET creator_notice = NULL WHERE id = ?", (digest_id,))
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute("UPDATE digests SET creator_notice = NULL WHERE id = ?", (digest_id,))
 
 
 async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Iterable[str]) -> set[str]:
@@ -230,13 +254,13 @@ async def begin_run(
 
     note goes to the run log's error column (what the run left out, e.g. a post deleted meanwhile).
     """
-    stored = json.dumps({"message": payload, "items": list(item_ids)})
-    cursor = await conn.execute(
-        "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
-        f"like_count, payload, number, error) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER}, ?)",
-        (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id, note),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        stored = json.dumps({"message": payload, "items": list(item_ids)})
+        cursor = await conn.execute(
+            "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
+            f"like_count, payload, number, error) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER}, ?)",
+            (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id, note),
+        )
     run_id = cursor.lastrowid
     assert run_id is not None
     async with conn.execute("SELECT number FROM digest_runs WHERE id = ?", (run_id,)) as numbered:
@@ -274,24 +298,24 @@ async def finish_run(
     conn: aiosqlite.Connection, run: PendingRun, *, message_id: int, now: float, next_run_at: float,
 ) -> None:
     """Discord accepted run's message: its items are delivered, the digest is scheduled again."""
-    await conn.executemany(
-        "INSERT OR IGNORE INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 1)",
-        [(run.digest_id, item, run.id) for item in run.item_ids],
-    )
-    # Runs stored by an older version wrote their items undelivered at once.
-    await conn.execute("UPDATE digest_items SET delivered = 1 WHERE run_id = ?", (run.id,))
-    await conn.execute(
-        "UPDATE digest_runs SET status = 'posted', message_id = ?, payload = NULL WHERE id = ?",
-        (message_id, run.id),
-    )
-    baseline = 1 if run.kind == "baseline" else 0
-    await conn.execute(
-        "UPDATE digests SET baseline_done = MAX(baseline_done, ?), last_run_at = ?, "
-        "next_run_at = CASE WHEN state = 'active' THEN ? END, "
-        "failures = 0, reason = NULL WHERE id = ?",
-        (baseline, now, next_run_at, run.digest_id),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.executemany(
+            "INSERT OR IGNORE INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 1)",
+            [(run.digest_id, item, run.id) for item in run.item_ids],
+        )
+        # Runs stored by an older version wrote their items undelivered at once.
+        await conn.execute("UPDATE digest_items SET delivered = 1 WHERE run_id = ?", (run.id,))
+        await conn.execute(
+            "UPDATE digest_runs SET status = 'posted', message_id = ?, payload = NULL WHERE id = ?",
+            (message_id, run.id),
+        )
+        baseline = 1 if run.kind == "baseline" else 0
+        await conn.execute(
+            "UPDATE digests SET baseline_done = MAX(baseline_done, ?), last_run_at = ?, "
+            "next_run_at = CASE WHEN state = 'active' THEN ? END, "
+            "failures = 0, reason = NULL WHERE id = ?",
+            (baseline, now, next_run_at, run.digest_id),
+        )
 
 
 async def abandon_run(conn: aiosqlite.Connection, run: PendingRun, *, error: str) -> None:
@@ -299,12 +323,13 @@ async def abandon_run(conn: aiosqlite.Connection, run: PendingRun, *, error: str
 
     The next run then lists those items in a message built afresh instead of resending this one.
     """
-    await conn.execute(
-        "UPDATE digest_runs SET status = 'failed', payload = NULL, error = ? WHERE id = ?", (error, run.id)
-    )
-    # Runs stored by an older version hold their items here, undelivered.
-    await conn.execute("DELETE FROM digest_items WHERE run_id = ? AND delivered = 0", (run.id,))
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            "UPDATE digest_runs SET status = 'failed', payload = NULL, error = ? WHERE id = ?",
+            (error, run.id),
+        )
+        # Runs stored by an older version hold their items here, undelivered.
+        await conn.execute("DELETE FROM digest_items WHERE run_id = ? AND delivered = 0", (run.id,))
 
 
 async def log_run(
@@ -312,17 +337,17 @@ async def log_run(
     like_count: int | None = None, error: str | None = None,
 ) -> None:
     """Record a run that posted nothing (nothing new, or a failure): it is the digest's last run."""
-    await conn.execute(
-        "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, like_count, error, "
-        f"number) VALUES (?, ?, 'digest', ?, ?, ?, ?, {_NEXT_NUMBER})",
-        (digest_id, now, status, items_found, like_count, error, digest_id),
-    )
-    await conn.execute("UPDATE digests SET last_run_at = ? WHERE id = ?", (now, digest_id))
-    await conn.execute(
-        "DELETE FROM digest_runs WHERE digest_id = ? AND started_at < ? AND status != 'pending'",
-        (digest_id, now - RUN_LOG_RETENTION_SECONDS),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, like_count, error, "
+            f"number) VALUES (?, ?, 'digest', ?, ?, ?, ?, {_NEXT_NUMBER})",
+            (digest_id, now, status, items_found, like_count, error, digest_id),
+        )
+        await conn.execute("UPDATE digests SET last_run_at = ? WHERE id = ?", (now, digest_id))
+        await conn.execute(
+            "DELETE FROM digest_runs WHERE digest_id = ? AND started_at < ? AND status != 'pending'",
+            (digest_id, now - RUN_LOG_RETENTION_SECONDS),
+        )
 
 
 async def run_log(conn: aiosqlite.Connection, digest_id: int, limit: int = 50) -> list[RunRecord]:
@@ -352,15 +377,16 @@ async def mark_posts_checked(
     conn: aiosqlite.Connection, digest_id: int, post_ids: Iterable[str], *, now: float, forget_before: float,
 ) -> None:
     """Record that post_ids' likers were read now; checks older than forget_before are dropped."""
-    await conn.executemany(
-        "INSERT OR REPLACE INTO digest_post_checks (digest_id, post_id, checked_at) VALUES (?, ?, ?)",
-        [(digest_id, post_id, now) for post_id in post_ids],
-    )
-    # Posts that left the window are no longer read: their rows would only grow the table.
-    await conn.execute(
-        "DELETE FROM digest_post_checks WHERE digest_id = ? AND checked_at < ?", (digest_id, forget_before)
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.executemany(
+            "INSERT OR REPLACE INTO digest_post_checks (digest_id, post_id, checked_at) VALUES (?, ?, ?)",
+            [(digest_id, post_id, now) for post_id in post_ids],
+        )
+        # Posts that left the window are no longer read: their rows would only grow the table.
+        await conn.execute(
+            "DELETE FROM digest_post_checks WHERE digest_id = ? AND checked_at < ?",
+            (digest_id, forget_before),
+        )
 
 
 async def query_plan(conn: aiosqlite.Connection, sql: str, args: Sequence[object]) -> list[str]:

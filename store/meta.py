@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from store.transactions import transaction
+
 
 async def get_meta(conn: aiosqlite.Connection, key: str) -> str | None:
     """The value stored under key, or None."""
@@ -14,8 +16,9 @@ async def get_meta(conn: aiosqlite.Connection, key: str) -> str | None:
 
 async def set_meta(conn: aiosqlite.Connection, key: str, value: str) -> None:
     """Store value under key, replacing what was there."""
-    await conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
-    await conn.commit()
+    async with transaction(conn):
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

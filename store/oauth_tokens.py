@@ -2,13 +2,26 @@
 
 The stored token is tied to a fingerprint of the token it descends from (the one configured in the
 environment): when an operator configures a new token, the stale stored chain is ignored.
+
+Tokens are stored encrypted (accounts/token_vault.py). The vault is attached to the connection
+(`attach_vault`, a weak mapping like the transaction lock) so these functions keep taking a plain
+connection; a connection without one uses `secret.key` beside its database file.
+`secure_stored_tokens` runs at start: it encrypts a plaintext token left by a version before
+encryption, re-encrypts one read with an older key, and refuses keys that cannot decrypt.
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
+from pathlib import Path
 
 import aiosqlite
+
+from accounts.token_vault import TokenVault, TokenVaultError, load_vault
+from store.transactions import transaction
+
+_VAULTS: weakref.WeakKeyDictionary[aiosqlite.Connection, TokenVault] = weakref.WeakKeyDictionary()
 
 
 def fingerprint(seed_token: str) -> str:
@@ -16,23 +29,68 @@ def fingerprint(seed_token: str) -> str:
     return hashlib.sha256(seed_token.encode()).hexdigest()
 
 
+def attach_vault(conn: aiosqlite.Connection, vault: TokenVault) -> None:
+    """Encrypt and decrypt conn's stored tokens with vault from now on."""
+    _VAULTS[conn] = vault
+
+
+async def _vault(conn: aiosqlite.Connection) -> TokenVault:
+    vault = _VAULTS.get(conn)
+    if vault is None:
+        async with conn.execute("PRAGMA database_list") as cursor:
+            files = {str(row[1]): str(row[2]) for row in await cursor.fetchall()}
+        if not files.get("main"):
+            raise TokenVaultError("no LIKELENS_SECRET_KEY for an in-memory database's tokens")
+        vault = _VAULTS[conn] = load_vault(None, Path(files["main"]))
+    return vault
+
+
 async def current_refresh_token(conn: aiosqlite.Connection, name: str, seed_token: str) -> str:
     """The newest refresh token descending from seed_token, or seed_token itself."""
     async with conn.execute(
-        "SELECT refresh_token FROM oauth_tokens WHERE name = ? AND seed_fingerprint = ?",
+        "SELECT refresh_token, encrypted FROM oauth_tokens WHERE name = ? AND seed_fingerprint = ?",
         (name, fingerprint(seed_token)),
     ) as cursor:
         row = await cursor.fetchone()
-    return seed_token if row is None else str(row[0])
+    if row is None:
+        return seed_token
+    if not row[1]:
+        return str(row[0])  # stored by a version before encryption; secure_stored_tokens encrypts it
+    token, _ = (await _vault(conn)).decrypt(str(row[0]))
+    return token
 
 
 async def save_refresh_token(conn: aiosqlite.Connection, name: str, seed_token: str, token: str) -> None:
-    """Persist the rotated token (committed before the caller uses the new access token)."""
-    await conn.execute(
-        "INSERT INTO oauth_tokens (name, refresh_token, seed_fingerprint) VALUES (?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET refresh_token = excluded.refresh_token, "
-        "seed_fingerprint = excluded.seed_fingerprint, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-        (name, token, fingerprint(seed_token)),
-    )
-    await conn.commit()
+    """Persist the rotated token, encrypted (committed before the caller uses the new access token)."""
+    stored = (await _vault(conn)).encrypt(token)
+    async with transaction(conn):
+        await conn.execute(
+            "INSERT INTO oauth_tokens (name, refresh_token, seed_fingerprint, encrypted) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT(name) DO UPDATE SET refresh_token = excluded.refresh_token, "
+            "seed_fingerprint = excluded.seed_fingerprint, encrypted = 1, "
+            "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            (name, stored, fingerprint(seed_token)),
+        )
+
+
+async def secure_stored_tokens(conn: aiosqlite.Connection) -> int:
+    """Encrypt plaintext tokens, re-encrypt those read with a later key; returns how many were rewritten.
+
+    Raises TokenVaultError (one sentence naming LIKELENS_SECRET_KEY) when a token cannot be decrypted.
+    """
+    vault = await _vault(conn)
+    async with conn.execute("SELECT name, refresh_token, encrypted FROM oauth_tokens") as cursor:
+        rows = [(str(r[0]), str(r[1]), bool(r[2])) for r in await cursor.fetchall()]
+    rewritten: list[tuple[str, str]] = []
+    for name, stored, encrypted in rows:
+        token, stale = vault.decrypt(stored) if encrypted else (stored, True)
+        if stale:
+            rewritten.append((vault.encrypt(token), name))
+    if rewritten:
+        async with transaction(conn):
+            await conn.executemany(
+                "UPDATE oauth_tokens SET refresh_token = ?, encrypted = 1 WHERE name = ?", rewritten
+            )
+        # The old values' pages leave the write-ahead log (secure_delete zeroes them in the file).
+        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return len(rewritten)

@@ -262,7 +262,7 @@ def estimated_cost(items_read: dict[str, int]) -> float:
 
 def render_status(
     me: User | None, budgets: Sequence[RateBudget], stats: ClientStats, *, me_error: str = "",
-    footer: str = "",
+    footer: str = "", notices: Sequence[str] = (),
 ) -> discord.Embed:
     """The /likes status answer: connected account, budgets per endpoint, today's figures and cost."""
     if me is not None:
@@ -270,7 +270,8 @@ def render_status(
     else:
         # The reason goes on its own line: it is a sentence, not the account's name.
         account = "unknown" + (f"\n-# {safe(one_line(me_error), 500)}" if me_error else "")
-    embed = _base("LikeLens status", f"Connected X account: {account}", footer)
+    notes = "".join(f"\n{safe(one_line(note), 300)}" for note in notices)
+    embed = _base("LikeLens status", f"Connected X account: {account}{notes}", footer)
     if budgets:
         lines = [f"`{b.endpoint}`: {b.remaining}/{b.limit} left, resets {timestamp(b.reset_at)}"
                  for b in budgets[:20]]

@@ -38,6 +38,9 @@ def message_for(error: Exception, *, handle: str | None = None) -> str:
     if isinstance(error, errors.Unauthorized | errors.UnsupportedAuthentication | errors.MissingUserContext):
         return ("X rejected LikeLens' credentials: the bot's operator must check the X account's keys "
                 "or reconnect the account.")
+    if isinstance(error, errors.TokenNotSaved):
+        return ("LikeLens cannot reach X until it has saved X's new access key (its database is busy): "
+                "please try again in a few minutes.")
     if isinstance(error, errors.ClientForbidden):
         return ("X does not let this X app use this endpoint: the bot's operator must check the app's "
                 "access level.")

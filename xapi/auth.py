@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -26,6 +28,12 @@ AuthKind = Literal["oauth1", "oauth2_user", "bearer"]
 _EXPIRY_MARGIN = 60.0
 # A token refresh runs apart from any caller's deadline, so it needs its own bound.
 _REFRESH_TIMEOUT = 30.0
+# Saving a rotated refresh token: each attempt is bounded; failed ones are retried with backoff.
+SAVE_ATTEMPT_TIMEOUT = 15.0
+SAVE_RETRY_FIRST = 1.0
+SAVE_RETRY_CAP = 60.0
+
+log = logging.getLogger("likelens.x")
 
 
 def _identity(kind: str, public_part: str) -> str:
@@ -62,6 +70,10 @@ class OAuth1UserAuth:
         """OAuth 1.0a keys cannot be refreshed: a 401 is final."""
         return False
 
+    def notices(self) -> tuple[str, ...]:
+        """Nothing to tell the operator: these keys never change."""
+        return ()
+
 
 class BearerAuth:
     """App-only bearer token: public lookups only (X refuses it on the likes endpoints)."""
@@ -87,12 +99,20 @@ class BearerAuth:
         """A bearer token cannot be refreshed: a 401 is final."""
         return False
 
+    def notices(self) -> tuple[str, ...]:
+        """Nothing to tell the operator: the token never changes."""
+        return ()
+
 
 class OAuth2UserAuth:
     """OAuth 2.0 user context with a rotating refresh token.
 
-    `on_rotate(new_refresh_token)` is awaited before the new access token is used, so a crash
-    right after a refresh never loses the only refresh token that still works.
+    X spends the old refresh token as soon as it issues a new one, so `on_rotate(new_refresh_token)`
+    (the save) is awaited before the new access token is used. When the save fails (a full disk, a
+    locked database), the new access token is used anyway and the save is retried in the background,
+    with backoff, until it succeeds or the process stops (`aclose` tries once more). Meanwhile the
+    token is never refreshed: once the access token expires, calls raise TokenNotSaved instead of
+    spending the only refresh token that works, and `notices()` tells `/likes status`.
     """
 
     kind: AuthKind = "oauth2_user"
@@ -111,6 +131,10 @@ class OAuth2UserAuth:
         self._refreshing: asyncio.Task[str] | None = None
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._past_secrets: list[str] = []
+        # A rotated refresh token not saved yet, why its last save failed, and the task retrying it.
+        self._unsaved: str | None = None
+        self._save_problem = ""
+        self._saver: asyncio.Task[None] | None = None
         # The user is unknown until /2/users/me; the starting refresh token tells users apart.
         self.identity = _identity("oauth2_user", f"{client_id}|{refresh_token}")
 
@@ -135,11 +159,35 @@ class OAuth2UserAuth:
         await self._refresh(session, base_url, stale=stale)
         return True
 
+    def notices(self) -> tuple[str, ...]:
+        """What the operator must know now (shown by /likes status); never a secret."""
+        if self._unsaved is None:
+            return ()
+        return (f"The new X refresh token is not saved yet ({self._save_problem}): retrying…",)
+
+    async def aclose(self) -> None:
+        """Stop retrying; a token still unsaved gets one last attempt, then one error line."""
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+        if self._unsaved is not None and not await self._save(self._unsaved):
+            log.error(
+                "The new X refresh token was never saved (%s): X has spent the previous one, so after this "
+                "stop authorize the account again and set X_OAUTH2_REFRESH_TOKEN", self._save_problem,
+            )
+
     async def _refresh(self, session: aiohttp.ClientSession, base_url: str, *, stale: str | None) -> str:
         # Another caller already refreshed past the token this one saw: use the new one.
         current = self._access_token
         if current is not None and current != stale and self._clock() < self._expires_at:
             return current
+        if self._unsaved is not None:
+            # Refreshing would spend the only refresh token that works, which is not saved yet.
+            raise errors.TokenNotSaved(
+                f"LikeLens cannot reach X until it has saved X's new refresh token ({self._save_problem}); "
+                "it keeps trying.", endpoint="oauth2_token",
+            )
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.ensure_future(self._rotate(session, base_url))
             self._refreshing.add_done_callback(mark_retrieved)
@@ -149,22 +197,54 @@ class OAuth2UserAuth:
     async def _rotate(self, session: aiohttp.ClientSession, base_url: str) -> str:
         async with asyncio.timeout(_REFRESH_TIMEOUT):
             body = await self._token_request(session, base_url)
-            access, refresh, lifetime = _token_fields(body)
-            self._past_secrets = [*self._past_secrets, self._refresh_token, self._access_token or ""][-8:]
-            # The old refresh token is dead from now on: keep the new one even if persisting fails.
-            self._refresh_token = refresh
-            self._access_token = None
-            if self._on_rotate is not None:
-                try:
-                    await self._on_rotate(refresh)
-                except Exception as exc:
-                    raise errors.Unauthorized(
-                        "The rotated OAuth 2.0 refresh token could not be saved; the new access token "
-                        "was not used.", endpoint="oauth2_token",
-                    ) from exc
-            self._access_token = access
-            self._expires_at = self._clock() + max(lifetime - _EXPIRY_MARGIN, lifetime / 2)
-            return access
+        access, refresh, lifetime = _token_fields(body)
+        self._past_secrets = [*self._past_secrets, self._refresh_token, self._access_token or ""][-8:]
+        # The old refresh token is dead from now on: keep the new one even if saving it fails.
+        self._refresh_token = refresh
+        self._access_token = None
+        if not await self._save(refresh):
+            self._unsaved = refresh
+            log.warning(
+                "The new X refresh token could not be saved (%s): LikeLens keeps the X access token it has, "
+                "retries the save in the background and will not refresh the X token until it is saved",
+                self._save_problem,
+            )
+            if self._saver is None or self._saver.done():
+                self._saver = asyncio.ensure_future(self._keep_saving())
+        self._access_token = access
+        self._expires_at = self._clock() + max(lifetime - _EXPIRY_MARGIN, lifetime / 2)
+        return access
+
+    async def _save(self, token: str) -> bool:
+        """One bounded attempt to save token; False (and the reason kept) when it failed."""
+        if self._on_rotate is None:
+            return True
+        try:
+            async with asyncio.timeout(SAVE_ATTEMPT_TIMEOUT):
+                await self._on_rotate(token)
+        except Exception as exc:  # whatever the store raised, the token must not be lost
+            self._save_problem = self._describe(exc)
+            return False
+        return True
+
+    async def _keep_saving(self) -> None:
+        delay = SAVE_RETRY_FIRST
+        while (token := self._unsaved) is not None:
+            await asyncio.sleep(delay)
+            if await self._save(token):
+                if self._unsaved == token:
+                    self._unsaved = None
+                log.info("The new X refresh token is saved now: X token refreshes resume")
+                continue
+            delay = min(delay * 2, SAVE_RETRY_CAP)
+
+    def _describe(self, exc: Exception) -> str:
+        text = " ".join(str(exc).split())[:120] or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            text = f"no answer within {SAVE_ATTEMPT_TIMEOUT:g} s"
+        for secret in self.secrets:
+            text = text.replace(secret, "[REDACTED]")
+        return text
 
     async def _token_request(self, session: aiohttp.ClientSession, base_url: str) -> dict[str, object]:
         form = {

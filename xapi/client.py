@@ -186,6 +186,10 @@ class XClient:
         auth = self._pick_auth(ep) if ep else None
         return self._budgets.get(endpoint, auth.identity) if ep and auth else None
 
+    def notices(self) -> tuple[str, ...]:
+        """What the operator must know about the configured tokens now (e.g. one not saved yet)."""
+        return tuple(n for a in (self._user_auth, self._bearer) if a for n in a.notices())
+
     def budgets(self) -> list[RateBudget]:
         """Every remembered rate budget of the configured tokens."""
         return self._budgets.all_for({a.identity for a in (self._user_auth, self._bearer) if a})

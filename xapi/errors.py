@@ -71,6 +71,11 @@ class Unauthorized(XApiError):
     """X answered 401: the token is bad, expired beyond refresh, or revoked."""
 
 
+class TokenNotSaved(XApiError):
+    """The OAuth 2.0 access token expired while X's newest refresh token is not saved yet: refreshing
+    would spend it, so X is not called until the save succeeds."""
+
+
 class ServerError(XApiError):
     """X answered 5xx (after the client's retries) or the connection failed."""
 

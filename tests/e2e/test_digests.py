@@ -5,6 +5,7 @@ Runs and subjects: baselines, new items, shared X requests, catch-up, the loop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -292,3 +293,35 @@ async def test_a_recent_digest_checks_every_post_of_the_last_7_days_ten_a_run(
     assert digest.embed["title"] == "2 new likers: the account's posts of the last 7 days"
     for user_id in new_ids:
         assert x.world.users[user_id].username.replace("_", "\\_") in digest.embed["description"]
+
+
+async def test_the_scheduler_loop_prunes_old_runs_of_its_digests(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, clock: SettableClock
+) -> None:
+    await add(driver)
+    conn = dbot.store.conn
+    # 120 old runs, as a digest would have after months of hourly runs.
+    old = clock().timestamp() - 200 * 86400
+    await conn.executemany(
+        "INSERT INTO digest_runs (digest_id, started_at, kind, status, number) "
+        "VALUES (1, ?, 'digest', 'posted', ?)",
+        [(old + n, n) for n in range(1, 121)],
+    )
+    await conn.commit()
+    scheduler = scheduler_of(dbot)
+    scheduler.tick_seconds = 0.01
+    scheduler.start()
+    await until(lambda: len(posted(emulator)) == 1, "the baseline from the loop")
+
+    async def runs_left() -> int:
+        async with conn.execute("SELECT COUNT(*) FROM digest_runs WHERE digest_id = 1") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    for _ in range(200):
+        if await runs_left() == 1:
+            break
+        await asyncio.sleep(0.01)
+    # The old runs are past 90 days: only the newest, the baseline, stays.
+    assert await runs_left() == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -16,6 +17,7 @@ from tests.botharness import InteractionDriver
 from tests.e2e import digest_support
 from tests.e2e.digest_support import (
     SettableClock,
+    digest_bot,
     posted,
     sandbox_on,
     scheduler_of,
@@ -142,25 +144,29 @@ async def test_a_streak_of_x_5xx_backs_off_then_disables_with_the_reason(
 
 
 async def test_a_thousand_digests_of_which_ten_are_due_read_ten_rows(
-    dbot: LikesBot, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+    emulator: DiscordEmulator, x: XSandbox, clock: SettableClock, tmp_path: Path
 ) -> None:
-    conn = dbot.store.conn
-    now = clock.timestamp()
-    channel_id, guild_id = int(emulator.channel("digests").id), int(emulator.guild.id)
-    await conn.executemany(
-        "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
-        "created_at, next_run_at) VALUES (?, ?, 1, 'post', ?, 3600, ?, ?)",
-        [(guild_id, channel_id, POST, now, now - 60 if n < 10 else now + 3600 + n) for n in range(1000)],
-    )
-    await conn.commit()
-    plan = await store.query_plan(conn, store.DUE_QUERY, (now, 200))
-    assert any("USING INDEX digests_next_run_at" in line for line in plan), plan
-    assert not any(line.startswith("SCAN digests") for line in plan), plan
-    report = await scheduler_of(dbot).tick()
-    assert report.rows_read == 10 and len(report.outcomes) == 10
-    # Ten digests of one subject: one X request for them all.
-    assert len(x.requests_to("/liking_users")) == 1
-    assert len(posted(emulator)) == 10
+    # One digest per channel and subject: the ten due ones in ten channels, the others in channels never read.
+    due_channels = [emulator.add_channel(f"digests-{n}") for n in range(10)]
+    async with digest_bot(emulator, x, tmp_path / "likelens.db", clock) as dbot:
+        conn = dbot.store.conn
+        now = clock.timestamp()
+        guild_id = int(emulator.guild.id)
+        await conn.executemany(
+            "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
+            "created_at, next_run_at) VALUES (?, ?, 1, 'post', ?, 3600, ?, ?)",
+            [(guild_id, int(due_channels[n].id) if n < 10 else n, POST, now,
+              now - 60 if n < 10 else now + 3600 + n) for n in range(1000)],
+        )
+        await conn.commit()
+        plan = await store.query_plan(conn, store.DUE_QUERY, (now, 200))
+        assert any("USING INDEX digests_next_run_at" in line for line in plan), plan
+        assert not any(line.startswith("SCAN digests") for line in plan), plan
+        report = await scheduler_of(dbot).tick()
+        assert report.rows_read == 10 and len(report.outcomes) == 10
+        # Ten digests of one subject: one X request for them all.
+        assert len(x.requests_to("/liking_users")) == 1
+        assert sum(len(emulator.messages_in(channel)) for channel in due_channels) == 10
 
 
 async def test_browse_leaves_the_moderators_quarter_to_moderators(

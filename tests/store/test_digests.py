@@ -185,7 +185,7 @@ async def test_a_run_pending_at_the_upgrade_keeps_the_number_its_message_shows(t
         for digest_id in (1, 2):
             await conn.execute(
                 "INSERT INTO digests (id, guild_id, channel_id, creator_id, subject_kind, subject_id, "
-                "every_seconds, created_at) VALUES (?, 1, 2, 3, 'post', '1', 3600, 0)", (digest_id,))
+                "every_seconds, created_at) VALUES (?, 1, ?, 3, 'post', '1', 3600, 0)", (digest_id,) * 2)
         # Global ids: digest 1 ran 1 and 3 (3 pending: maybe sent as "run 3"), digest 2 ran 2 and 4.
         runs = ((1, 1, "posted"), (2, 2, "posted"), (3, 1, "pending"), (4, 2, "posted"))
         for run_id, digest_id, status in runs:

@@ -4,8 +4,13 @@ rotation persisted before use, one refresh for concurrent callers, app-only bear
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
+import aiosqlite
 import pytest
 
 from tests.xapi.support import SettableClock, make_client, oauth1
@@ -148,27 +153,84 @@ async def test_access_token_expiry_triggers_refresh_before_sending(session: aioh
         assert len(sandbox.requests_to("oauth2/token")) == 2
 
 
-async def test_failed_persist_means_the_new_access_token_is_never_used(
-    sandbox: XSandbox, session: aiohttp.ClientSession,
+def locked_token_store(path: Path) -> tuple[sqlite3.Connection, Callable[[str], Awaitable[None]], list[str]]:
+    """A real SQLite token table, a second connection holding its write lock, and a persist callback
+    that writes to the table (waiting 50 ms for the lock, as a busy database would make it fail)."""
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE tokens (token TEXT NOT NULL)")
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    saved: list[str] = []
+
+    async def persist(token: str) -> None:
+        async with aiosqlite.connect(path) as conn:
+            await conn.execute("PRAGMA busy_timeout=50")
+            await conn.execute("INSERT INTO tokens (token) VALUES (?)", (token,))
+            await conn.commit()
+        saved.append(token)
+
+    return locker, persist, saved
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(600):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_a_rotated_token_that_cannot_be_saved_is_retried_and_never_spent_meanwhile(
+    session: aiohttp.ClientSession, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    offered: list[str] = []
+    clock = SettableClock()
+    locker, persist, saved = locked_token_store(tmp_path / "tokens.db")
+    async with XSandbox(clock=clock, access_token_lifetime=7200) as sandbox:
+        auth = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox.refresh_token, persist,
+                              clock=clock)
+        client = XClient(session, base_url=sandbox.base_url, user_auth=auth, clock=clock, cache_ttl=0)
+        try:
+            with caplog.at_level(logging.WARNING, logger="likelens"):
+                # X spent the old token: the new access token is used while the new refresh token waits.
+                assert (await client.me()).id == OWNER_ID
+            (line,) = [r.getMessage() for r in caplog.records]
+            assert "The new X refresh token could not be saved (database is locked)" in line
+            assert "sandbox-refresh-token" not in caplog.text
+            assert auth.notices() == (
+                "The new X refresh token is not saved yet (database is locked): retrying…",)
+            assert (await client.me()).id == OWNER_ID  # the access token still works
+            # Expired while unsaved: X is not asked (that would spend the only unsaved token).
+            clock.advance(7200)
+            with pytest.raises(errors.TokenNotSaved) as caught:
+                await client.me()
+            assert "sandbox-refresh-token" not in str(caught.value)
+            assert len(sandbox.requests_to("oauth2/token")) == 1
+            locker.rollback()
+            await until(lambda: bool(saved), "the pending token saved after the lock was released")
+            assert saved == [sandbox.refresh_token]
+            assert auth.notices() == ()
+            assert (await client.me()).id == OWNER_ID  # refreshed with the saved token
+            assert len(sandbox.requests_to("oauth2/token")) == 2
+        finally:
+            locker.close()
+            await auth.aclose()
 
-    async def store_full_once(token: str) -> None:
-        offered.append(token)
-        if len(offered) == 1:
-            raise OSError("disk full")
 
-    auth = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox.refresh_token, store_full_once)
-    client = XClient(session, base_url=sandbox.base_url, user_auth=auth)
-    with pytest.raises(errors.Unauthorized) as caught:
-        await client.me()
-    assert "sandbox-refresh-token" not in str(caught.value)
-    assert [r.path for r in sandbox.requests] == ["/2/oauth2/token"]
-    # The next call rotates again (from the token X issued last, not the dead one) and persists that.
-    assert (await client.me()).id == OWNER_ID
-    assert [(r.path, r.status) for r in sandbox.requests] == [
-        ("/2/oauth2/token", 200), ("/2/oauth2/token", 200), ("/2/users/me", 200)]
-    assert len(offered) == 2 and offered[1] == sandbox.refresh_token != offered[0]
+async def test_closing_with_a_token_still_unsaved_tries_once_more_and_says_so(
+    sandbox: XSandbox, session: aiohttp.ClientSession, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    locker, persist, saved = locked_token_store(tmp_path / "tokens.db")
+    auth = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox.refresh_token, persist)
+    try:
+        assert (await XClient(session, base_url=sandbox.base_url, user_auth=auth).me()).id == OWNER_ID
+        with caplog.at_level(logging.ERROR, logger="likelens"):
+            await auth.aclose()
+        assert saved == []
+        assert "never saved" in caplog.text and "X_OAUTH2_REFRESH_TOKEN" in caplog.text
+        assert "sandbox-refresh-token" not in caplog.text
+    finally:
+        locker.close()
 
 
 # ---- app-only bearer ---------------------------------------------------------------------

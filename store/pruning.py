@@ -1,0 +1,67 @@
+"""Bounds on what the database keeps: `prune(conn, now=…, guild_left_reason=…)` deletes what is past them.
+
+- Runs (digest_runs): the newest RUNS_KEPT_PER_DIGEST of each digest, none older than
+  RUN_MAX_AGE_DAYS; a digest's newest run is always kept (the next run's number follows it, and
+  `/digest list` shows when it last ran) and a pending run is never deleted (it may be unsent).
+- Seen items of `recent` digests (digest_items): a `recent` digest reads only posts of the last
+  7 days, so an item delivered by a run older than RECENT_ITEMS_MAX_AGE_DAYS belongs to a post it
+  will never read again. Runs ids grow with time, so "delivered before the cutoff" is "run id at
+  most the newest run id started before the cutoff" (still right when that run was pruned).
+  Post and liked digests keep their items for good: X may list an old liker again.
+- Digests disabled because the bot left their server (reason `guild_left_reason`) and not run
+  for LEFT_SERVER_DAYS: deleted, with their runs and items (ON DELETE CASCADE).
+- Paginator states (browse_states) untouched for BROWSE_STATE_DAYS (the paginator's own bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from store.transactions import transaction
+
+DAY_SECONDS = 86400.0
+RUNS_KEPT_PER_DIGEST = 50
+RUN_MAX_AGE_DAYS = 90
+# The 7-day window of `recent` digests plus 2 days for clocks and late runs.
+RECENT_ITEMS_MAX_AGE_DAYS = 9
+LEFT_SERVER_DAYS = 30
+BROWSE_STATE_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    """How many rows each bound deleted."""
+
+    runs: int
+    digest_items: int
+    digests: int
+    browse_states: int
+
+
+async def prune(conn: aiosqlite.Connection, *, now: float, guild_left_reason: str) -> PruneReport:
+    """Delete what is past the bounds at `now` (Unix seconds), in one transaction."""
+    async with transaction(conn):
+        left = await conn.execute(
+            "DELETE FROM digests WHERE state = 'disabled' AND reason = ? "
+            "AND COALESCE(last_run_at, created_at) < ?",
+            (guild_left_reason, now - LEFT_SERVER_DAYS * DAY_SECONDS),
+        )
+        runs = await conn.execute(
+            "DELETE FROM digest_runs WHERE id IN (SELECT id FROM ("
+            "  SELECT id, status, started_at, "
+            "  ROW_NUMBER() OVER (PARTITION BY digest_id ORDER BY id DESC) AS newness FROM digest_runs"
+            ") WHERE newness > 1 AND status != 'pending' AND (newness > ? OR started_at < ?))",
+            (RUNS_KEPT_PER_DIGEST, now - RUN_MAX_AGE_DAYS * DAY_SECONDS),
+        )
+        items = await conn.execute(
+            "DELETE FROM digest_items WHERE run_id <= ("
+            "  SELECT COALESCE(MAX(id), 0) FROM digest_runs WHERE started_at < ?"
+            ") AND digest_id IN (SELECT id FROM digests WHERE subject_kind = 'recent')",
+            (now - RECENT_ITEMS_MAX_AGE_DAYS * DAY_SECONDS,),
+        )
+        browse = await conn.execute(
+            "DELETE FROM browse_states WHERE updated_at < ?", (now - BROWSE_STATE_DAYS * DAY_SECONDS,)
+        )
+    return PruneReport(runs.rowcount, items.rowcount, left.rowcount, browse.rowcount)
