@@ -49,6 +49,10 @@ class AuthorizationFailed(OAuthFlowError):
     """X sent the browser back with another `error`, or without a code or state."""
 
 
+class UnknownState(OAuthFlowError):
+    """The callback's state is unknown, already used or expired (10 minutes)."""
+
+
 class CodeRejected(OAuthFlowError):
     """X refused the code (`invalid_grant`): expired (30 s), already used, or not this verifier's."""
 
@@ -310,8 +314,8 @@ def _token_error(status: int, body: object) -> OAuthFlowError:
         if _says_suspended(body):
             return AccountSuspended(_SUSPENDED, status=status)
         return CodeRejected(
-            "X refused the sign-in code: it expired (X's codes last 30 seconds) or was already used. "
-            "Start again from Discord.", status=status,
+            "X refused the sign-in code because it expired (X's codes last 30 seconds) or was already "
+            "used; start again from Discord.", status=status,
         )
     if status in (400, 401) and error in ("invalid_client", "unauthorized_client", "invalid_request"):
         return ClientRejected(_CLIENT_REJECTED, status=status)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from accounts import oauth_flow
+
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -65,3 +67,23 @@ HANDLER_FAILED = CallbackPage(
     "LikeLens could not finish this on its side and nothing was saved; please start again from Discord.",
     500,
 )
+
+# Title and status of the page for each way an authorization fails; the sentence is the error's.
+_FLOW_ERROR_PAGES: list[tuple[type[oauth_flow.OAuthFlowError], str, int]] = [
+    (oauth_flow.ConsentDenied, "Nothing connected", 200),
+    (oauth_flow.UnknownState, "Link expired", 400),
+    (oauth_flow.CodeRejected, "Sign-in expired", 400),
+    (oauth_flow.AuthorizationFailed, "Nothing connected", 400),
+    (oauth_flow.AccountSuspended, "Account suspended", 403),
+    (oauth_flow.ClientRejected, "LikeLens is not set up for X", 502),
+    (oauth_flow.XUnavailable, "X is unavailable", 502),
+    (oauth_flow.UnexpectedAnswer, "Unexpected answer from X", 502),
+]
+
+
+def page_for_flow_error(error: oauth_flow.OAuthFlowError) -> CallbackPage:
+    """The page that tells a person why the authorization did not complete."""
+    for cls, title, status in _FLOW_ERROR_PAGES:
+        if isinstance(error, cls):
+            return CallbackPage(title, error.message, status)
+    return CallbackPage("Nothing connected", error.message, 400)

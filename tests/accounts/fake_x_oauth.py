@@ -11,6 +11,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -34,6 +35,8 @@ class FakeXOAuth:
     token_status_fault: int | None = None
     token_body_fault: str | None = None
     suspended: bool = False
+    approve: bool = True
+    expire_codes_at_once: bool = False
     base_url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -47,6 +50,7 @@ class FakeXOAuth:
 
     async def start(self) -> str:
         app = web.Application()
+        app.router.add_get("/i/oauth2/authorize", self._authorize)
         app.router.add_post("/2/oauth2/token", self._token)
         app.router.add_post("/2/oauth2/revoke", self._revoke)
         app.router.add_get("/2/users/me", self._me)
@@ -61,6 +65,26 @@ class FakeXOAuth:
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    @property
+    def authorize_url(self) -> str:
+        return self.base_url + "/i/oauth2/authorize"
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The consent page reduced to its answer: Approve (a code) or Cancel, at once."""
+        query = request.query
+        if (query.get("client_id") != self.client_id or query.get("redirect_uri") != self.redirect_uri
+                or query.get("code_challenge_method") != "S256" or query.get("response_type") != "code"):
+            return web.Response(status=400, text="Something went wrong.")
+        answer = {"state": query.get("state", "")}
+        if self.approve:
+            code = self.issue_code(query.get("code_challenge", ""))
+            if self.expire_codes_at_once:
+                self.expire_code(code)
+            answer["code"] = code
+        else:
+            answer["error"] = "access_denied"
+        raise web.HTTPFound(f"{self.redirect_uri}?{urlencode(answer)}")
 
     def _client_ok(self, request: web.Request, form: dict[str, str]) -> bool:
         header = request.headers.get("Authorization")
