@@ -63,12 +63,14 @@ class OAuthStates:
         self, state: str, *, purpose: Purpose, guild_id: int, member_id: int, code_verifier: str,
         now: float, interaction_token: str | None = None,
     ) -> PendingAuthorization:
-        """Remember an authorization started at `now` (Unix seconds) under `state`."""
+        """Remember an authorization started at `now` (Unix seconds) under `state`; forget expired ones."""
         if purpose not in get_args(Purpose):
             raise ValueError(f"unknown OAuth state purpose {purpose!r}: expected connect or link")
         record = PendingAuthorization(
             purpose, guild_id, member_id, code_verifier, now, now + self._lifetime, interaction_token,
         )
+        # Pruning here keeps the table bounded without a scheduler (the index makes it cheap).
+        await self._conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (now,))
         await self._conn.execute(
             "INSERT INTO oauth_states (state_key, purpose, guild_id, member_id, code_verifier, "
             "interaction_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

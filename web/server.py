@@ -14,6 +14,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
 from accounts.oauth_flow import CALLBACK_PATH
+from web.app import HEALTH_PATH
 
 access_log = logging.getLogger("likelens.web.access")
 
@@ -22,7 +23,9 @@ class QuerylessAccessLogger(AbstractAccessLogger):
     """One line per request without its query string."""
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+        # A container's health check polls every few seconds: those lines are for debugging only.
+        level = logging.DEBUG if request.path == HEALTH_PATH else logging.INFO
+        self.logger.log(level, "%s %s %s %.3fs", request.method, request.path, response.status, time)
 
 
 class WebServerError(Exception):

@@ -100,11 +100,12 @@ async def test_two_concurrent_consumes_on_one_connection_get_it_once(conn: aiosq
 
 async def test_prune_deletes_only_expired_states(conn: aiosqlite.Connection) -> None:
     states = OAuthStates(conn)
-    await _save(states, "old-" + "o" * 40, now=NOW - STATE_LIFETIME_SECONDS - 1)
-    await _save(states, "new-" + "n" * 40, now=NOW)
-    assert await states.prune(now=NOW) == 1
-    assert await states.consume("old-" + "o" * 40, now=NOW - STATE_LIFETIME_SECONDS) is None
-    assert await states.consume("new-" + "n" * 40, now=NOW) is not None
+    await _save(states, "old-" + "o" * 40, now=NOW)
+    await _save(states, "new-" + "n" * 40, now=NOW + 300)
+    later = NOW + STATE_LIFETIME_SECONDS + 1
+    assert await states.prune(now=later) == 1
+    assert await states.consume("old-" + "o" * 40, now=NOW) is None
+    assert await states.consume("new-" + "n" * 40, now=later) is not None
 
 
 async def test_the_file_holds_neither_the_state_nor_the_verifier_when_a_cipher_is_plugged_in(
@@ -153,3 +154,11 @@ async def test_an_unknown_purpose_is_refused(conn: aiosqlite.Connection) -> None
 def test_the_record_repr_shows_no_secret() -> None:
     record = PendingAuthorization("connect", 1, 2, VERIFIER, NOW, NOW + 600, "interaction-token-xyz")
     assert VERIFIER not in repr(record) and "interaction-token-xyz" not in repr(record)
+
+
+async def test_saving_a_state_forgets_the_expired_ones(conn: aiosqlite.Connection) -> None:
+    states = OAuthStates(conn)
+    await _save(states, "old-" + "o" * 40, now=NOW - STATE_LIFETIME_SECONDS - 1)
+    await _save(states, "new-" + "n" * 40, now=NOW)
+    async with conn.execute("SELECT COUNT(*) FROM oauth_states") as cursor:
+        assert await cursor.fetchone() == (1,)

@@ -150,3 +150,15 @@ def test_every_text_of_a_page_is_escaped() -> None:
     assert "Connected @a&amp;b to &lt;b&gt;Guild&lt;/b&gt; &quot;x&quot; &#x27;y&#x27;." in html
     assert html.startswith('<!DOCTYPE html>\n<html lang="en">')
     assert html.count("<h1>") == html.count("<p>") == html.count("<title>") == 1
+
+
+async def test_health_checks_log_at_debug_so_a_docker_healthcheck_does_not_flood_the_log(
+    states: OAuthStates, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="likelens.web.access")
+    async with running_web(_handler(states)) as server:
+        for path in ("/healthz", "/x/callback?error=access_denied&state=s"):
+            async with session.get(server.base_url + path) as response:
+                await response.read()
+    levels = {r.getMessage().split()[1]: r.levelno for r in caplog.records if r.name == "likelens.web.access"}
+    assert levels == {"/healthz": logging.DEBUG, "/x/callback": logging.INFO}
