@@ -130,6 +130,21 @@ MIGRATIONS: list[str] = [
     UNIQUE_DIGESTS_MIGRATION,
     # 8: stored tokens are encrypted (accounts/token_vault.py).
     TOKENS_AT_REST_MIGRATION,
+    # 9: OAuth 2.0 authorizations in progress (store/oauth_states.py), keyed by a hash of
+    #    their state; the verifier and interaction token are stored encrypted by the caller's cipher.
+    """
+    CREATE TABLE oauth_states (
+        state_key TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL CHECK (purpose IN ('connect', 'link')),
+        guild_id INTEGER NOT NULL,
+        member_id INTEGER NOT NULL,
+        code_verifier TEXT NOT NULL,
+        interaction_token TEXT,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_states_expires_at ON oauth_states (expires_at);
+    """,
 ]
 
 

@@ -20,6 +20,8 @@ from tests.emulator import DiscordEmulator
 from tests.spec.xspec import exchange_problems
 from xapi.sandbox import XSandbox
 
+pytest_plugins = ["tests.browser"]
+
 
 @pytest_asyncio.fixture
 async def emulator() -> AsyncIterator[DiscordEmulator]:
