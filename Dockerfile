@@ -23,6 +23,7 @@ COPY ui ./ui
 COPY cogs ./cogs
 COPY digests ./digests
 COPY accounts ./accounts
+COPY web ./web
 
 # A non-root user owning only the database volume.
 RUN groupadd --gid 10001 likelens \
