@@ -74,6 +74,7 @@ async def test_a_resume_of_an_unknown_session_is_answered_invalid_session(emulat
     async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://127.0.0.1:{emulator.port}/") as ws:
         hello = json.loads((await ws.receive()).data)
         assert hello["op"] == 10
-        await ws.send_str(json.dumps({"op": 6, "d": {"token": emulator.token, "session_id": "gone", "seq": 3}}))
+        resume = {"token": emulator.token, "session_id": "gone", "seq": 3}
+        await ws.send_str(json.dumps({"op": 6, "d": resume}))
         assert json.loads((await ws.receive()).data) == {"op": 9, "d": False}
     assert emulator.gateway.resumes == 0

@@ -77,6 +77,7 @@ class DiscordEmulator:
         self.faults: list[tuple[str, str, int, dict[str, Any], dict[str, str]]] = []
         self.stalls: list[tuple[str, str, asyncio.Event]] = []
         self.holds: list[tuple[str, str, asyncio.Event]] = []
+        self.cuts: list[tuple[str, str]] = []
         # Users who do not accept DMs from the bot (sending to them answers 403, code 50007).
         self.closed_dms: set[str] = set()
         self._changed = asyncio.Condition()
@@ -194,6 +195,10 @@ class DiscordEmulator:
         release = asyncio.Event()
         self.stalls.append((method.upper(), route, release))
         return release
+
+    def cut_next(self, method: str, route: str) -> None:
+        """Carry out the next `method route`, then break its connection: the answer never arrives."""
+        self.cuts.append((method.upper(), route))
 
     def hold_next(self, method: str, route: str) -> asyncio.Event:
         """Record the next `method route` but carry it out only once the returned event is set (slow link)."""
