@@ -301,6 +301,10 @@ class LikesBot(commands.Bot):
             log.info("Invite it to a server: %s", invite_url(self.application_id))
 
     async def _keep_alive_file(self, path: Path) -> None:
+        # Disconnected: no file at once (the healthcheck fails now, not 90 s later); back: a fresh one.
+        self.add_listener(self._alive_file_gone, "on_disconnect")
+        self.add_listener(self._alive_file_fresh, "on_ready")
+        self.add_listener(self._alive_file_fresh, "on_resumed")
         await self.wait_until_ready()
         while not self.is_closed():
             # Only a bot with a live gateway connection counts as healthy.
@@ -313,6 +317,19 @@ class LikesBot(commands.Bot):
                 # A full disk must not end the loop silently: say so and try again next time.
                 log.warning("Could not refresh the healthcheck file %s", path, exc_info=True)
             await asyncio.sleep(ALIVE_INTERVAL)
+
+    async def _alive_file_fresh(self) -> None:
+        # Synchronous (a tiny write): it must not land after a disconnect that follows at once.
+        if self.alive_file is not None and self.ws is not None and self.ws.open:
+            try:
+                self.alive_file.write_text(str(time.time()))
+            except OSError:
+                log.warning("Could not refresh the healthcheck file %s", self.alive_file, exc_info=True)
+
+    async def _alive_file_gone(self) -> None:
+        if self.alive_file is not None:
+            with contextlib.suppress(OSError):
+                self.alive_file.unlink(missing_ok=True)
 
     @staticmethod
     async def _stop_alive_file(task: asyncio.Task[None], path: Path) -> None:
