@@ -311,20 +311,22 @@ class LikesBot(commands.Bot):
             if not self.ws or not self.ws.open:
                 await asyncio.sleep(1)
                 continue
-            try:
-                await asyncio.to_thread(path.write_text, str(time.time()))
-            except OSError:
-                # A full disk must not end the loop silently: say so and try again next time.
-                log.warning("Could not refresh the healthcheck file %s", path, exc_info=True)
+            self._write_alive_file(path)
             await asyncio.sleep(ALIVE_INTERVAL)
 
+    def _write_alive_file(self, path: Path) -> None:
+        # Synchronous (a tiny write), so it never lands after an on_disconnect that removed the file.
+        if not self.ws or not self.ws.open:
+            return
+        try:
+            path.write_text(str(time.time()))
+        except OSError:
+            # A full disk must not end the loop silently: say so and try again next time.
+            log.warning("Could not refresh the healthcheck file %s", path, exc_info=True)
+
     async def _alive_file_fresh(self) -> None:
-        # Synchronous (a tiny write): it must not land after a disconnect that follows at once.
-        if self.alive_file is not None and self.ws is not None and self.ws.open:
-            try:
-                self.alive_file.write_text(str(time.time()))
-            except OSError:
-                log.warning("Could not refresh the healthcheck file %s", self.alive_file, exc_info=True)
+        if self.alive_file is not None:
+            self._write_alive_file(self.alive_file)
 
     async def _alive_file_gone(self) -> None:
         if self.alive_file is not None:
