@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT
 HEARTBEAT_INTERVAL_MS = 41250
-REPLAY_LIMIT = 256
+REPLAY_LIMIT = 64
 SESSION_ENDING_CLOSES = (1000, 1001)
 
 
@@ -37,7 +37,8 @@ class GatewaySession:
     session_id: str = field(default_factory=new_snowflake)
     sequence: int = 0
     ws: web.WebSocketResponse | None = None
-    sent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REPLAY_LIMIT))
+    # (seq, the frame as sent): text, so a replayable frame holds no live payload (benchmarks free them).
+    sent: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_LIMIT))
 
     @property
     def connected(self) -> bool:
@@ -46,20 +47,20 @@ class GatewaySession:
     async def dispatch(self, event: str, data: Any) -> None:
         """Number and keep the event; send it now if the session has a live socket."""
         self.sequence += 1
-        frame = {"op": 0, "t": event, "s": self.sequence, "d": data}
-        self.sent.append(frame)
+        # Plain text frames: discord.py only inflates binary frames.
+        frame = json.dumps({"op": 0, "t": event, "s": self.sequence, "d": data})
+        self.sent.append((self.sequence, frame))
         if self.connected:
             await self._send(frame)
 
-    async def _send(self, frame: dict[str, Any]) -> None:
+    async def _send(self, frame: str) -> None:
         assert self.ws is not None
         # If the socket died under us, the frame is kept and replayed on RESUME.
         with contextlib.suppress(ConnectionError):
-            # Plain text frames: discord.py only inflates binary frames.
-            await self.ws.send_str(json.dumps(frame))
+            await self.ws.send_str(frame)
 
     async def replay_after(self, seq: int) -> None:
-        for frame in [f for f in self.sent if int(f["s"]) > seq]:
+        for frame in [f for s, f in self.sent if s > seq]:
             await self._send(frame)
 
 

@@ -21,7 +21,6 @@ API = "/api/v10"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNAUTHENTICATED_PREFIXES = ("/interactions/", "/webhooks/")
 UNKNOWN_ROUTE = "/{tail}"
-LIMIT_HEADERS = ("X-RateLimit-", "Via", "Retry-After")
 
 
 async def record(emulator: DiscordEmulator, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -44,9 +43,10 @@ async def record(emulator: DiscordEmulator, request: web.Request, handler: Handl
     except RateLimited as limited:
         response = json_response(limited.body, 429, limited.headers)
         recorded.response = limited.body
+        limit_headers = limited.headers
     response.headers.update(limit_headers)
     recorded.status = response.status
-    recorded.response_headers = {k: v for k, v in response.headers.items() if k.startswith(LIMIT_HEADERS)}
+    recorded.response_headers = limit_headers
     await emulator._notify()
     return response
 

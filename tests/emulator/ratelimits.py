@@ -59,7 +59,7 @@ class RateLimits:
         return self.routes.get((method, route), self.default)
 
 
-@dataclass
+@dataclass(slots=True)
 class Window:
     """One bucket's fixed window: requests counted since `started`."""
 
@@ -100,9 +100,11 @@ class RateLimiter:
     def __init__(self, limits: RateLimits, clock: Any) -> None:
         self.limits = limits
         self.clock = clock
-        self._windows: dict[tuple[str, str, tuple[str, ...]], Window] = {}
+        self._windows: dict[tuple[str, ...], Window] = {}
         self._global: Window | None = None
         self._forced: list[ForcedLimit] = []
+        # Windows of every interaction token pile up: drop the expired ones once there are this many.
+        self._purge_at = 256
 
     def force(
         self, method: str | None = None, route: str | None = None, *, count: int = 1,
@@ -117,10 +119,13 @@ class RateLimiter:
         """The rate-limit headers of this request's answer; raises RateLimited for a 429."""
         now = self.clock.now()
         limit = self.limits.limit_for(method, route)
-        key = (method, route, tuple(params.get(p, "") for p in TOP_LEVEL_RESOURCES))
+        key = (method, route, *(params[p] for p in TOP_LEVEL_RESOURCES if p in params))
         window = self._windows.get(key)
         if window is None or window.reset_after(now) <= 0 or window.limit != limit:
             window = self._windows[key] = Window(limit, now)
+            if len(self._windows) > self._purge_at:
+                self._windows = {k: w for k, w in self._windows.items() if w.reset_after(now) > 0}
+                self._purge_at = max(256, 2 * len(self._windows))
         forced = self._take_forced(method, route)
         if forced is not None:
             raise self._too_many(method, route, window, now, forced.retry_after, scope=forced.scope)

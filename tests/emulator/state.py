@@ -247,6 +247,7 @@ class RecordedRequest:
     response: Any = None
     # When it arrived, on the emulator's clock (seconds).
     at: float = 0.0
+    # Discord's rate-limit headers of the answer (X-RateLimit-*, and Via/Retry-After on a 429).
     response_headers: dict[str, str] = field(default_factory=dict)
 
 
