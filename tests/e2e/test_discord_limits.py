@@ -141,10 +141,33 @@ async def test_a_forced_429_on_a_callback_and_a_webhook_edit_is_waited_out_by_di
     assert result.embed["title"] == "LikeLens status" and not result.response.loading
 
 
+async def test_discords_own_limits_five_sends_per_channel_and_fifty_requests_a_second(
+    raw: aiohttp.ClientSession, emulator: DiscordEmulator
+) -> None:
+    emulator.rate_limiter.limits = RateLimits.discord()
+    general, digests = emulator.channel("general"), emulator.channel("digests")
+    sends = []
+    for _ in range(6):
+        async with raw.post(f"{API}/channels/{general.id}/messages", json={"content": "hi"}) as answer:
+            sends.append((answer.status, answer.headers["X-RateLimit-Limit"]))
+    assert sends == [(200, "5")] * 5 + [(429, "5")]
+    async with raw.post(f"{API}/channels/{digests.id}/messages", json={"content": "hi"}) as answer:
+        assert answer.status == 200
+    statuses = []
+    for _ in range(50 - 7 + 1):  # 7 requests so far (the 429 counted too): the 51st is over
+        async with raw.get(f"{API}/channels/{general.id}") as answer:
+            statuses.append(answer.status)
+            scope = answer.headers.get("X-RateLimit-Scope")
+    assert statuses[-2:] == [200, 429] and scope == "global"
+
+
 async def test_a_forced_global_429_makes_discord_py_wait_and_retry(
-    bot: LikesBot, emulator: DiscordEmulator
+    bot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator
 ) -> None:
     emulator.rate_limit_globally(retry_after=0.05)
+    # Interaction endpoints are not bound to the global limit: the callback passes, the send waits.
+    assert (await driver.slash("likes status")).callback_type == 5
+    assert emulator.requests_to(*CALLBACK)[0].status == 200
     sent = await text_channel(bot, emulator, "digests").send("after a global limit")
     first, second = emulator.requests_to(*MESSAGES)
     assert (first.status, first.response["global"], first.response_headers["X-RateLimit-Global"]) == (

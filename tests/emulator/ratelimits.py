@@ -142,7 +142,10 @@ class RateLimiter:
         return self._headers(method, route, window, now)
 
     def _take_forced(self, method: str, route: str) -> ForcedLimit | None:
+        exempt = route.startswith(GLOBAL_EXEMPT_PREFIXES)
         for forced in self._forced:
+            if forced.scope == "global" and exempt:
+                continue  # interaction endpoints are not bound to the global limit
             if forced.method in (None, method) and forced.route in (None, route):
                 forced.count -= 1
                 if forced.count <= 0:
