@@ -14,6 +14,7 @@ enough that no test or benchmark waits on them. Tests force a 429 with `force(..
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -90,6 +91,7 @@ class RateLimited(Exception):
         self.headers, self.body = headers, body
 
 
+@functools.cache
 def bucket_hash(method: str, route: str) -> str:
     return hashlib.sha1(f"{method} {route}".encode()).hexdigest()[:16]
 
