@@ -271,18 +271,37 @@ class LikesBot(commands.Bot):
             log.warning(notice)
 
     async def _keep_alive_file(self, path: Path) -> None:
+        # Disconnected: no file at once (the healthcheck fails now, not 90 s later); back: a fresh one.
+        self.add_listener(self._alive_file_gone, "on_disconnect")
+        self.add_listener(self._alive_file_fresh, "on_ready")
+        self.add_listener(self._alive_file_fresh, "on_resumed")
         await self.wait_until_ready()
         while not self.is_closed():
             # Only a bot with a live gateway connection counts as healthy.
             if not self.ws or not self.ws.open:
                 await asyncio.sleep(1)
                 continue
-            try:
-                await asyncio.to_thread(path.write_text, str(time.time()))
-            except OSError:
-                # A full disk must not end the loop silently: say so and try again next time.
-                log.warning("Could not refresh the healthcheck file %s", path, exc_info=True)
+            self._write_alive_file(path)
             await asyncio.sleep(ALIVE_INTERVAL)
+
+    def _write_alive_file(self, path: Path) -> None:
+        # Synchronous (a tiny write), so it never lands after an on_disconnect that removed the file.
+        if not self.ws or not self.ws.open:
+            return
+        try:
+            path.write_text(str(time.time()))
+        except OSError:
+            # A full disk must not end the loop silently: say so and try again next time.
+            log.warning("Could not refresh the healthcheck file %s", path, exc_info=True)
+
+    async def _alive_file_fresh(self) -> None:
+        if self.alive_file is not None:
+            self._write_alive_file(self.alive_file)
+
+    async def _alive_file_gone(self) -> None:
+        if self.alive_file is not None:
+            with contextlib.suppress(OSError):
+                self.alive_file.unlink(missing_ok=True)
 
     @staticmethod
     async def _stop_alive_file(task: asyncio.Task[None], path: Path) -> None:

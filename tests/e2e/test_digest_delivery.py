@@ -24,7 +24,6 @@ from tests.e2e.digest_support import (
     until,
 )
 from tests.emulator import DiscordEmulator
-from tests.emulator import server as emulator_server
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
@@ -85,7 +84,6 @@ async def test_a_restart_between_send_and_record_posts_no_duplicate(
 @pytest.mark.parametrize("kind", ["baseline", "digest"])
 async def test_a_crash_longer_than_discords_nonce_window_still_posts_no_duplicate(
     emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, *, clock: SettableClock, kind: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     database = tmp_path / "likelens.db"
     async with digest_bot(emulator, x, database, clock) as first:
@@ -103,7 +101,7 @@ async def test_a_crash_longer_than_discords_nonce_window_still_posts_no_duplicat
             await tick
     release.set()
     # Down for an hour: Discord no longer remembers the nonce.
-    monkeypatch.setattr(emulator_server, "NONCE_WINDOW_SECONDS", 0.0)
+    emulator.clock.advance(hours=1)
     clock.advance(hours=1)
     sends = len(emulator.requests_to(*MESSAGES))
     async with digest_bot(emulator, x, database, clock) as second:

@@ -24,9 +24,25 @@ request but holds its answer until the returned event is set (a crash after Disc
 `emulator.identify_payloads`, `await emulator.wait_until(predicate, what=…)`.
 Every JSON body is validated against Discord's OpenAPI request schema (tests/spec); a payload
 Discord would refuse gets 400/50035 and discord.py raises HTTPException.
+
+As strict as Discord: `emulator.clock.advance(minutes=15)` (the emulator's own clock) expires
+interaction tokens (401/50027; a callback after 3 s is 404/10062); a token reaches only its own
+interaction's messages (404/10008); the bot edits only its own channel messages (403/50005,
+`emulator.post_as(member, channel, text)` writes one as a member); ephemeral messages are not in
+channel history nor fetchable there: `emulator.history(channel)` is what everyone sees,
+`emulator.seen_by(member, channel)` what member sees. Every route answers with Discord's
+X-RateLimit-* headers (`RecordedRequest.response_headers`, `.at` on the emulator's clock);
+`emulator.rate_limit_next(method, route, count=, retry_after=, scope=)` and
+`emulator.rate_limit_globally(...)` force 429s; `DiscordEmulator(rate_limits=RateLimits.discord())`
+applies Discord's observed limits (the default has room enough for every test and benchmark).
+Gateway: `await emulator.drop_gateway()` (no close frame), `send_reconnect()` (op 7),
+`invalidate_session(resumable=False)` (op 9), `hold_gateway()` (no HELLO until set: the bot stays
+offline), `await emulator.wait_for_resumes(n)` / `wait_for_readies(n)`; RESUME replays the events
+after the client's seq, then RESUMED.
 """
 
-from tests.emulator.server import DiscordEmulator, DiscordError
+from tests.emulator.replies import DiscordError
+from tests.emulator.server import DiscordEmulator
 from tests.emulator.state import Channel, Guild, Interaction, Member, Message, RecordedRequest, User
 
 __all__ = [

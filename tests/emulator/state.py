@@ -177,6 +177,20 @@ class Message:
         return str(self.data["channel_id"])
 
     @property
+    def author_id(self) -> str:
+        return str(self.data["author"]["id"])
+
+    @property
+    def interaction_user_id(self) -> str | None:
+        """The user whose interaction this message answers (None for a plain channel message)."""
+        metadata = self.data.get("interaction_metadata")
+        return None if metadata is None else str(metadata["user"]["id"])
+
+    def visible_to(self, user_id: str) -> bool:
+        """Discord shows an ephemeral message only to its interaction's user; others to everyone."""
+        return not self.deleted and (not self.ephemeral or self.interaction_user_id == user_id)
+
+    @property
     def content(self) -> str:
         return str(self.data.get("content") or "")
 
@@ -231,6 +245,10 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int = 0
     response: Any = None
+    # When it arrived, on the emulator's clock (seconds).
+    at: float = 0.0
+    # Discord's rate-limit headers of the answer (X-RateLimit-*, and Via/Retry-After on a 429).
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
