@@ -16,12 +16,12 @@ from discord.ext import commands
 from cogs import digest_schedule as schedule
 from cogs.digest_scheduler import DigestScheduler, missing_permissions
 from cogs.digest_subjects import describe, parse_subject
+from cogs.likes_browse import browse_context
 from store import digests as store
 from store.digests import Digest
 from ui.digest_browse import DigestBrowseButton, browse_view
 from ui.digest_embeds import fit_lines
 from ui.failures import report_failure
-from ui.paginator import browse_context
 from ui.respond import answer, defer
 from ui.text import plural
 from xapi import errors

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest_asyncio
 
 from bot import LikesBot
+from cogs.likes_browse import live_pagers
 from config import Settings
 from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
 from tests.e2e.likes_support import assert_no_pings, next_id, previous_id
 from tests.emulator import DiscordEmulator
 from tests.emulator.server import WEBHOOK_MESSAGE
 from tests.emulator.state import Interaction, Message
-from ui.paginator import NOT_YOURS, STATE_GONE, live_pagers
+from ui.paginator import NOT_YOURS, STATE_GONE
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ui.paginator import LivePagers, pager_view, partial_footnote
+from cogs.live_pagers import LivePagers
+from ui.paginator import pager_view, partial_footnote
 from xapi.browse import DisplayPage
 from xapi.models import Includes, PartialError, User
 

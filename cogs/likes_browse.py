@@ -1,0 +1,169 @@
+"""The /likes paginator's controller: opens paginators and answers their Previous/Next clicks.
+
+It owns what a click touches (the store's paginator state, the X client, the live page sources of
+cogs/live_pagers.py); ui/paginator.py renders and answers. The page buttons reach it through the
+`ui.paginator.BrowseController` protocol: `LikesCog.cog_load` registers the bot's LikesBrowser
+with `ui.paginator.use_controller`, so ui/ never imports cogs/.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from cogs.live_pagers import LIVE_PAGERS, LivePagers
+from store.browse_state import (
+    BrowseRecord,
+    delete_browse_older_than,
+    load_browse,
+    new_browse_id,
+    save_browse,
+    save_position,
+)
+from ui.failures import report_failure
+from ui.paginator import NOT_YOURS, PER_PAGE, STATE_GONE, BrowseKind, pager_view, render_page
+from ui.respond import NO_MENTIONS, answer, answer_error, defer
+from xapi.browse import BrowseSource, BrowseState
+from xapi.errors import InvalidInput
+from xapi.models import Page, PartialError
+
+if TYPE_CHECKING:
+    from bot import LikesBot
+
+__all__ = ["LIVE_PAGERS", "LikesBrowser", "browse_context", "likes_browser", "live_pagers", "start_browser"]
+
+# Paginator state older than this is forgotten (its buttons then say so).
+STATE_RETENTION_SECONDS = 30 * 24 * 3600
+
+
+def _source(
+    bot: LikesBot, kind: str, subject_id: str, problems: list[PartialError], state: BrowseState | None,
+) -> BrowseSource[Any]:
+    # The fetch keeps the problems list, not the LivePager: no cycle, so a dropped source is freed at once.
+    async def fetch(token: str | None) -> Page[Any]:
+        page: Page[Any]
+        if kind == "liking_users":
+            page = await bot.x.liking_users(subject_id, pagination_token=token)
+        else:
+            page = await bot.x.liked_posts(subject_id, pagination_token=token)
+        problems.extend(e for e in page.errors if e not in problems)
+        return page
+
+    return BrowseSource(fetch, per_page=PER_PAGE, state=state)
+
+
+async def browse_context(bot: LikesBot, kind: BrowseKind, subject_id: str) -> dict[str, Any]:
+    """What the header of a new paginator shows: the post (text, like count) or the account's handle."""
+    if kind == "liking_users":
+        post = await bot.x.post(subject_id)
+        me = await bot.x.me() if post.author_id else None
+        author = me.username if me is not None and me.id == post.author_id else None
+        return {"post_id": post.id, "text": post.text[:200], "like_count": post.like_count, "author": author}
+    me = await bot.x.me()
+    return {"account": me.username if me.id == subject_id else f"id:{subject_id}"}
+
+
+class LikesBrowser:
+    """One bot's paginators: its live sources, and the answers to their commands and clicks."""
+
+    def __init__(self, bot: LikesBot) -> None:
+        self.bot = bot
+        self.pagers = LivePagers()
+
+    def _now(self) -> float:
+        return self.bot.clock().timestamp()
+
+    async def start(
+        self, interaction: discord.Interaction, *, kind: BrowseKind, subject_id: str,
+        context: dict[str, Any], ephemeral: bool = True,
+    ) -> None:
+        """Show page 1 of a new paginator owned by the interaction's user (the interaction is deferred)."""
+        bot = self.bot
+        await defer(interaction, ephemeral=ephemeral)
+        now = self._now()
+        browse_id = new_browse_id()
+        live = self.pagers.entry(browse_id, now)
+        try:
+            async with live.lock:
+                live.source = _source(bot, kind, subject_id, live.partial_errors, None)
+                page = await live.source.first()
+                record = BrowseRecord(browse_id, kind, subject_id, interaction.user.id, context,
+                                      live.source.state().to_json())
+                await save_browse(bot.store.conn, record, now=now)
+                embed = render_page(bot, kind, context, page, live.partial_errors)
+                await answer(interaction, embed=embed, view=pager_view(browse_id, page), ephemeral=ephemeral)
+        except BaseException:
+            self.pagers.drop(browse_id)
+            raise
+        await delete_browse_older_than(bot.store.conn, now - STATE_RETENTION_SECONDS)
+
+    async def open(
+        self, interaction: discord.Interaction, *, kind: BrowseKind, subject_id: str, ephemeral: bool = True,
+    ) -> None:
+        """Answer interaction with a new paginator over `kind` of subject_id. Never raises."""
+        try:
+            await defer(interaction, ephemeral=ephemeral)
+            context = await browse_context(self.bot, kind, subject_id)
+            await self.start(interaction, kind=kind, subject_id=subject_id, context=context,
+                             ephemeral=ephemeral)
+        except Exception as error:
+            await report_failure(self.bot, interaction, error)
+
+    async def turn(self, interaction: discord.Interaction, browse_id: str, target: int) -> None:
+        """Answer a Previous/Next click: show display page `target`, or say why not. Never raises."""
+        bot = self.bot
+        try:
+            record = await load_browse(bot.store.conn, browse_id)
+            if record is None:
+                await answer_error(interaction, STATE_GONE)
+                return
+            if interaction.user.id != record.owner_id:
+                await answer_error(interaction, NOT_YOURS)
+                return
+            await defer(interaction, update=True)
+            now = self._now()
+            live = self.pagers.entry(browse_id, now)
+            # One click at a time per message: its edits reach Discord in click order, one rebuild only.
+            async with live.lock:
+                if live.source is None:
+                    try:
+                        state = BrowseState.from_json(record.state)
+                    except InvalidInput:
+                        await answer_error(interaction, STATE_GONE)
+                        return
+                    live.source = _source(bot, record.kind, record.subject_id, live.partial_errors, state)
+                page = await live.source.page(target)
+                embed = render_page(bot, record.kind, record.context, page, live.partial_errors)
+                await interaction.edit_original_response(
+                    embed=embed, view=pager_view(browse_id, page), allowed_mentions=NO_MENTIONS,
+                )
+                await save_position(bot.store.conn, browse_id, live.source.state().to_json(), now=now)
+        except Exception as error:
+            await report_failure(bot, interaction, error)
+
+
+_browsers: weakref.WeakKeyDictionary[object, LikesBrowser] = weakref.WeakKeyDictionary()
+
+
+def likes_browser(bot: LikesBot) -> LikesBrowser:
+    """The bot's browse controller (one per bot: a restarted bot starts with no live sources)."""
+    browser = _browsers.get(bot)
+    if browser is None:
+        browser = _browsers[bot] = LikesBrowser(bot)
+    return browser
+
+
+def live_pagers(bot: LikesBot) -> LivePagers:
+    """The bot's live pagers (the benchmarks and tests look at them)."""
+    return likes_browser(bot).pagers
+
+
+async def start_browser(
+    bot: LikesBot, interaction: discord.Interaction, *, kind: BrowseKind, subject_id: str,
+    context: dict[str, Any], ephemeral: bool = True,
+) -> None:
+    """Show page 1 of a new paginator owned by the interaction's user (the interaction is deferred)."""
+    await likes_browser(bot).start(interaction, kind=kind, subject_id=subject_id, context=context,
+                                   ephemeral=ephemeral)
