@@ -23,7 +23,7 @@ from store.browse_state import (
     save_position,
 )
 from ui.failures import report_failure
-from ui.paginator import NOT_YOURS, PER_PAGE, STATE_GONE, BrowseKind, pager_view, render_page
+from ui.paginator import NOT_YOURS, OTHER_SERVER, PER_PAGE, STATE_GONE, BrowseKind, pager_view, render_page
 from ui.respond import NO_MENTIONS, answer, answer_error, defer
 from xapi.browse import BrowseSource, BrowseState
 from xapi.errors import InvalidInput
@@ -90,7 +90,7 @@ class LikesBrowser:
                 live.source = _source(bot, kind, subject_id, live.partial_errors, None)
                 page = await live.source.first()
                 record = BrowseRecord(browse_id, kind, subject_id, interaction.user.id, context,
-                                      live.source.state().to_json())
+                                      live.source.state().to_json(), interaction.guild_id)
                 await save_browse(bot.store.conn, record, now=now)
                 embed = render_page(bot, kind, context, page, live.partial_errors)
                 await answer(interaction, embed=embed, view=pager_view(browse_id, page), ephemeral=ephemeral)
@@ -116,8 +116,12 @@ class LikesBrowser:
         bot = self.bot
         try:
             record = await load_browse(bot.store.conn, browse_id)
-            if record is None:
+            if record is None or record.guild_id is None:
                 await answer_error(interaction, STATE_GONE)
+                return
+            if interaction.guild_id != record.guild_id:
+                # A state id crafted into a button in another server: show nothing of this one.
+                await answer_error(interaction, OTHER_SERVER)
                 return
             if interaction.user.id != record.owner_id:
                 await answer_error(interaction, NOT_YOURS)

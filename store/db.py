@@ -100,6 +100,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (digest_id, post_id)
     ) WITHOUT ROWID;
     """,
+    # The server each paginator belongs to (store/browse_state.py): a click in another server is
+    # refused. NULL for a paginator saved before: its server is unknown, so its buttons say it expired.
+    """
+    ALTER TABLE browse_states ADD COLUMN guild_id INTEGER;
+    """,
 ]
 
 

@@ -30,6 +30,7 @@ PER_PAGE = 10
 
 NOT_YOURS = "Only the person who ran the command can turn these pages."
 STATE_GONE = "These pages are no longer available (they expired): run the command again."
+OTHER_SERVER = "These pages belong to another server: run the command here to browse this server's likes."
 NO_CONTROLLER = "Browsing is not available right now: try again in a minute."
 CUSTOM_ID_PREFIX = "ll:pg"
 

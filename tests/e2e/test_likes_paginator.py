@@ -9,6 +9,7 @@ import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import discord
 import pytest_asyncio
 
 from bot import LikesBot
@@ -18,8 +19,8 @@ from tests.botharness import InteractionDriver, InteractionResult, emulator_sett
 from tests.e2e.likes_support import assert_no_pings, next_id, previous_id
 from tests.emulator import DiscordEmulator
 from tests.emulator.server import WEBHOOK_MESSAGE
-from tests.emulator.state import Interaction, Message
-from ui.paginator import NOT_YOURS, STATE_GONE
+from tests.emulator.state import Interaction, Member, Message
+from ui.paginator import NOT_YOURS, OTHER_SERVER, STATE_GONE, PageButton
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
@@ -163,6 +164,22 @@ async def test_a_click_whose_state_is_gone_gets_a_clear_answer(
     assert footer(result.embed).startswith("Page 1 of 10")
 
 
+async def test_a_paginator_saved_before_servers_were_recorded_says_it_expired(
+    bot: LikesBot, driver: InteractionDriver,
+) -> None:
+    """Its server is unknown, so it may not be shown anywhere: its owner runs the command again."""
+    result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+    await bot.store.conn.execute("UPDATE browse_states SET guild_id = NULL")
+    await bot.store.conn.commit()
+    live_pagers(bot).clear()
+
+    gone = await driver.click(result, next_id(result))
+
+    assert gone.callback_type == 4 and gone.ephemeral
+    assert gone.content == STATE_GONE
+    assert footer(result.embed).startswith("Page 1 of 10")
+
+
 def edited_footers(emulator: DiscordEmulator, *results: InteractionResult) -> list[str]:
     """The footers the bot's edits of the clicked message carried, in the order Discord received them."""
     tokens = [r.interaction.token for r in results]
@@ -279,3 +296,34 @@ async def test_paginator_messages_leave_no_view_behind_in_the_bot(
         await driver.click(result, next_id(result))
     assert [v for v in bot.persistent_views
             if any(str(getattr(c, "custom_id", "")).startswith("ll:") for c in v.walk_children())] == []
+
+
+async def test_a_state_id_crafted_into_another_servers_button_is_refused_and_shows_nothing_of_it(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, settings: Settings,
+) -> None:
+    """The owner of a paginator in server A clicks `ll:pg:<A's state>:2` on a message in server B."""
+    other = emulator.add_guild("Another server")
+    driver = InteractionDriver(emulator)
+    # The same person is a moderator in both servers, so only the server tells the clicks apart.
+    other.members.append(Member(driver.moderator.user, permissions=driver.moderator.permissions))
+    async with running_bot(emulator, settings) as bot:
+        result = await driver.slash("likes post", post=sandbox.POST_100_LIKES, public=True)
+        state_id = next_id(result).split(":")[2]
+        channel = bot.get_channel(int(emulator.channel("general", other).id))
+        assert isinstance(channel, discord.TextChannel)
+        view = discord.ui.View(timeout=None).add_item(PageButton(state_id, 2))
+        sent = await channel.send("Nothing here yet", view=view,
+                                  allowed_mentions=discord.AllowedMentions.none())
+        crafted = emulator.messages[str(sent.id)]
+
+        refused = await driver.click(crafted, f"ll:pg:{state_id}:2")
+
+        assert refused.callback_type == 4 and refused.ephemeral
+        assert refused.content == OTHER_SERVER
+        assert refused.embeds == []
+        assert crafted.content == "Nothing here yet" and crafted.embeds == []
+        assert_no_pings(refused)
+        # And A's own paginator still turns, in A.
+        page2 = await driver.click(result, next_id(result))
+        assert page2.embed["fields"][0]["name"].startswith("11. ")
+    assert len(x_sandbox.requests_to("liking_users")) == 1

@@ -19,7 +19,8 @@ from store.db import Store
 async def test_a_saved_paginator_reads_back_after_reopening(tmp_path: Path) -> None:
     path = tmp_path / "likelens.db"
     record = BrowseRecord(new_browse_id(), "liking_users", "186", 42, {"text": "gm 🌞", "like_count": 7},
-                          {"v": 1, "tokens": [None], "sizes": [7], "exhausted": True, "current": 0})
+                          {"v": 1, "tokens": [None], "sizes": [7], "exhausted": True, "current": 0},
+                          guild_id=1234567890123456789)
     store = await Store.open(path)
     await save_browse(store.conn, record, now=100.0)
     await save_position(store.conn, record.id, {**record.state, "current": 3}, now=101.0)
@@ -29,7 +30,7 @@ async def test_a_saved_paginator_reads_back_after_reopening(tmp_path: Path) -> N
     try:
         loaded = await load_browse(store.conn, record.id)
         assert loaded == BrowseRecord(record.id, "liking_users", "186", 42, record.context,
-                                      {**record.state, "current": 3})
+                                      {**record.state, "current": 3}, 1234567890123456789)
         assert await load_browse(store.conn, "unknown") is None
     finally:
         await store.close()
@@ -38,14 +39,26 @@ async def test_a_saved_paginator_reads_back_after_reopening(tmp_path: Path) -> N
 async def test_old_paginators_are_forgotten_and_unreadable_ones_are_gone(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "likelens.db")
     try:
-        old = BrowseRecord("old", "liked_posts", "1", 1, {}, {})
-        new = BrowseRecord("new", "liked_posts", "1", 1, {}, {})
+        old = BrowseRecord("old", "liked_posts", "1", 1, {}, {}, 7)
+        new = BrowseRecord("new", "liked_posts", "1", 1, {}, {}, 7)
         await save_browse(store.conn, old, now=10.0)
         await save_browse(store.conn, new, now=1000.0)
         assert await delete_browse_older_than(store.conn, 500.0) == 1
         assert await load_browse(store.conn, "old") is None
         await store.conn.execute("UPDATE browse_states SET state = 'not json' WHERE id = 'new'")
         assert await load_browse(store.conn, "new") is None
+    finally:
+        await store.close()
+
+
+async def test_a_paginator_saved_before_servers_were_recorded_reads_back_without_one(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "likelens.db")
+    try:
+        await store.conn.execute(
+            "INSERT INTO browse_states (id, kind, subject_id, owner_id, context, state, updated_at) "
+            "VALUES ('legacy', 'liked_posts', '1', 1, '{}', '{}', 1.0)")
+        loaded = await load_browse(store.conn, "legacy")
+        assert loaded is not None and loaded.guild_id is None
     finally:
         await store.close()
 
