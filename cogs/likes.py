@@ -186,6 +186,7 @@ class LikesCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PageButton, PageLabel)
         use_controller(self.bot, None)
+        await likes_browser(self.bot).flush()
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

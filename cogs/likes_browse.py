@@ -13,21 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from cogs.live_pagers import LIVE_PAGERS, LivePagers
+from cogs.browse_positions import PositionWriter
+from cogs.live_pagers import LIVE_PAGERS, RENDERED_PAGES, FetchHooks, LivePagers
 from store.browse_state import (
     BrowseRecord,
     delete_browse_older_than,
     load_browse,
     new_browse_id,
     save_browse,
-    save_position,
 )
 from ui.failures import report_failure
 from ui.paginator import NOT_YOURS, OTHER_SERVER, PER_PAGE, STATE_GONE, BrowseKind, pager_view, render_page
-from ui.respond import NO_MENTIONS, answer, answer_error, defer
+from ui.respond import answer, answer_error, defer, update_clicked
 from xapi.browse import BrowseSource, BrowseState
 from xapi.errors import InvalidInput
-from xapi.models import Page, PartialError
+from xapi.models import Page
 
 if TYPE_CHECKING:
     from bot import LikesBot
@@ -38,17 +38,18 @@ __all__ = ["LIVE_PAGERS", "LikesBrowser", "browse_context", "likes_browser", "li
 STATE_RETENTION_SECONDS = 30 * 24 * 3600
 
 
-def _source(
-    bot: LikesBot, kind: str, subject_id: str, problems: list[PartialError], state: BrowseState | None,
-) -> BrowseSource[Any]:
-    # The fetch keeps the problems list, not the LivePager: no cycle, so a dropped source is freed at once.
+def _source(bot: LikesBot, kind: str, subject_id: str, hooks: FetchHooks, state: BrowseState | None,
+            ) -> BrowseSource[Any]:
+    # The fetch keeps the hooks, not the LivePager: no cycle, so a dropped source is freed at once.
     async def fetch(token: str | None) -> Page[Any]:
+        if hooks.defer_click is not None:
+            await defer(hooks.defer_click, update=True)
         page: Page[Any]
         if kind == "liking_users":
             page = await bot.x.liking_users(subject_id, pagination_token=token)
         else:
             page = await bot.x.liked_posts(subject_id, pagination_token=token)
-        problems.extend(e for e in page.errors if e not in problems)
+        hooks.problems.extend(e for e in page.errors if e not in hooks.problems)
         return page
 
     return BrowseSource(fetch, per_page=PER_PAGE, state=state)
@@ -71,6 +72,7 @@ class LikesBrowser:
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
         self.pagers = LivePagers()
+        self.positions = PositionWriter(lambda: bot.store.conn)
 
     def _now(self) -> float:
         return self.bot.clock().timestamp()
@@ -87,12 +89,13 @@ class LikesBrowser:
         live = self.pagers.entry(browse_id, now)
         try:
             async with live.lock:
-                live.source = _source(bot, kind, subject_id, live.partial_errors, None)
+                live.source = _source(bot, kind, subject_id, live.hooks, None)
                 page = await live.source.first()
                 record = BrowseRecord(browse_id, kind, subject_id, interaction.user.id, context,
                                       live.source.state().to_json(), interaction.guild_id)
                 await save_browse(bot.store.conn, record, now=now)
-                embed = render_page(bot, kind, context, page, live.partial_errors)
+                live.record = record
+                embed = render_page(bot, kind, context, page, live.hooks.problems)
                 await answer(interaction, embed=embed, view=pager_view(browse_id, page), ephemeral=ephemeral)
         except BaseException:
             self.pagers.drop(browse_id)
@@ -112,23 +115,24 @@ class LikesBrowser:
             await report_failure(self.bot, interaction, error)
 
     async def turn(self, interaction: discord.Interaction, browse_id: str, target: int) -> None:
-        """Answer a Previous/Next click: show display page `target`, or say why not. Never raises."""
+        """Answer a Previous/Next click: show display page `target`, or say why not. Never raises.
+
+        A live paginator answers from memory, in the click's own response when no X request is
+        needed (one request to Discord, like a bare click), and stores its position afterwards.
+        """
         bot = self.bot
         try:
-            record = await load_browse(bot.store.conn, browse_id)
-            if record is None or record.guild_id is None:
-                await answer_error(interaction, STATE_GONE)
-                return
-            if interaction.guild_id != record.guild_id:
-                # A state id crafted into a button in another server: show nothing of this one.
-                await answer_error(interaction, OTHER_SERVER)
-                return
-            if interaction.user.id != record.owner_id:
-                await answer_error(interaction, NOT_YOURS)
-                return
-            await defer(interaction, update=True)
             now = self._now()
             live = self.pagers.entry(browse_id, now)
+            record = live.record if live.source is not None else await load_browse(bot.store.conn, browse_id)
+            refusal = _refusal(interaction, record)
+            if refusal is not None:
+                await answer_error(interaction, refusal)
+                return
+            assert record is not None
+            if live.lock.locked():
+                # Another click on this message is being answered: acknowledge now, show the page after it.
+                await defer(interaction, update=True)
             # One click at a time per message: its edits reach Discord in click order, one rebuild only.
             async with live.lock:
                 if live.source is None:
@@ -137,15 +141,42 @@ class LikesBrowser:
                     except InvalidInput:
                         await answer_error(interaction, STATE_GONE)
                         return
-                    live.source = _source(bot, record.kind, record.subject_id, live.partial_errors, state)
-                page = await live.source.page(target)
-                embed = render_page(bot, record.kind, record.context, page, live.partial_errors)
-                await interaction.edit_original_response(
-                    embed=embed, view=pager_view(browse_id, page), allowed_mentions=NO_MENTIONS,
-                )
-                await save_position(bot.store.conn, browse_id, live.source.state().to_json(), now=now)
+                    live.source = _source(bot, record.kind, record.subject_id, live.hooks, state)
+                    live.record = record
+                live.hooks.defer_click = interaction
+                try:
+                    page = await live.source.page(target)
+                finally:
+                    live.hooks.defer_click = None
+                problems = live.hooks.problems
+                key = (page.number, page.has_previous, page.has_next, page.total_pages, len(problems))
+                shown = live.rendered.get(key)
+                if shown is None:
+                    if len(live.rendered) >= RENDERED_PAGES:
+                        live.rendered.clear()
+                    embed = render_page(bot, record.kind, record.context, page, problems)
+                    shown = live.rendered[key] = embed, pager_view(browse_id, page)
+                await update_clicked(interaction, embed=shown[0], view=shown[1])
+                # Stored after answering: a restart before it is written shows the page before.
+                self.positions.save(browse_id, live.source.state().to_json(), now=now)
         except Exception as error:
             await report_failure(bot, interaction, error)
+
+    async def flush(self) -> None:
+        """Store every position not yet written (the cog unloads before the store closes)."""
+        await self.positions.flush()
+
+
+def _refusal(interaction: discord.Interaction, record: BrowseRecord | None) -> str | None:
+    """Why this click may not turn record's pages, or None."""
+    if record is None or record.guild_id is None:
+        return STATE_GONE
+    if interaction.guild_id != record.guild_id:
+        # A state id crafted into a button in another server: show nothing of this one.
+        return OTHER_SERVER
+    if interaction.user.id != record.owner_id:
+        return NOT_YOURS
+    return None
 
 
 _browsers: weakref.WeakKeyDictionary[object, LikesBrowser] = weakref.WeakKeyDictionary()

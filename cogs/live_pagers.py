@@ -11,25 +11,46 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord
+
 from store.browse_state import BrowseRecord
 from xapi.browse import BrowseSource
 from xapi.models import PartialError
 
 LIVE_PAGERS = 256
+# Rendered pages kept per live pager (more are rendered again when clicked).
+RENDERED_PAGES = 32
+# (page number, has previous, has next, total pages, partial errors seen): what a rendered page shows.
+RenderKey = tuple[int, bool, bool, int | None, int]
 # A live source idle this long is dropped; the next click rebuilds it from the store.
 LIVE_IDLE_SECONDS = 15 * 60
 
 
 @dataclass(slots=True)
+class FetchHooks:
+    """What a page source's fetch shares with its pager: X's partial errors, and the click to defer."""
+
+    problems: list[PartialError] = field(default_factory=list)
+    # Set while a click is being answered: deferred before its source asks X (Discord's 3 s deadline).
+    defer_click: discord.Interaction | None = None
+
+
+@dataclass(slots=True)
 class LivePager:
-    """One message's live source, the lock that serializes its clicks, and X's partial errors seen."""
+    """One message's live source, the lock that serializes its clicks, and what its fetches share."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     source: BrowseSource[Any] | None = None
-    partial_errors: list[PartialError] = field(default_factory=list)
+    hooks: FetchHooks = field(default_factory=FetchHooks)
     touched: float = 0.0
     # The stored record (owner, server, what is browsed): held with the source, dropped with it.
     record: BrowseRecord | None = None
+    # Pages already rendered, by what they show: a click back to one answers without rendering it again.
+    rendered: dict[RenderKey, tuple[discord.Embed, discord.ui.View | None]] = field(default_factory=dict)
+
+    def drop_source(self) -> None:
+        """Forget the source and everything built from it (the store keeps the state)."""
+        self.source, self.hooks, self.record, self.rendered = None, FetchHooks(), None, {}
 
 
 class LivePagers:
@@ -46,7 +67,7 @@ class LivePagers:
         if live is None:
             live = self._entries[browse_id] = LivePager()
         elif now - live.touched > self.idle_seconds and not live.lock.locked():
-            live.source, live.partial_errors, live.record = None, [], None
+            live.drop_source()
         live.touched = now
         self._entries.move_to_end(browse_id)
         self._evict(now)

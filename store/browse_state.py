@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,17 @@ async def save_position(
     await conn.execute(
         "UPDATE browse_states SET state = ?, updated_at = ? WHERE id = ?",
         (json.dumps(state), now, browse_id),
+    )
+    await conn.commit()
+
+
+async def save_positions(
+    conn: aiosqlite.Connection, positions: Mapping[str, tuple[dict[str, Any], float]],
+) -> None:
+    """Record where several paginators stand (browse id -> (state, when)), in one transaction."""
+    await conn.executemany(
+        "UPDATE browse_states SET state = ?, updated_at = ? WHERE id = ?",
+        [(json.dumps(state), now, browse_id) for browse_id, (state, now) in positions.items()],
     )
     await conn.commit()
 

@@ -13,7 +13,7 @@ import discord
 import pytest_asyncio
 
 from bot import LikesBot
-from cogs.likes_browse import live_pagers
+from cogs.likes_browse import likes_browser, live_pagers
 from config import Settings
 from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
 from tests.e2e.likes_support import assert_no_pings, next_id, previous_id
@@ -41,6 +41,9 @@ class SteppedClock:
 @pytest_asyncio.fixture
 async def settings(emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path) -> Settings:
     return emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db")
+
+
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
 
 
 def footer(result_embed: dict[str, object]) -> str:
@@ -90,7 +93,8 @@ async def test_a_double_click_on_next_moves_one_page(
     await emulator.wait_until(lambda: first.acknowledged and second.acknowledged, what="both clicks answered")
     await driver.settle()
 
-    assert first.callback_type == second.callback_type == 6
+    # The first click answers with the page (7), or is deferred (6); the second waits for it (6).
+    assert first.callback_type in (6, 7) and second.callback_type in (6, 7)
     assert footer(result.embed).startswith("Page 2 of 10")
     assert result.embed["fields"][0]["name"].startswith("11. ")
 
@@ -180,11 +184,68 @@ async def test_a_paginator_saved_before_servers_were_recorded_says_it_expired(
     assert footer(result.embed).startswith("Page 1 of 10")
 
 
+async def test_a_click_on_a_live_paginator_answers_from_memory_and_saves_its_position_after(
+    bot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator,
+) -> None:
+    result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+    result = await driver.click(result, next_id(result))
+    await driver.settle()
+    await likes_browser(bot).flush()  # the previous click's position is written: start from a quiet store
+    statements: list[str] = []
+    await bot.store.conn.set_trace_callback(statements.append)
+    try:
+        # Discord is slow to take the click's answer: nothing may touch the store until it has it.
+        release = emulator.hold_next("POST", CALLBACK)
+        click = emulator.build_click(result.response, next_id(result), member=driver.moderator)
+        await emulator.send_interaction(click)
+        await emulator.wait_until(lambda: any(r.route == CALLBACK and click.token in r.path
+                                              for r in emulator.requests), what="the click's answer")
+        assert statements == []  # nothing read before answering, nothing written yet
+        release.set()
+        await driver.settle()
+        await likes_browser(bot).flush()  # waits for the position being written, if it is not yet
+    finally:
+        await bot.store.conn.set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3: None removes it
+    assert footer(result.response.embeds[0]).startswith("Page 3 of 10")
+    assert [s.split()[0] for s in statements] == ["BEGIN", "UPDATE", "COMMIT"], statements
+
+
+async def test_a_restart_that_lost_the_last_position_still_shows_the_clicked_page(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, settings: Settings,
+) -> None:
+    """A restart between a click's answer and its saved position: the store holds the position before."""
+    driver = InteractionDriver(emulator)
+    async with running_bot(emulator, settings) as bot:
+        result = await driver.slash("likes liked")
+        async with bot.store.conn.execute("SELECT state FROM browse_states") as cursor:
+            (first_position,) = await cursor.fetchone() or ("",)
+        for _ in range(10):
+            result = await driver.click(result, next_id(result))
+        assert footer(result.embed).startswith("Page 11")
+    async with running_bot(emulator, settings) as bot:
+        await bot.store.conn.execute("UPDATE browse_states SET state = ?", (first_position,))
+        await bot.store.conn.commit()
+
+        after = await driver.click(result.response, next_id(result))
+        assert footer(after.embed).startswith("Page 12")
+        assert after.embed["fields"][0]["name"].startswith("111. ")
+        back = await driver.click(after, previous_id(after))
+        assert back.embed["fields"][0]["name"].startswith("101. ")
+
+
 def edited_footers(emulator: DiscordEmulator, *results: InteractionResult) -> list[str]:
-    """The footers the bot's edits of the clicked message carried, in the order Discord received them."""
+    """The footers the bot's edits of the clicked message carried, in the order Discord received them
+    (an edit is a click's own response, type 7, or a PATCH after a deferred click)."""
     tokens = [r.interaction.token for r in results]
-    return [str(r.json["embeds"][0]["footer"]["text"]).split(" · ")[0] for r in emulator.requests
-            if r.method == "PATCH" and any(t in r.path for t in tokens) and isinstance(r.json, dict)]
+    footers = []
+    for request in emulator.requests:
+        if not isinstance(request.json, dict) or not any(t in request.path for t in tokens):
+            continue
+        if request.method == "PATCH":
+            footers.append(request.json["embeds"][0]["footer"]["text"])
+        elif request.route == CALLBACK and request.json.get("type") == 7:
+            footers.append(request.json["data"]["embeds"][0]["footer"]["text"])
+    return [str(text).split(" · ")[0] for text in footers]
 
 
 async def click_during_the_first_fetch(
@@ -251,6 +312,33 @@ async def test_fast_clicks_edit_in_click_order_and_end_on_the_last_clicked_page(
     assert result.embed["fields"][0]["name"].startswith("81. ")
     clicks = InteractionResult(first, emulator), InteractionResult(second, emulator)
     assert edited_footers(emulator, *clicks) == ["Page 11", "Page 9"]
+
+
+async def test_a_click_while_the_previous_answer_is_in_flight_waits_for_it_on_cached_pages(
+    driver: InteractionDriver, emulator: DiscordEmulator,
+) -> None:
+    """The first click answers in its own response (type 7); the second is deferred and edits after it."""
+    result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+    result = await driver.click(result, next_id(result))
+    await driver.settle()
+    first = emulator.build_click(result.response, next_id(result), member=driver.moderator)
+    second = emulator.build_click(result.response, previous_id(result), member=driver.moderator)
+    release = emulator.hold_next("POST", CALLBACK)
+
+    await emulator.send_interaction(first)
+    await emulator.wait_until(lambda: any(first.token in r.path for r in emulator.requests),
+                              what="the first click's answer")
+    await emulator.send_interaction(second)
+    await emulator.wait_until(lambda: second.acknowledged, what="the second click deferred")
+    with contextlib.suppress(AssertionError):
+        await emulator.wait_until(lambda: edit_arrived(emulator, second), within=0.5)
+    release.set()
+    await driver.settle()
+
+    assert (first.callback_type, second.callback_type) == (7, 6)
+    clicks = InteractionResult(first, emulator), InteractionResult(second, emulator)
+    assert edited_footers(emulator, *clicks) == ["Page 3 of 10", "Page 1 of 10"]
+    assert footer(result.embed).startswith("Page 1 of 10")
 
 
 def edit_arrived(emulator: DiscordEmulator, interaction: Interaction) -> bool:

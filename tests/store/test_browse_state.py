@@ -12,6 +12,7 @@ from store.browse_state import (
     new_browse_id,
     save_browse,
     save_position,
+    save_positions,
 )
 from store.db import Store
 
@@ -32,6 +33,20 @@ async def test_a_saved_paginator_reads_back_after_reopening(tmp_path: Path) -> N
         assert loaded == BrowseRecord(record.id, "liking_users", "186", 42, record.context,
                                       {**record.state, "current": 3}, 1234567890123456789)
         assert await load_browse(store.conn, "unknown") is None
+    finally:
+        await store.close()
+
+
+async def test_several_positions_are_saved_in_one_call(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "likelens.db")
+    try:
+        for browse_id in ("a", "b"):
+            record = BrowseRecord(browse_id, "liked_posts", "1", 1, {}, {"current": 0}, 7)
+            await save_browse(store.conn, record, now=1.0)
+        await save_positions(store.conn, {"a": ({"current": 4}, 2.0), "b": ({"current": 9}, 3.0)})
+        a, b = await load_browse(store.conn, "a"), await load_browse(store.conn, "b")
+        assert a is not None and a.state == {"current": 4}
+        assert b is not None and b.state == {"current": 9}
     finally:
         await store.close()
 
