@@ -18,8 +18,8 @@ from xapi.browse import BrowseSource
 from xapi.models import PartialError
 
 LIVE_PAGERS = 256
-# Rendered pages kept per live pager (more are rendered again when clicked).
-RENDERED_PAGES = 32
+# Rendered pages kept per live pager: one API page of display pages (beyond it, they start over).
+RENDERED_PAGES = 10
 # (page number, has previous, has next, total pages, partial errors seen): what a rendered page shows.
 RenderKey = tuple[int, bool, bool, int | None, int]
 # A live source idle this long is dropped; the next click rebuilds it from the store.

@@ -1,8 +1,12 @@
-"""ui.paginator's pure parts: the bounded LRU of live pagers, the buttons, the partial-error note."""
+"""ui.paginator's pure parts (the buttons, the partial-error note) and the bounded LRU of live pagers
+(cogs/live_pagers.py, the paginator's memory)."""
 
 from __future__ import annotations
 
+import discord
+
 from cogs.live_pagers import LivePagers
+from store.browse_state import BrowseRecord
 from ui.paginator import pager_view, partial_footnote
 from xapi.browse import DisplayPage
 from xapi.models import Includes, PartialError, User
@@ -28,12 +32,16 @@ async def test_a_pager_in_the_middle_of_a_click_is_not_evicted() -> None:
         assert pagers.entry("busy", now=2) is busy
 
 
-async def test_an_idle_pager_drops_its_source() -> None:
+async def test_an_idle_pager_drops_its_source_and_what_was_built_from_it() -> None:
     pagers = LivePagers(max_size=5, idle_seconds=60)
     live = pagers.entry("a", now=0)
     live.source = object()  # type: ignore[assignment]
+    live.record = BrowseRecord("a", "liked_posts", "1", 1, {}, {}, 7)
+    live.rendered[(0, False, True, None, 0)] = (discord.Embed(title="page 1"), None)
     assert pagers.entry("a", now=30).source is not None
-    assert pagers.entry("a", now=200).source is None
+    idle = pagers.entry("a", now=200)
+    # The next click reads the record from the store again: who owns it, where it belongs.
+    assert idle.source is None and idle.record is None and idle.rendered == {}
 
 
 async def test_idle_pagers_are_dropped_even_when_nobody_clicks_them_again() -> None:
