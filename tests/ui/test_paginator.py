@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import discord
 
 from cogs.live_pagers import LivePagers
@@ -86,3 +89,22 @@ def test_partial_footnote() -> None:
     problems = [PartialError(title="Not Found Error", resource_id="1"), PartialError(title="Not Found Error")]
     assert partial_footnote(problems) == "X could not return 2 items here (Not Found Error)."
     assert partial_footnote(problems[:1]) == "X could not return 1 item here (Not Found Error)."
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module imports (under TYPE_CHECKING too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_paginators_ui_modules_render_and_answer_only() -> None:
+    """DESIGN.md's arrows: ui may not reach the store or the cogs (the controller does, in cogs/)."""
+    root = Path(__file__).resolve().parents[2]
+    for module in ("ui/paginator.py", "ui/embeds.py", "ui/respond.py"):
+        assert not imported_packages(root / module) & {"store", "cogs", "aiosqlite"}, module
