@@ -123,13 +123,14 @@ class LikesBrowser:
         bot = self.bot
         try:
             now = self._now()
-            live = self.pagers.entry(browse_id, now)
-            record = live.record if live.source is not None else await load_browse(bot.store.conn, browse_id)
+            record = self.pagers.live_record(browse_id, now) or await load_browse(bot.store.conn, browse_id)
             refusal = _refusal(interaction, record)
             if refusal is not None:
+                # Nothing kept for a refused click: crafted ids must not evict the live paginators.
                 await answer_error(interaction, refusal)
                 return
             assert record is not None
+            live = self.pagers.entry(browse_id, now)
             if live.lock.locked():
                 # Another click on this message is being answered: acknowledge now, show the page after it.
                 await defer(interaction, update=True)

@@ -73,6 +73,13 @@ class LivePagers:
         self._evict(now)
         return live
 
+    def live_record(self, browse_id: str, now: float) -> BrowseRecord | None:
+        """The record of browse_id's live source, if it has one not idle; creates and touches nothing."""
+        live = self._entries.get(browse_id)
+        if live is None or live.source is None or now - live.touched > self.idle_seconds:
+            return None
+        return live.record
+
     def drop(self, browse_id: str) -> None:
         self._entries.pop(browse_id, None)
 

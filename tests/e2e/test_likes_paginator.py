@@ -400,12 +400,18 @@ async def test_a_state_id_crafted_into_another_servers_button_is_refused_and_sho
         channel = bot.get_channel(int(emulator.channel("general", other).id))
         assert isinstance(channel, discord.TextChannel)
         view = discord.ui.View(timeout=None).add_item(PageButton(state_id, 2))
+        view.add_item(PageButton("zzzzzzzzzz", 1, label="Unknown"))
         sent = await channel.send("Nothing here yet", view=view,
                                   allowed_mentions=discord.AllowedMentions.none())
         crafted = emulator.messages[str(sent.id)]
 
+        live_before = len(live_pagers(bot))
         refused = await driver.click(crafted, f"ll:pg:{state_id}:2")
+        unknown = await driver.click(crafted, "ll:pg:zzzzzzzzzz:1")
 
+        # Refused clicks take no room among the live paginators (crafted ids cannot evict real ones).
+        assert len(live_pagers(bot)) == live_before
+        assert unknown.content == STATE_GONE
         assert refused.callback_type == 4 and refused.ephemeral
         assert refused.content == OTHER_SERVER
         assert refused.embeds == []

@@ -47,6 +47,18 @@ async def test_an_idle_pager_drops_its_source_and_what_was_built_from_it() -> No
     assert idle.source is None and idle.record is None and idle.rendered == {}
 
 
+async def test_a_live_record_is_read_without_creating_or_touching_an_entry() -> None:
+    pagers = LivePagers(max_size=5, idle_seconds=60)
+    assert pagers.live_record("unknown", now=0) is None and len(pagers) == 0
+    live = pagers.entry("a", now=0)
+    live.record = BrowseRecord("a", "liked_posts", "1", 1, {}, {}, 7)
+    assert pagers.live_record("a", now=10) is None  # no source yet: the store decides
+    live.source = object()  # type: ignore[assignment]
+    assert pagers.live_record("a", now=10) is live.record
+    assert live.touched == 0
+    assert pagers.live_record("a", now=61) is None  # idle: its source is about to be dropped
+
+
 async def test_idle_pagers_are_dropped_even_when_nobody_clicks_them_again() -> None:
     pagers = LivePagers(max_size=256, idle_seconds=60)
     for name in "ab":
