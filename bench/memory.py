@@ -35,8 +35,8 @@ from bench.harness import (
     settle,
     wait_acknowledged,
 )
+from cogs.likes_browse import LIVE_PAGERS, live_pagers
 from tests.emulator import Interaction
-from ui.paginator import LIVE_PAGERS, live_pagers
 from xapi import sandbox
 
 BATCH = 50

@@ -155,8 +155,9 @@ async def run(quick: bool) -> list[Table]:
               ratio(flips.per_second, bare_clicks.per_second), x_requests)
     table.notes.append("Timed with the emulator's JSON-schema check off (it would dominate: ~10 ms per "
                        "embed edit in the same event loop); the warm-up ran with it on.")
-    table.notes.append("A LikeLens click: load the paginator state from SQLite, defer the update, render the "
-                       "page from the cached API page, edit the message, save the position.")
+    table.notes.append("A LikeLens click on a live paginator: owner and server checked from memory, the page "
+                       "(rendered once, then kept) sent in the click's own response (type 7, no defer: no X "
+                       "request is needed), the position written to SQLite afterwards in the background.")
     return [table]
 
 

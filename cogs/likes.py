@@ -15,11 +15,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.likes_browse import browse_context, likes_browser, start_browser
 from ui.csv_export import EXPORT_COLUMNS, likers_csv
 from ui.embeds import render_check, render_status
 from ui.error_messages import message_for, protected_account
 from ui.failures import report_failure
-from ui.paginator import PageButton, PageLabel, browse_context, start_browser
+from ui.paginator import PageButton, PageLabel, use_controller
 from ui.respond import answer, answer_error, defer
 from ui.text import plural
 from xapi import errors
@@ -180,9 +181,12 @@ class LikesCog(commands.Cog):
     async def cog_load(self) -> None:
         # Page buttons of messages sent before a restart keep working.
         self.bot.add_dynamic_items(PageButton, PageLabel)
+        use_controller(self.bot, likes_browser(self.bot))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PageButton, PageLabel)
+        use_controller(self.bot, None)
+        await likes_browser(self.bot).flush()
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -18,7 +18,6 @@ from digests.subjects import describe, parse_subject
 from store import digests as store
 from store.digests import Digest
 from ui.digest_embeds import fit_lines
-from ui.paginator import browse_context
 from ui.respond import answer, defer
 from ui.text import plural
 from xapi import errors
@@ -92,8 +91,8 @@ async def digest_add(
     account = await bot.x.me()
     if parsed.kind == "post":
         # Refused now, as /likes post refuses it (the cog's error handler says why in the same words).
-        context = await browse_context(bot, "liking_users", parsed.id)
-        if context.get("author") is None:
+        post = await bot.x.post(parsed.id)
+        if post.author_id != account.id:
             raise errors.NotAuthorizedForResource(
                 "Not the connected account's post.", endpoint="liking_users")
     conn = bot.store.conn

@@ -1,7 +1,8 @@
 """Paginator state: what a message's buttons browse, who may turn its pages, and where it stands.
 
 Keyed by a short random id that the buttons carry in their custom_id, so a click on a message sent
-before a restart still finds what it needs. `context` is what the header needs (e.g. the post's
+before a restart still finds what it needs. The server it was opened in is kept with it: a button
+crafted with its id in another server must be refused. `context` is what the header needs (e.g. the post's
 text and like count) and `state` is a BrowseState's JSON; both are stored as JSON text.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,8 @@ class BrowseRecord:
     owner_id: int
     context: dict[str, Any]
     state: dict[str, Any]
+    # The server whose command opened it (None: saved before servers were recorded, or not in one).
+    guild_id: int | None
 
 
 def new_browse_id() -> str:
@@ -42,11 +46,11 @@ async def save_browse(conn: aiosqlite.Connection, record: BrowseRecord, *, now: 
     """Insert or replace the record."""
     async with transaction(conn):
         await conn.execute(
-            "INSERT INTO browse_states (id, kind, subject_id, owner_id, context, state, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
+            "INSERT INTO browse_states (id, kind, subject_id, owner_id, context, state, guild_id, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, "
             "context = excluded.context, updated_at = excluded.updated_at",
             (record.id, record.kind, record.subject_id, record.owner_id, json.dumps(record.context),
-             json.dumps(record.state), now),
+             json.dumps(record.state), record.guild_id, now),
         )
 
 
@@ -61,10 +65,22 @@ async def save_position(
         )
 
 
+async def save_positions(
+    conn: aiosqlite.Connection, positions: Mapping[str, tuple[dict[str, Any], float]],
+) -> None:
+    """Record where several paginators stand (browse id -> (state, when)), in one transaction."""
+    async with transaction(conn):
+        await conn.executemany(
+            "UPDATE browse_states SET state = ?, updated_at = ? WHERE id = ?",
+            [(json.dumps(state), now, browse_id) for browse_id, (state, now) in positions.items()],
+        )
+
+
 async def load_browse(conn: aiosqlite.Connection, browse_id: str) -> BrowseRecord | None:
     """The record stored under browse_id, or None (never stored, deleted, or unreadable)."""
     async with conn.execute(
-        "SELECT id, kind, subject_id, owner_id, context, state FROM browse_states WHERE id = ?", (browse_id,),
+        "SELECT id, kind, subject_id, owner_id, context, state, guild_id FROM browse_states WHERE id = ?",
+        (browse_id,),
     ) as cursor:
         row = await cursor.fetchone()
     if row is None:
@@ -75,7 +91,8 @@ async def load_browse(conn: aiosqlite.Connection, browse_id: str) -> BrowseRecor
         return None
     if not isinstance(context, dict) or not isinstance(state, dict):
         return None
-    return BrowseRecord(str(row[0]), str(row[1]), str(row[2]), int(row[3]), context, state)
+    guild_id = None if row[6] is None else int(row[6])
+    return BrowseRecord(str(row[0]), str(row[1]), str(row[2]), int(row[3]), context, state, guild_id)
 
 
 async def delete_browse_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:

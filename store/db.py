@@ -145,6 +145,11 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX oauth_states_expires_at ON oauth_states (expires_at);
     """,
+    # 10: the server each paginator belongs to (store/browse_state.py): a click in another server is
+    # refused. NULL for a paginator saved before: its server is unknown, so its buttons say it expired.
+    """
+    ALTER TABLE browse_states ADD COLUMN guild_id INTEGER;
+    """,
 ]
 
 

@@ -17,6 +17,8 @@ from typing import Literal, get_args
 
 import aiosqlite
 
+from store.transactions import transaction
+
 log = logging.getLogger(__name__)
 
 Purpose = Literal["connect", "link"]
@@ -70,28 +72,27 @@ class OAuthStates:
             purpose, guild_id, member_id, code_verifier, now, now + self._lifetime, interaction_token,
         )
         # Pruning here keeps the table bounded without a scheduler (the index makes it cheap).
-        await self._conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (now,))
-        await self._conn.execute(
-            "INSERT INTO oauth_states (state_key, purpose, guild_id, member_id, code_verifier, "
-            "interaction_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (state_key(state), purpose, guild_id, member_id, self._encrypt(code_verifier),
-             None if interaction_token is None else self._encrypt(interaction_token),
-             record.created_at, record.expires_at),
-        )
-        await self._conn.commit()
+        async with transaction(self._conn):
+            await self._conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (now,))
+            await self._conn.execute(
+                "INSERT INTO oauth_states (state_key, purpose, guild_id, member_id, code_verifier, "
+                "interaction_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (state_key(state), purpose, guild_id, member_id, self._encrypt(code_verifier),
+                 None if interaction_token is None else self._encrypt(interaction_token),
+                 record.created_at, record.expires_at),
+            )
         return record
 
     async def consume(self, state: str, *, now: float) -> PendingAuthorization | None:
         """The authorization saved under `state`, deleted in the same statement; None when unknown,
         already used or expired (an expired one is deleted too)."""
         # DELETE … RETURNING is one statement: of two concurrent consumes only one gets the row.
-        async with self._conn.execute(
+        async with transaction(self._conn), self._conn.execute(
             "DELETE FROM oauth_states WHERE state_key = ? RETURNING purpose, guild_id, member_id, "
             "code_verifier, interaction_token, created_at, expires_at",
             (state_key(state),),
         ) as cursor:
             row = await cursor.fetchone()
-        await self._conn.commit()
         if row is None or float(row[6]) <= now:
             return None
         try:
@@ -108,6 +109,6 @@ class OAuthStates:
 
     async def prune(self, *, now: float) -> int:
         """Delete the authorizations expired at `now`; returns how many."""
-        cursor = await self._conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (now,))
-        await self._conn.commit()
+        async with transaction(self._conn):
+            cursor = await self._conn.execute("DELETE FROM oauth_states WHERE expires_at <= ?", (now,))
         return cursor.rowcount

@@ -1,122 +1,74 @@
-"""The /likes paginator: Previous / Page N of M / Next over a BrowseSource, surviving restarts.
+"""The /likes paginator's face: Previous / Page N of M / Next, and the embed of one display page.
 
-Each message's buttons carry `ll:pg:<state id>:<target page>`; the state (who may turn the pages,
-what is browsed, where it stands) is in the store, so a click after a restart rebuilds the source
-and shows the right page. The target page is in the custom_id, so two clicks on the same button
-land on the same page. Live sources sit in a bounded LRU per bot; clicks on one message are
-serialized by its lock.
+Each message's buttons carry `ll:pg:<state id>:<target page>`, so two clicks on the same button
+land on the same page and a click after a restart still names its page. This module only renders
+and answers: what a click does (the store, X, the live page sources) is the browse controller's
+job (cogs/likes_browse.py). The buttons are DynamicItems that discord.py finds by custom_id, so
+their class must be importable here, where the view is built; their callback reaches the
+controller through the `BrowseController` protocol registered for the bot (`use_controller`),
+because ui/ may not import cogs/ (DESIGN.md, "Shape"): the arrow stays cogs → ui.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import weakref
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import discord
 
-from store.browse_state import (
-    BrowseRecord,
-    delete_browse_older_than,
-    load_browse,
-    new_browse_id,
-    save_browse,
-    save_position,
-)
 from ui.embeds import PostHeader, page_label, render_liked_page, render_likers_page
-from ui.failures import report_failure
-from ui.respond import NO_MENTIONS, answer, answer_error, defer
+from ui.respond import answer_error
 from ui.text import clip, plural
-from xapi.browse import BrowseSource, BrowseState, DisplayPage
-from xapi.errors import InvalidInput
-from xapi.models import Page, PartialError, Post, User
+from xapi.browse import DisplayPage
+from xapi.models import PartialError, Post, User
 
 if TYPE_CHECKING:
     from bot import LikesBot
 
-log = logging.getLogger("likelens.ui")
-
 BrowseKind = Literal["liking_users", "liked_posts"]
 PER_PAGE = 10
-LIVE_PAGERS = 256
-# A live source idle this long is dropped; the next click rebuilds it from the store.
-LIVE_IDLE_SECONDS = 15 * 60
-# Paginator state older than this is forgotten (its buttons then say so).
-STATE_RETENTION_SECONDS = 30 * 24 * 3600
 
 NOT_YOURS = "Only the person who ran the command can turn these pages."
 STATE_GONE = "These pages are no longer available (they expired): run the command again."
+OTHER_SERVER = "These pages belong to another server: run the command here to browse this server's likes."
+NO_CONTROLLER = "Browsing is not available right now: try again in a minute."
 CUSTOM_ID_PREFIX = "ll:pg"
 
 
-@dataclass(slots=True)
-class LivePager:
-    """One message's live source, the lock that serializes its clicks, and X's partial errors seen."""
+class BrowseController(Protocol):
+    """What answers the paginator's clicks and opens new paginators (cogs/likes_browse.LikesBrowser)."""
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    source: BrowseSource[Any] | None = None
-    partial_errors: list[PartialError] = field(default_factory=list)
-    touched: float = 0.0
+    async def open(
+        self, interaction: discord.Interaction, *, kind: BrowseKind, subject_id: str, ephemeral: bool,
+    ) -> None: ...
 
-
-class LivePagers:
-    """Bounded LRU of live pagers keyed by state id; idle sources are dropped after `idle_seconds`."""
-
-    def __init__(self, *, max_size: int = LIVE_PAGERS, idle_seconds: float = LIVE_IDLE_SECONDS) -> None:
-        self.max_size = max_size
-        self.idle_seconds = idle_seconds
-        self._entries: OrderedDict[str, LivePager] = OrderedDict()
-
-    def entry(self, browse_id: str, now: float) -> LivePager:
-        """The live pager of browse_id (new and empty if unknown); marks it most recently used."""
-        live = self._entries.get(browse_id)
-        if live is None:
-            live = self._entries[browse_id] = LivePager()
-        elif now - live.touched > self.idle_seconds and not live.lock.locked():
-            live.source, live.partial_errors = None, []
-        live.touched = now
-        self._entries.move_to_end(browse_id)
-        self._evict(now)
-        return live
-
-    def drop(self, browse_id: str) -> None:
-        self._entries.pop(browse_id, None)
-
-    def clear(self) -> None:
-        """Forget every live source (the next clicks rebuild them from the store)."""
-        self._entries.clear()
-
-    def _evict(self, now: float) -> None:
-        # Oldest first: pagers idle too long go (even under max_size: nobody may click them again),
-        # then the least recently used down to max_size. A pager mid-click keeps its lock: skip it.
-        for browse_id in list(self._entries):
-            live = self._entries[browse_id]
-            idle = now - live.touched > self.idle_seconds
-            if not idle and len(self._entries) <= self.max_size:
-                return
-            if not live.lock.locked():
-                del self._entries[browse_id]
-
-    def __len__(self) -> int:
-        return len(self._entries)
+    async def turn(self, interaction: discord.Interaction, browse_id: str, target: int) -> None: ...
 
 
-_registries: weakref.WeakKeyDictionary[object, LivePagers] = weakref.WeakKeyDictionary()
+_controllers: weakref.WeakKeyDictionary[discord.Client, BrowseController] = weakref.WeakKeyDictionary()
 
 
-def live_pagers(bot: LikesBot) -> LivePagers:
-    """The bot's live pagers (one LRU per bot: a restarted bot starts empty)."""
-    pagers = _registries.get(bot)
-    if pagers is None:
-        pagers = _registries[bot] = LivePagers()
-    return pagers
+def use_controller(client: discord.Client, controller: BrowseController | None) -> None:
+    """Let the page buttons of client reach controller (None: forget it, e.g. when the cog unloads)."""
+    if controller is None:
+        _controllers.pop(client, None)
+    else:
+        _controllers[client] = controller
 
 
-def _now(bot: LikesBot) -> float:
-    return bot.clock().timestamp()
+async def open_browser(
+    bot: discord.Client, interaction: discord.Interaction, *, kind: BrowseKind, subject_id: str,
+    ephemeral: bool = True,
+) -> None:
+    """Answer interaction with a new paginator over `kind` of subject_id, owned by whoever clicked.
+
+    Defers first; never raises: X's refusals and failures are answered with a plain sentence.
+    """
+    controller = _controllers.get(bot)
+    if controller is None:
+        await answer_error(interaction, NO_CONTROLLER)
+        return
+    await controller.open(interaction, kind=kind, subject_id=subject_id, ephemeral=ephemeral)
 
 
 class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
@@ -144,7 +96,11 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         return await cast("LikesBot", interaction.client).admit(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await turn_page(cast("LikesBot", interaction.client), interaction, self.browse_id, self.target)
+        controller = _controllers.get(interaction.client)
+        if controller is None:
+            await answer_error(interaction, NO_CONTROLLER)
+            return
+        await controller.turn(interaction, self.browse_id, self.target)
 
 
 class PageLabel(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
@@ -205,105 +161,3 @@ def render_page(
         posts = cast("DisplayPage[Post]", page)
         embed = render_liked_page(posts, account, per_page=PER_PAGE, footnote=footnote)
     return bot.stamp(embed)
-
-
-def _source(
-    bot: LikesBot, kind: str, subject_id: str, problems: list[PartialError], state: BrowseState | None,
-) -> BrowseSource[Any]:
-    # The fetch keeps the problems list, not the LivePager: no cycle, so a dropped source is freed at once.
-    async def fetch(token: str | None) -> Page[Any]:
-        page: Page[Any]
-        if kind == "liking_users":
-            page = await bot.x.liking_users(subject_id, pagination_token=token)
-        else:
-            page = await bot.x.liked_posts(subject_id, pagination_token=token)
-        problems.extend(e for e in page.errors if e not in problems)
-        return page
-
-    return BrowseSource(fetch, per_page=PER_PAGE, state=state)
-
-
-async def browse_context(bot: LikesBot, kind: BrowseKind, subject_id: str) -> dict[str, Any]:
-    """What the header of a new paginator shows: the post (text, like count) or the account's handle."""
-    if kind == "liking_users":
-        post = await bot.x.post(subject_id)
-        me = await bot.x.me() if post.author_id else None
-        author = me.username if me is not None and me.id == post.author_id else None
-        return {"post_id": post.id, "text": post.text[:200], "like_count": post.like_count, "author": author}
-    me = await bot.x.me()
-    return {"account": me.username if me.id == subject_id else f"id:{subject_id}"}
-
-
-async def start_browser(
-    bot: LikesBot, interaction: discord.Interaction, *, kind: BrowseKind, subject_id: str,
-    context: dict[str, Any], ephemeral: bool = True,
-) -> None:
-    """Show page 1 of a new paginator owned by the interaction's user (the interaction is deferred)."""
-    await defer(interaction, ephemeral=ephemeral)
-    now = _now(bot)
-    browse_id = new_browse_id()
-    pagers = live_pagers(bot)
-    live = pagers.entry(browse_id, now)
-    try:
-        async with live.lock:
-            live.source = _source(bot, kind, subject_id, live.partial_errors, None)
-            page = await live.source.first()
-            record = BrowseRecord(browse_id, kind, subject_id, interaction.user.id, context,
-                                  live.source.state().to_json())
-            await save_browse(bot.store.conn, record, now=now)
-            embed = render_page(bot, kind, context, page, live.partial_errors)
-            await answer(interaction, embed=embed, view=pager_view(browse_id, page), ephemeral=ephemeral)
-    except BaseException:
-        pagers.drop(browse_id)
-        raise
-    await delete_browse_older_than(bot.store.conn, now - STATE_RETENTION_SECONDS)
-
-
-async def open_browser(
-    bot: LikesBot, interaction: discord.Interaction, *, kind: BrowseKind, subject_id: str,
-    ephemeral: bool = True,
-) -> None:
-    """Answer interaction with a new paginator over `kind` of subject_id, owned by whoever clicked.
-
-    Defers first; never raises: X's refusals and failures are answered with a plain sentence.
-    """
-    try:
-        await defer(interaction, ephemeral=ephemeral)
-        context = await browse_context(bot, kind, subject_id)
-        await start_browser(bot, interaction, kind=kind, subject_id=subject_id, context=context,
-                            ephemeral=ephemeral)
-    except Exception as error:
-        await report_failure(bot, interaction, error)
-
-
-async def turn_page(bot: LikesBot, interaction: discord.Interaction, browse_id: str, target: int) -> None:
-    """Answer a Previous/Next click: show display page `target`, or say why not. Never raises."""
-    try:
-        record = await load_browse(bot.store.conn, browse_id)
-        if record is None:
-            await answer_error(interaction, STATE_GONE)
-            return
-        if interaction.user.id != record.owner_id:
-            await answer_error(interaction, NOT_YOURS)
-            return
-        await defer(interaction, update=True)
-        now = _now(bot)
-        pagers = live_pagers(bot)
-        live = pagers.entry(browse_id, now)
-        # One click at a time per message: its edits reach Discord in click order, one rebuild only.
-        async with live.lock:
-            if live.source is None:
-                try:
-                    state = BrowseState.from_json(record.state)
-                except InvalidInput:
-                    await answer_error(interaction, STATE_GONE)
-                    return
-                live.source = _source(bot, record.kind, record.subject_id, live.partial_errors, state)
-            page = await live.source.page(target)
-            embed = render_page(bot, record.kind, record.context, page, live.partial_errors)
-            await interaction.edit_original_response(
-                embed=embed, view=pager_view(browse_id, page), allowed_mentions=NO_MENTIONS,
-            )
-            await save_position(bot.store.conn, browse_id, live.source.state().to_json(), now=now)
-    except Exception as error:
-        await report_failure(bot, interaction, error)

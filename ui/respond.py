@@ -41,6 +41,17 @@ async def answer(
     )
 
 
+async def update_clicked(
+    interaction: discord.Interaction, *, embed: discord.Embed, view: discord.ui.View | None,
+) -> None:
+    """Show the clicked message's new state: in the click's own response if not yet acknowledged (one
+    request to Discord), else by editing the message the deferred click points at."""
+    if interaction.response.is_done():
+        await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.edit_message(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+
+
 async def answer_error(interaction: discord.Interaction, sentence: str) -> None:
     """Tell the user what went wrong: replaces a command's answer; a click gets its own ephemeral note."""
     text = clip(sentence, CONTENT_LIMIT)

@@ -1,16 +1,21 @@
 """Helpers of the /likes end-to-end tests: find the paginator's buttons, check that nothing pings,
-post a message carrying a test button."""
+post a message carrying a test button, restart a bot on the same database."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import discord
+import pytest_asyncio
 
 from bot import LikesBot
-from tests.botharness import InteractionResult
+from config import Settings
+from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator
 from tests.emulator.state import Message
+from xapi import sandbox
+from xapi.sandbox import XSandbox
 
 
 def _pager_ids(result: InteractionResult) -> list[str]:
@@ -56,3 +61,28 @@ async def message_with_button(
     assert isinstance(channel, discord.TextChannel)
     sent = await channel.send(content, view=view, allowed_mentions=discord.AllowedMentions.none())
     return emulator.messages[str(sent.id)]
+
+
+@pytest_asyncio.fixture
+async def settings(emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path) -> Settings:
+    return emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db")
+
+
+CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
+
+
+def footer(result_embed: dict[str, object]) -> str:
+    value = result_embed["footer"]
+    assert isinstance(value, dict)
+    return str(value["text"])
+
+
+async def on_page_two_then_stopped(
+    emulator: DiscordEmulator, settings: Settings, driver: InteractionDriver,
+) -> InteractionResult:
+    """A bot started, /likes post over 100 likers, Next clicked once, the bot stopped (before a restart)."""
+    async with running_bot(emulator, settings):
+        result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+        result = await driver.click(result, next_id(result))
+        assert footer(result.embed).startswith("Page 2 of 10")
+    return result

@@ -12,6 +12,7 @@ import pytest
 from bot import LikesBot
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator
+from xapi import sandbox
 from xapi.sandbox import XSandbox
 
 GLOBAL_SYNC = ("PUT", "/applications/{application_id}/commands")
@@ -131,5 +132,21 @@ async def test_members_lacking_the_default_permission_are_not_offered_the_comman
         await driver.slash("likes status", member=emulator.member("visitor", discord.Permissions.none()))
 
 
-async def test_digest_autocomplete_answers_with_a_list(driver: InteractionDriver) -> None:
+async def test_digest_autocomplete_offers_the_servers_digests_by_id_and_subject(
+    driver: InteractionDriver,
+) -> None:
     assert await driver.autocomplete("digest remove", "digest", "") == []
+    post = f"https://x.com/likelens_demo/status/{sandbox.POST_7_LIKES}"
+    for subject in (post, "liked"):
+        added = await driver.slash("digest add", subject=subject, channel="digests", every="24h")
+        assert "digest #" in added.content.lower(), added.content
+    await driver.slash("digest pause", digest=2)
+
+    # What the member sees in Discord's list while typing: every digest, then those matching.
+    assert await driver.autocomplete("digest remove", "digest", "") == [
+        {"name": f"#1 post {sandbox.POST_7_LIKES} (active)", "value": 1},
+        {"name": "#2 posts the account liked (paused)", "value": 2},
+    ]
+    assert [c["value"] for c in await driver.autocomplete("digest resume", "digest", "LIKED")] == [2]
+    assert [c["value"] for c in await driver.autocomplete("digest run", "digest", "#1")] == [1]
+    assert await driver.autocomplete("digest pause", "digest", "no such digest") == []

@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from bot import LikesBot
 from tests.botharness import InteractionDriver
 from tests.e2e.likes_support import assert_no_pings, next_id
 from ui.csv_export import EXPORT_COLUMNS
@@ -42,7 +41,7 @@ async def test_likes_post_escapes_what_x_returns(driver: InteractionDriver) -> N
     result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
     names = []
     for _ in range(10):
-        names += [f["name"] for f in result.embed["fields"]]
+        names += [f"{f['name']}\n{f['value']}" for f in result.embed["fields"]]
         if result.response.buttons.get(next_id(result), {}).get("disabled"):
             break
         result = await driver.click(result, next_id(result))
@@ -50,6 +49,9 @@ async def test_likes_post_escapes_what_x_returns(driver: InteractionDriver) -> N
     # Seeded names include "@everyone", "**bold** _fan_" and "[link](https://x.com)".
     assert "@everyone" not in text.replace("@\u200beveryone", "")
     assert "**bold**" not in text and "\\*\\*bold\\*\\*" in text
+    # A name that is a masked link is shown as text: its bracket escaped, never a link to click.
+    assert "\\[link](https://x.com)" in text
+    assert "[link](https://x.com)" not in text.replace("\\[link](https://x.com)", "")
 
 
 async def test_likes_post_for_a_post_without_likes(driver: InteractionDriver) -> None:
@@ -179,8 +181,25 @@ async def test_likes_export_attaches_every_liker_as_csv_with_a_progress_line(
     assert_no_pings(result)
 
 
+def items_answered(x_sandbox: XSandbox) -> dict[str, int]:
+    """Users and posts in every answer the X sandbox sent (data and includes), counted from its bodies."""
+    counts = {"users": 0, "posts": 0}
+    for exchange in x_sandbox.exchanges:
+        body = exchange.body
+        if not isinstance(body, dict):
+            continue
+        data = body.get("data")
+        items = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        kind = "users" if exchange.request.path.split("/")[-1] in ("me", "liking_users") else "posts"
+        counts[kind] += len(items)
+        includes = body.get("includes") or {}
+        counts["users"] += len(includes.get("users", []))
+        counts["posts"] += len(includes.get("tweets", includes.get("posts", [])))
+    return counts
+
+
 async def test_likes_status_shows_the_account_budgets_and_todays_reads(
-    bot: LikesBot, driver: InteractionDriver,
+    driver: InteractionDriver, x_sandbox: XSandbox,
 ) -> None:
     await driver.slash("likes post", post=sandbox.POST_100_LIKES)
     await driver.slash("likes post", post=sandbox.POST_100_LIKES)
@@ -192,14 +211,18 @@ async def test_likes_status_shows_the_account_budgets_and_todays_reads(
     assert "@likelens\\_demo" in embed["description"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert "`liking_users`: 74/75 left, resets <t:" in fields["Rate-limit budget per endpoint"]
-    today = fields["Today (UTC)"]
-    assert f"Requests sent: {bot.x.stats.requests_sent}" in today
-    assert "Cache hits: " in today and "Cache hits: 0" not in today
-    assert "Single-flight joins: 0" in today
-    users = bot.x.stats.items_read["users"]
-    assert f"Items read: {users:,} users" in today
+    today = fields["Today (UTC)"].splitlines()
+    # The first /likes post asked X three times (post, account, likers): that is all X received.
+    assert len(x_sandbox.requests) == 3
+    assert today[0] == "Requests sent: 3"
+    # The second /likes post's three lookups and the status's own account lookup came from the cache.
+    assert today[1] == "Cache hits: 4"
+    assert today[2] == "Single-flight joins: 0"
+    items = items_answered(x_sandbox)
+    assert items["users"] > 100 and items["posts"] > 0
+    assert today[3] == f"Items read: {items['users']:,} users, {items['posts']:,} posts"
     assert "estimate" in fields["Estimated cost today"]
-    assert f"${users * 0.010 + bot.x.stats.items_read['posts'] * 0.005:.2f}" in fields["Estimated cost today"]
+    assert f"about ${items['users'] * 0.010 + items['posts'] * 0.005:.2f}" in fields["Estimated cost today"]
 
 
 async def test_likes_status_when_x_fails_says_the_account_is_unknown_and_why(

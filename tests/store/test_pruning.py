@@ -109,7 +109,7 @@ async def test_digests_of_a_server_left_long_ago_are_deleted_others_kept(
 
 async def test_browse_states_untouched_past_the_bound_are_deleted(store: Store) -> None:
     for browse_id, age in (("old", pruning.BROWSE_STATE_DAYS + 1), ("young", pruning.BROWSE_STATE_DAYS - 1)):
-        record = BrowseRecord(browse_id, "likers", "9", 3, {}, {"page": 0})
+        record = BrowseRecord(browse_id, "likers", "9", 3, {}, {"page": 0}, 42)
         await save_browse(store.conn, record, now=NOW - age * DAY)
     report = await prune(store)
     assert await load_browse(store.conn, "old") is None

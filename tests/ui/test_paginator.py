@@ -1,8 +1,16 @@
-"""ui.paginator's pure parts: the bounded LRU of live pagers, the buttons, the partial-error note."""
+"""ui.paginator's pure parts (the buttons, the partial-error note) and the bounded LRU of live pagers
+(cogs/live_pagers.py, the paginator's memory)."""
 
 from __future__ import annotations
 
-from ui.paginator import LivePagers, pager_view, partial_footnote
+import ast
+from pathlib import Path
+
+import discord
+
+from cogs.live_pagers import LivePagers
+from store.browse_state import BrowseRecord
+from ui.paginator import pager_view, partial_footnote
 from xapi.browse import DisplayPage
 from xapi.models import Includes, PartialError, User
 
@@ -27,12 +35,28 @@ async def test_a_pager_in_the_middle_of_a_click_is_not_evicted() -> None:
         assert pagers.entry("busy", now=2) is busy
 
 
-async def test_an_idle_pager_drops_its_source() -> None:
+async def test_an_idle_pager_drops_its_source_and_what_was_built_from_it() -> None:
     pagers = LivePagers(max_size=5, idle_seconds=60)
     live = pagers.entry("a", now=0)
     live.source = object()  # type: ignore[assignment]
+    live.record = BrowseRecord("a", "liked_posts", "1", 1, {}, {}, 7)
+    live.rendered[(0, False, True, None, 0)] = (discord.Embed(title="page 1"), None)
     assert pagers.entry("a", now=30).source is not None
-    assert pagers.entry("a", now=200).source is None
+    idle = pagers.entry("a", now=200)
+    # The next click reads the record from the store again: who owns it, where it belongs.
+    assert idle.source is None and idle.record is None and idle.rendered == {}
+
+
+async def test_a_live_record_is_read_without_creating_or_touching_an_entry() -> None:
+    pagers = LivePagers(max_size=5, idle_seconds=60)
+    assert pagers.live_record("unknown", now=0) is None and len(pagers) == 0
+    live = pagers.entry("a", now=0)
+    live.record = BrowseRecord("a", "liked_posts", "1", 1, {}, {}, 7)
+    assert pagers.live_record("a", now=10) is None  # no source yet: the store decides
+    live.source = object()  # type: ignore[assignment]
+    assert pagers.live_record("a", now=10) is live.record
+    assert live.touched == 0
+    assert pagers.live_record("a", now=61) is None  # idle: its source is about to be dropped
 
 
 async def test_idle_pagers_are_dropped_even_when_nobody_clicks_them_again() -> None:
@@ -77,3 +101,22 @@ def test_partial_footnote() -> None:
     problems = [PartialError(title="Not Found Error", resource_id="1"), PartialError(title="Not Found Error")]
     assert partial_footnote(problems) == "X could not return 2 items here (Not Found Error)."
     assert partial_footnote(problems[:1]) == "X could not return 1 item here (Not Found Error)."
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module imports (under TYPE_CHECKING too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_paginators_ui_modules_render_and_answer_only() -> None:
+    """DESIGN.md's arrows: ui may not reach the store or the cogs (the controller does, in cogs/)."""
+    root = Path(__file__).resolve().parents[2]
+    for module in ("ui/paginator.py", "ui/embeds.py", "ui/respond.py"):
+        assert not imported_packages(root / module) & {"store", "cogs", "aiosqlite"}, module
