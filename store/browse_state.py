@@ -48,7 +48,8 @@ async def save_browse(conn: aiosqlite.Connection, record: BrowseRecord, *, now: 
         await conn.execute(
             "INSERT INTO browse_states (id, kind, subject_id, owner_id, context, state, guild_id, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, context = excluded.context, updated_at = excluded.updated_at",
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, context = excluded.context, "
+            "updated_at = excluded.updated_at",
             (record.id, record.kind, record.subject_id, record.owner_id, json.dumps(record.context),
              json.dumps(record.state), record.guild_id, now),
         )
