@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -34,7 +35,9 @@ def newest_posts(x: XSandbox, clock: SettableClock) -> list[str]:
     return [p.id for p in sorted(mine, key=lambda p: p.created_at, reverse=True)]
 
 
-async def tick_deleting_the_first_post_read(dbot: LikesBot, x: XSandbox) -> tuple[str, object]:
+async def tick_deleting_the_first_post_read(
+    dbot: LikesBot, x: XSandbox, *, hide: bool = False
+) -> tuple[str, object]:
     """A tick during which the first post whose likers are asked for is deleted on X.
 
     The sandbox answers after a short latency: the post is deleted after `user_posts` listed it and
@@ -45,7 +48,11 @@ async def tick_deleting_the_first_post_read(dbot: LikesBot, x: XSandbox) -> tupl
     tick = asyncio.create_task(scheduler_of(dbot).tick())
     await until(lambda: len(x.requests_to("/liking_users")) > before, "the first liking_users request")
     deleted = x.requests_to("/liking_users")[before].path.split("/")[3]
-    x.world.deleted_posts.add(deleted)
+    if hide:
+        # X now refuses the post's likes (403 not-authorized-for-resource), as for another's post.
+        x.world.posts[deleted] = dataclasses.replace(x.world.posts[deleted], author_id=sandbox.USER_OTHER_ID)
+    else:
+        x.world.deleted_posts.add(deleted)
     x.faults.latency_seconds = 0.0
     return deleted, await tick
 
@@ -103,3 +110,21 @@ async def test_a_post_digest_whose_post_is_deleted_is_still_disabled(
     assert report.outcomes[1].status == "disabled"
     (found,) = await store.guild_digests(dbot.store.conn, int(emulator.guild.id))
     assert found.state == "disabled" and "X says the post no longer exists" in (found.reason or "")
+
+
+async def test_a_post_whose_likes_x_stops_showing_during_a_recent_run_is_skipped(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock
+) -> None:
+    await driver.slash("digest add", subject="recent", channel="digests", every="1h")
+    await scheduler_of(dbot).tick()
+    newest, second = newest_posts(x, clock)[:2]
+    x.add_likers(second, 2)
+    clock.advance(hours=1, minutes=1)
+
+    hidden, _ = await tick_deleting_the_first_post_read(dbot, x, hide=True)
+
+    (found,) = await store.guild_digests(dbot.store.conn, int(emulator.guild.id))
+    assert found.state == "active" and found.failures == 0
+    assert posted(emulator)[-1].embed["title"] == "2 new likers: the account's posts of the last 7 days"
+    run = (await store.run_log(dbot.store.conn, found.id))[0]
+    assert run.error == f"skipped post {hidden}: X no longer lets the account see its likes"
