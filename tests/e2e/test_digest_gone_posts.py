@@ -117,7 +117,7 @@ async def test_a_post_whose_likes_x_stops_showing_during_a_recent_run_is_skipped
 ) -> None:
     await driver.slash("digest add", subject="recent", channel="digests", every="1h")
     await scheduler_of(dbot).tick()
-    newest, second = newest_posts(x, clock)[:2]
+    _newest, second = newest_posts(x, clock)[:2]
     x.add_likers(second, 2)
     clock.advance(hours=1, minutes=1)
 
