@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -38,6 +39,8 @@ from store.db import MIGRATIONS
 log = logging.getLogger("likelens")
 
 REDACTED = "[REDACTED]"
+# The token part of interaction-callback and webhook URLs (discord.py logs request URLs at DEBUG).
+URL_TOKEN = re.compile(r"(/(?:interactions|webhooks)/[0-9]+/)[A-Za-z0-9._~-]+")
 # Beside the database: SQLite's own files (the database holds X tokens and who liked what).
 DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
@@ -69,7 +72,8 @@ class SecretRedactingFilter(logging.Filter):
         # Longest first, so a secret containing another is replaced whole.
         for secret in sorted(secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
-        return text
+        # Interaction and webhook tokens come and go with each command: matched by where they stand.
+        return URL_TOKEN.sub(rf"\g<1>{REDACTED}", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
