@@ -6,7 +6,7 @@ and answers: what a click does (the store, X, the live page sources) is the brow
 job (cogs/likes_browse.py). The buttons are DynamicItems that discord.py finds by custom_id, so
 their class must be importable here, where the view is built; their callback reaches the
 controller through the `BrowseController` protocol registered for the bot (`use_controller`),
-because ui/ may not import cogs/ (DESIGN.md, "Shape"): the arrow stays cogs → ui.
+because ui/ may not import cogs/ (the design's "Shape"; see the README's layout): the arrow stays cogs → ui.
 """
 
 from __future__ import annotations

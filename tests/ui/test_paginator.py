@@ -116,7 +116,7 @@ def imported_packages(path: Path) -> set[str]:
 
 
 def test_the_paginators_ui_modules_render_and_answer_only() -> None:
-    """DESIGN.md's arrows: ui may not reach the store or the cogs (the controller does, in cogs/)."""
+    """The design's arrows: ui may not reach the store or the cogs (the controller does, in cogs/)."""
     root = Path(__file__).resolve().parents[2]
     for module in ("ui/paginator.py", "ui/embeds.py", "ui/respond.py"):
         assert not imported_packages(root / module) & {"store", "cogs", "aiosqlite"}, module
