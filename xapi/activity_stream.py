@@ -36,6 +36,8 @@ STREAM_PATH = "/2/activity/stream"
 MAX_BACKFILL_MINUTES = 5
 _MAX_LINE_BYTES = 1 << 20
 _SEEN_UUIDS = 100_000
+# How many recent backfills and retry delays the stats keep.
+_KEPT = 32
 
 
 @dataclass(slots=True)
@@ -51,8 +53,10 @@ class StreamStats:
     malformed_lines: int = 0
     other_lines: int = 0
     gaps: int = 0
-    # The backfill_minutes asked for on each connection, in order.
+    # The backfill_minutes asked for on the latest connections, and the waits before the latest
+    # reconnects (seconds, jitter included), oldest first.
     backfills: tuple[int, ...] = ()
+    retry_delays: tuple[float, ...] = ()
 
 
 class ActivityStream:
@@ -105,18 +109,21 @@ class ActivityStream:
         failures = 0
         while True:
             backfill, gap = self._backfill_now()
+            connects = self.stats.connects
             try:
                 async for item in self._one_connection(backfill, gap):
-                    failures = 0
                     yield item
             except _Dropped:
                 pass
             finally:
                 self.connected.clear()
             self.stats.drops += 1
-            failures += 1
-            delay = min(self._backoff_cap, self._backoff_first * 2 ** (failures - 1))
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            # A connection X accepted resets the backoff, even if it carried only keep-alives.
+            failures = 1 if self.stats.connects > connects else failures + 1
+            step = min(self._backoff_cap, self._backoff_first * 2 ** (failures - 1))
+            delay = step * random.uniform(0.5, 1.0)
+            self.stats.retry_delays = (*self.stats.retry_delays, delay)[-_KEPT:]
+            await asyncio.sleep(delay)
 
     def _backfill_now(self) -> tuple[int, StreamGap | None]:
         """backfill_minutes covering the time since the stream was last alive, and the gap beyond it."""
@@ -147,7 +154,7 @@ class ActivityStream:
             if response.status != 200:
                 await self._refused(response)
             self.stats.connects += 1
-            self.stats.backfills = (*self.stats.backfills, backfill)
+            self.stats.backfills = (*self.stats.backfills, backfill)[-_KEPT:]
             self._last_alive = self._clock()
             self.connected.set()
             if gap is not None:

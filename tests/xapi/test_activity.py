@@ -311,3 +311,17 @@ async def test_an_oauth2_account_token_subscribes_for_its_own_account(
     user = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandbox.refresh_token)
     created = await activity(session, sandbox).create_subscription(user, OWNER_ID, "inbound", TAG)
     assert created.user_id == OWNER_ID
+
+
+async def test_a_stream_that_reconnects_at_once_does_not_back_off_longer_each_drop(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = await subscribed(session, sandbox)
+    stream = fast_stream(client, backoff_first=0.01, backoff_cap=10.0)
+    async with reading(stream):
+        for drops in range(1, 5):
+            sandbox.drop_streams()
+            await until(lambda: stream.stats.connects > drops)  # noqa: B023 (awaited at once)
+    # Each reconnect succeeded, so each wait is the first step of the backoff, not a growing one.
+    assert len(stream.stats.retry_delays) == 4
+    assert all(delay <= 0.01 for delay in stream.stats.retry_delays)
