@@ -6,10 +6,11 @@
 
 One JSON object per line; blank lines are keep-alives. A connection that ends, fails, answers 5xx
 or 429, or sends no byte for `stall_seconds` (30 s by default) is a drop: the reader reconnects
-after a jittered exponential backoff and asks for `backfill_minutes` covering the outage (at most
-5, X's limit); an outage longer than that is reported as a StreamGap. A line that is not a
-well-formed event is skipped and counted (`stats.malformed_lines`), never fatal. X's refusal of
-the credentials (401, 403) is raised: retrying cannot help.
+after a jittered exponential backoff (after a 429, not before X's rate-limit reset) and asks for
+`backfill_minutes` covering the outage (at most 5, X's limit); an outage longer than that is
+reported as a StreamGap. A line that is not a well-formed event is skipped and counted
+(`stats.malformed_lines`), never fatal. X's refusal of the credentials (401, 403) or of the
+request (another 4xx) is raised: retrying cannot help.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _MAX_LINE_BYTES = 1 << 20
 _SEEN_UUIDS = 100_000
 # How many recent backfills and retry delays the stats keep.
 _KEPT = 32
+# The longest wait for X's rate-limit reset (its windows are 15 minutes).
+_RATE_LIMIT_WAIT_CAP = 900.0
 
 
 @dataclass(slots=True)
@@ -110,11 +113,12 @@ class ActivityStream:
         while True:
             backfill, gap = self._backfill_now()
             connects = self.stats.connects
+            not_before: float | None = None
             try:
                 async for item in self._one_connection(backfill, gap):
                     yield item
-            except _Dropped:
-                pass
+            except _Dropped as dropped:
+                not_before = dropped.not_before
             finally:
                 self.connected.clear()
             self.stats.drops += 1
@@ -122,6 +126,9 @@ class ActivityStream:
             failures = 1 if self.stats.connects > connects else failures + 1
             step = min(self._backoff_cap, self._backoff_first * 2 ** (failures - 1))
             delay = step * random.uniform(0.5, 1.0)
+            if not_before is not None:
+                # X's connect budget is spent: reconnecting before its reset would only be refused again.
+                delay = max(delay, min(_RATE_LIMIT_WAIT_CAP, not_before - self._clock()))
             self.stats.retry_delays = (*self.stats.retry_delays, delay)[-_KEPT:]
             await asyncio.sleep(delay)
 
@@ -169,7 +176,9 @@ class ActivityStream:
         text = await response.text(errors="replace")
         failure = error_from_response(response.status, text, response.headers, endpoint="activity_stream",
                                       now=self._clock(), redact=self._redact)
-        if response.status in (401, 403) or (400 <= response.status < 500 and response.status != 429):
+        if isinstance(failure, errors.RateLimited):
+            raise _Dropped(not_before=failure.reset_at.timestamp())
+        if 400 <= response.status < 500:
             raise failure
         raise _Dropped
 
@@ -223,4 +232,8 @@ class ActivityStream:
 
 
 class _Dropped(Exception):
-    """The connection ended or failed in a way a reconnect can mend."""
+    """The connection ended or failed in a way a reconnect can mend (not before `not_before`, Unix s)."""
+
+    def __init__(self, *, not_before: float | None = None) -> None:
+        super().__init__()
+        self.not_before = not_before

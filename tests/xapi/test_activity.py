@@ -28,6 +28,7 @@ from xapi.sandbox import (
     SANDBOX_CLIENT_SECRET,
     XSandbox,
 )
+from xapi.sandbox.oauth2_tokens import Grant
 
 WAIT = 20.0
 TAG = "likelens:test"
@@ -325,3 +326,30 @@ async def test_a_stream_that_reconnects_at_once_does_not_back_off_longer_each_dr
     # Each reconnect succeeded, so each wait is the first step of the backoff, not a growing one.
     assert len(stream.stats.retry_delays) == 4
     assert all(delay <= 0.01 for delay in stream.stats.retry_delays)
+
+
+async def test_an_oauth2_token_without_like_read_is_told_to_connect_again(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    narrow = sandbox.oauth2.issue(Grant(OWNER_ID, ("tweet.read", "users.read", "offline.access"),
+                                        SANDBOX_CLIENT_ID))
+    assert narrow.refresh_token is not None
+    user = OAuth2UserAuth(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, narrow.refresh_token)
+    with pytest.raises(errors.NotAuthorizedForResource) as refused:
+        await activity(session, sandbox).create_subscription(user, OWNER_ID, "inbound", TAG)
+    assert "like.read" in refused.value.message and "connect the account again" in refused.value.message
+    assert sandbox.subscriptions.by_id == {}
+
+
+async def test_a_429_on_reconnect_waits_for_xs_reset_instead_of_hammering(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.rate_limits["activity_stream"] = 1
+    client = await subscribed(session, sandbox)
+    stream = fast_stream(client)
+    async with reading(stream):
+        sandbox.drop_streams()
+        await until(lambda: len(stream.stats.retry_delays) >= 2)
+        assert [r.status for r in sandbox.requests_to("/2/activity/stream")] == [200, 429]
+    # The wait after the 429 runs to X's x-rate-limit-reset (the window is 15 minutes), not 0.05 s.
+    assert stream.stats.retry_delays[-1] > 60

@@ -9,7 +9,8 @@ and `end_time` are accepted and checked, not replayed by.
 Switches: `keepalive_seconds`, `omit_includes` (events emitted without includes.users),
 `streams_down` (new connections get 503), `drop_streams()` (cut every open stream),
 `stall_streams()` (open streams send nothing more, not even keep-alives, and stay open) and
-`inject_line(text)` (a raw line, e.g. malformed JSON, on every open stream).
+`inject_line(text)` (a raw line, e.g. malformed JSON, on every open stream). Accepted connections
+spend a rate budget like the other endpoints (key `activity_stream`); a spent one gets 429.
 """
 
 from __future__ import annotations
@@ -104,11 +105,18 @@ class ActivityStreams:
         url = f"{request.scheme}://{request.host}{request.raw_path}"
         caller = sandbox.authenticator.identify(request.method, url, request.headers)
         refusal, backfill = self._refusal(caller.kind, request.query)
+        headers: dict[str, str] = {}
+        if refusal is None:
+            # Connections accepted otherwise spend the app's connect budget (rate_limits["activity_stream"]).
+            headers = sandbox.spend_budget("activity_stream", caller.identity)
+            if headers["x-rate-limit-remaining"] == "-1":
+                headers["x-rate-limit-remaining"] = "0"
+                refusal = problem("about:blank", "Too Many Requests", "Too Many Requests", 429)
         if refusal is not None:
             sandbox.log.answered(slot, caller.kind, refusal.status, naming="tweet",
                                  content_type=refusal.content_type, body=refusal.body)
             return web.Response(status=refusal.status, text=json.dumps(refusal.body),
-                                content_type=refusal.content_type)
+                                content_type=refusal.content_type, headers=headers)
         sandbox.log.answered(slot, caller.kind, 200, naming="tweet", content_type="application/json",
                              body=None)
         record = SandboxRequest(request.method, request.path, dict(request.query), caller.kind, 200)
@@ -118,7 +126,7 @@ class ActivityStreams:
         replay = [event for at, event in self.buffer if at >= since] if backfill else []
         self._open.append(stream)
         self.connections += 1
-        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json", **headers})
         try:
             await response.prepare(request)
             for event in replay:
