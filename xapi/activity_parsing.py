@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from xapi.errors import UndecodableResponse
-from xapi.models import ActivitySubscription, LikeEvent, User
+from xapi.models import ActivitySubscription, Direction, LikeEvent, User
 from xapi.parsing import parse_includes
 
 
@@ -37,6 +37,11 @@ def _when(raw: object, millis: object = None) -> datetime | None:
     return None
 
 
+def _direction(filt: dict[str, Any]) -> Direction | None:
+    value = filt.get("direction")
+    return value if value in ("inbound", "outbound") else None
+
+
 def _object(value: object, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UndecodableResponse(f"X sent an Activity API {what} that is not a JSON object.")
@@ -53,7 +58,7 @@ def parse_subscription(value: object) -> ActivitySubscription:
     filt = filt if isinstance(filt, dict) else {}
     return ActivitySubscription(
         subscription_id=subscription_id, event_type=event_type, user_id=_text(filt, "user_id"),
-        direction=_text(filt, "direction"), tag=_text(obj, "tag"), created_at=_when(obj.get("created_at")),
+        direction=_direction(filt), tag=_text(obj, "tag"), created_at=_when(obj.get("created_at")),
     )
 
 
@@ -88,7 +93,7 @@ def _like_event(data: dict[str, Any]) -> LikeEvent:
         raise UndecodableResponse("X sent a like.create event without its event_uuid or liked post.")
     filt = data.get("filter")
     filt = filt if isinstance(filt, dict) else {}
-    direction = _text(filt, "direction")
+    direction = _direction(filt)
     filter_user_id = _text(filt, "user_id")
     # The spec names the author `tweet_author_id`, x-api-facts.md `liked_tweet_author_id`: take either.
     author_id = _text(payload, "tweet_author_id", "liked_tweet_author_id", "post_author_id",

@@ -39,6 +39,7 @@ _MAX_LINE_BYTES = 1 << 20
 _SEEN_UUIDS = 100_000
 # How many recent backfills and retry delays the stats keep.
 _KEPT = 32
+_BACKFILL_MARGIN_SECONDS = 15.0
 # The longest wait for X's rate-limit reset (its windows are 15 minutes).
 _RATE_LIMIT_WAIT_CAP = 900.0
 
@@ -137,8 +138,9 @@ class ActivityStream:
         if self._last_alive is None:
             return 0, None
         now = self._clock()
-        outage = max(0.0, now - self._last_alive)
-        minutes = min(MAX_BACKFILL_MINUTES, max(1, math.ceil(outage / 60)))
+        # The margin covers events X stamped just before the last bytes reached the reader.
+        outage = max(0.0, now - self._last_alive) + _BACKFILL_MARGIN_SECONDS
+        minutes = min(MAX_BACKFILL_MINUTES, math.ceil(outage / 60))
         if outage <= MAX_BACKFILL_MINUTES * 60:
             return minutes, None
         start = datetime.fromtimestamp(self._last_alive, UTC)

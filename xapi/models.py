@@ -107,7 +107,7 @@ class ActivitySubscription:
     subscription_id: str
     event_type: str
     user_id: str | None
-    direction: str | None
+    direction: Direction | None
     tag: str | None = None
     created_at: datetime | None = None
 
@@ -126,7 +126,7 @@ class LikeEvent:
     liked_post_author_id: str | None
     liker: User | None
     created_at: datetime | None
-    direction: str | None
+    direction: Direction | None
     filter_user_id: str | None
     tag: str | None = None
 

@@ -353,3 +353,29 @@ async def test_a_429_on_reconnect_waits_for_xs_reset_instead_of_hammering(
         assert [r.status for r in sandbox.requests_to("/2/activity/stream")] == [200, 429]
     # The wait after the 429 runs to X's x-rate-limit-reset (the window is 15 minutes), not 0.05 s.
     assert stream.stats.retry_delays[-1] > 60
+
+
+@pytest.mark.parametrize(("down_minutes", "backfill", "gap"), [(3, 4, False), (10, 5, True)])
+async def test_after_a_restart_the_first_connection_backfills_from_resume_from(
+    sandbox: XSandbox, session: aiohttp.ClientSession, down_minutes: int, backfill: int, gap: bool,
+) -> None:
+    clock = SettableClock()
+    sandbox.clock = clock
+    client = await subscribed(session, sandbox)
+    last_alive = clock.now
+    missed = sandbox.add_likers(POST_7_LIKES, 1)  # while the bot was down, just after it was last alive
+    clock.advance(down_minutes * 60 - 30)
+    recent = sandbox.add_likers(POST_7_LIKES, 1)  # 30 s before the restart
+    clock.advance(30)
+    stream = fast_stream(client, clock=clock, resume_from=datetime.fromtimestamp(last_alive, UTC))
+    async with reading(stream) as queue:
+        items = await take(queue, 2)
+    # The outage plus a 15 s margin, in whole minutes, at most X's 5.
+    assert stream.stats.backfills[0] == backfill
+    if gap:
+        first, event = items
+        assert isinstance(first, StreamGap) and first.start.timestamp() == pytest.approx(last_alive, abs=1)
+        assert isinstance(event, LikeEvent) and event.liker is not None and event.liker.id == recent[0]
+    else:
+        likers = [e.liker.id for e in items if isinstance(e, LikeEvent) and e.liker]
+        assert likers == [missed[0], recent[0]]

@@ -4,7 +4,7 @@ App-only bearer only (a user token gets 403 unsupported-authentication, as the s
 BearerToken). Every event the sandbox emits goes to each open stream and into a buffer of the
 last five minutes; a connection with `backfill_minutes=m` (0-5) first gets the buffered events of
 the last m minutes (already-seen ones included: the reader dedupes by `event_uuid`). `start_time`
-and `end_time` are accepted and checked, not replayed by.
+and `end_time` are accepted (the spec checks their format) but not replayed by.
 
 Switches: `keepalive_seconds`, `omit_includes` (events emitted without includes.users),
 `streams_down` (new connections get 503), `drop_streams()` (cut every open stream),
