@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -41,9 +42,11 @@ class ActivityClient:
 
     def __init__(
         self, session: aiohttp.ClientSession, *, base_url: str = "https://api.x.com",
-        bearer: BearerAuth | None = None, timeout: float = 10.0,
+        bearer: BearerAuth | None = None, timeout: float = 10.0, clock: Callable[[], float] = time.time,
     ) -> None:
+        """`timeout`: seconds per call; `clock` (Unix seconds) dates a 429 that names no reset."""
         self._session = session
+        self._clock = clock
         self._base_url = base_url.rstrip("/")
         self._bearer = bearer
         self._timeout = timeout
@@ -144,7 +147,7 @@ class ActivityClient:
     def _refusal(self, status: int, text: str, headers: dict[str, str], endpoint: str,
                  auth: AnyAuth) -> errors.XApiError:
         redact = _redactor(auth)
-        return error_from_response(status, text, headers, endpoint=endpoint, now=0.0, redact=redact)
+        return error_from_response(status, text, headers, endpoint=endpoint, now=self._clock(), redact=redact)
 
     def _create_refusal(
         self, status: int, text: str, headers: dict[str, str], *, user_id: str, direction: str,

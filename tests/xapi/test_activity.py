@@ -379,3 +379,15 @@ async def test_after_a_restart_the_first_connection_backfills_from_resume_from(
     else:
         likers = [e.liker.id for e in items if isinstance(e, LikeEvent) and e.liker]
         assert likers == [missed[0], recent[0]]
+
+
+async def test_a_spent_subscriptions_budget_is_rate_limited_until_xs_reset(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    sandbox.rate_limits["activity_subscriptions_create"] = 1
+    client = activity(session, sandbox)
+    await client.create_subscription(oauth1(), OWNER_ID, "inbound", TAG)
+    with pytest.raises(errors.RateLimited) as limited:
+        await client.create_subscription(oauth1(), OWNER_ID, "outbound", TAG)
+    assert limited.value.reset_at > datetime.now(UTC)
+    assert SANDBOX_BEARER_TOKEN not in limited.value.message

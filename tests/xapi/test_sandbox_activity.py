@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from tests.spec.xspec import check_response
-from tests.xapi.support import SettableClock
-from xapi.auth import OAuth2UserAuth
+from tests.xapi.support import SettableClock, oauth1
+from xapi.activity import ActivityClient
+from xapi.auth import BearerAuth, OAuth2UserAuth
 from xapi.sandbox import (
     OWNER_ID,
     POST_7_LIKES,
@@ -24,6 +28,7 @@ from xapi.sandbox import (
 
 BEARER = {"Authorization": f"Bearer {SANDBOX_BEARER_TOKEN}"}
 WAIT = 20.0
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 async def user_token(session: aiohttp.ClientSession, sandbox: XSandbox) -> dict[str, str]:
@@ -122,3 +127,28 @@ async def test_simulated_likes_trickle_in_as_events_until_stopped(
     assert posts <= {p.id for p in sandbox.world.posts.values() if p.author_id == OWNER_ID}
     with pytest.raises(ValueError, match="positive"):
         sandbox.start_simulated_likes(0)
+
+
+async def test_the_standalone_sandbox_trickles_likes_with_simulated_likes(
+    session: aiohttp.ClientSession,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "xapi.sandbox", "--port", str(port), "--simulated-likes", "0.05",
+        stderr=asyncio.subprocess.PIPE, cwd=REPO_ROOT)
+    try:
+        assert process.stderr is not None
+        async with asyncio.timeout(WAIT):
+            while b"X sandbox at" not in await process.stderr.readline():
+                pass
+        base = f"http://127.0.0.1:{port}"
+        client = ActivityClient(session, base_url=base, bearer=BearerAuth(SANDBOX_BEARER_TOKEN))
+        await client.create_subscription(oauth1(), OWNER_ID, "inbound", "demo")
+        async with session.get(f"{base}/2/activity/stream", headers=BEARER) as response:
+            [event] = await read_lines(response, 1)
+        assert event["data"]["event_type"] == "like.create"  # type: ignore[index]
+    finally:
+        process.terminate()
+        await process.wait()
