@@ -49,6 +49,7 @@ class StreamStats:
     """What the reader has seen since it started."""
 
     connects: int = 0
+    bytes_read: int = 0
     drops: int = 0
     stalls: int = 0
     keepalives: int = 0
@@ -192,11 +193,15 @@ class ActivityStream:
                     chunk = await response.content.readany()
             except TimeoutError:
                 self.stats.stalls += 1
+                self._count_cut(pending)
                 raise _Dropped from None
             except (aiohttp.ClientError, OSError):
+                self._count_cut(pending)
                 raise _Dropped from None
             if not chunk:
+                self._count_cut(pending)
                 raise _Dropped
+            self.stats.bytes_read += len(chunk)
             self._last_alive = self._clock()
             pending += chunk
             *lines, pending = pending.split(b"\n")
@@ -205,6 +210,11 @@ class ActivityStream:
                 pending = b""
             for line in lines:
                 yield line
+
+    def _count_cut(self, pending: bytes) -> None:
+        # A line the drop cut short is lost like a malformed one (the backfill brings its event again).
+        if pending.strip():
+            self.stats.malformed_lines += 1
 
     def _decode(self, line: bytes) -> LikeEvent | None:
         if not line.strip():

@@ -391,3 +391,20 @@ async def test_a_spent_subscriptions_budget_is_rate_limited_until_xs_reset(
         await client.create_subscription(oauth1(), OWNER_ID, "outbound", TAG)
     assert limited.value.reset_at > datetime.now(UTC)
     assert SANDBOX_BEARER_TOKEN not in limited.value.message
+
+
+async def test_a_line_cut_by_a_drop_is_counted_and_not_glued_to_the_next_connection(
+    sandbox: XSandbox, session: aiohttp.ClientSession,
+) -> None:
+    client = await subscribed(session, sandbox)
+    stream = fast_stream(client)
+    async with reading(stream) as queue:
+        read_before = stream.stats.bytes_read
+        sandbox.streams.inject_line('{"data": {"event_type": "like.cre', end="")
+        await until(lambda: stream.stats.bytes_read > read_before)
+        sandbox.drop_streams()
+        await until(lambda: stream.stats.connects >= 2)
+        added = sandbox.add_likers(POST_7_LIKES, 1)
+        [event] = await take(queue, 1)
+    assert isinstance(event, LikeEvent) and event.liker is not None and event.liker.id == added[0]
+    assert stream.stats.malformed_lines == 1

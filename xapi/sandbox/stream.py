@@ -73,7 +73,7 @@ class ActivityStreams:
         self.buffer.append((now, event))
         while self.buffer and self.buffer[0][0] < now - BACKFILL_LIMIT_MINUTES * 60 - 60:
             self.buffer.popleft()
-        line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\r\n"
         for stream in self._open:
             self.sandbox.log.streamed(stream.record, event)
             stream.queue.put_nowait(line)
@@ -91,10 +91,11 @@ class ActivityStreams:
         for stream in self._open:
             stream.stalled = True
 
-    def inject_line(self, text: str) -> None:
-        """Send `text` as one line on every open stream, as is (malformed JSON, an error object...)."""
+    def inject_line(self, text: str, *, end: str = "\r\n") -> None:
+        """Send `text` + `end` on every open stream, as is (malformed JSON, an error object; end="" leaves
+        the line unfinished, as a connection cut mid-line does)."""
         for stream in self._open:
-            stream.queue.put_nowait(text)
+            stream.queue.put_nowait(text + end)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """GET /2/activity/stream."""
@@ -165,12 +166,12 @@ class ActivityStreams:
             try:
                 line = await asyncio.wait_for(stream.queue.get(), self.keepalive_seconds)
             except TimeoutError:
-                line = ""
+                line = "\r\n"
             if line is None:
                 return
             if stream.stalled:
                 continue
-            await response.write(line.encode() + b"\r\n")
+            await response.write(line.encode())
 
     async def _hold(self, stream: _OpenStream) -> None:
         # Stalled: nothing is written until the stream is dropped or its client leaves.
