@@ -92,7 +92,6 @@ class ActivityStream:
         self.stats = StreamStats()
         # Set while a connection is open and answering (tests and /likes status read it).
         self.connected = asyncio.Event()
-
         self._items: AsyncGenerator[LikeEvent | StreamGap, None] | None = None
 
     def __aiter__(self) -> ActivityStream:
