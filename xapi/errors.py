@@ -86,3 +86,18 @@ class Timeout(XApiError):
 
 class UndecodableResponse(XApiError):
     """X answered with a body that is not the JSON it documents."""
+
+
+class SubscriptionCapReached(XApiError):
+    """The X app holds as many Activity API subscriptions as X allows (1,500 for self-serve apps)."""
+
+
+class DuplicateSubscription(XApiError):
+    """X already has a subscription with this event type and filter (`subscription_id` when X named it)."""
+
+    def __init__(
+        self, message: str, *, endpoint: str | None = None, status: int | None = 409,
+        subscription_id: str | None = None,
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, status=status)
+        self.subscription_id = subscription_id

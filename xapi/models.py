@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from xapi.problems import problem_kind
 
@@ -95,3 +95,46 @@ class Page(Generic[ItemT]):
     result_count: int = 0
     next_token: str | None = None
     previous_token: str | None = None
+
+
+Direction = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySubscription:
+    """One X Activity API subscription (`like.create` for LikeLens) as X lists it."""
+
+    subscription_id: str
+    event_type: str
+    user_id: str | None
+    direction: Direction | None
+    tag: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LikeEvent:
+    """One `like.create` event of the activity stream: who liked which post, for which subscription.
+
+    `liker` comes from the event's includes.users; None when X left it out (read `liking_users`).
+    `direction` and `filter_user_id` are the subscription's filter: inbound, the account's post was liked;
+    outbound, the account liked someone's post.
+    """
+
+    event_uuid: str
+    liked_post_id: str
+    liked_post_author_id: str | None
+    liker: User | None
+    created_at: datetime | None
+    direction: Direction | None
+    filter_user_id: str | None
+    tag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap:
+    """Events from `start` to `end` (UTC) may be missing: the stream was down longer than X's backfill
+    covers. `start` is when the stream was last known alive, `end` where the backfill began."""
+
+    start: datetime
+    end: datetime

@@ -19,15 +19,20 @@ SPECS = {
     "post": ("openapi.json", "x-api-v2.167-subset.json"),
     "tweet": ("openapi-v2.166-tweet-naming.json", "x-api-v2.166-subset.json"),
 }
-OPERATIONS = (
-    "/2/tweets/{id}/liking_users",
-    "/2/users/{id}/liked_tweets",
-    "/2/users/{id}/tweets",
-    "/2/users/by/username/{username}",
-    "/2/tweets/{id}",
-    "/2/tweets",
-    "/2/users/me",
-)
+# Path -> the methods LikeLens calls there.
+OPERATIONS: dict[str, tuple[str, ...]] = {
+    "/2/tweets/{id}/liking_users": ("get",),
+    "/2/users/{id}/liked_tweets": ("get",),
+    "/2/users/{id}/tweets": ("get",),
+    "/2/users/by/username/{username}": ("get",),
+    "/2/tweets/{id}": ("get",),
+    "/2/tweets": ("get",),
+    "/2/users/me": ("get",),
+    # Live likes (X Activity API): the stream, and creating, listing and deleting subscriptions.
+    "/2/activity/stream": ("get",),
+    "/2/activity/subscriptions": ("get", "post"),
+    "/2/activity/subscriptions/{subscription_id}": ("delete",),
+}
 
 
 def _refs(node: Any) -> list[str]:
@@ -53,8 +58,9 @@ def _resolve(spec: dict[str, Any], ref: str) -> Any:
 
 
 def subset(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec reduced to the GETs of OPERATIONS and the components they reach."""
-    paths = {path: {"get": spec["paths"][path]["get"]} for path in OPERATIONS}
+    """The spec reduced to the operations of OPERATIONS and the components they reach."""
+    paths = {path: {method: spec["paths"][path][method] for method in methods}
+             for path, methods in OPERATIONS.items()}
     components: dict[str, dict[str, Any]] = {
         "securitySchemes": spec["components"]["securitySchemes"],
     }

@@ -9,7 +9,9 @@ Two deliberate additions to plain schema validation, so the checks can fail wher
   spec does not declare: an answer in the wrong naming (`includes.tweets` under v2.167) fails.
 - Problems are also checked against the schema their `type` maps to by the spec's discriminator
   (matched by the type's last segment, since the host moved from api.twitter.com to api.x.com).
-Known gap: v2.167's `Problem` union omits the types X still sends for auth, caps and rate limits
+Known gaps: X's spec declares `pagination_token` on `GET /2/activity/subscriptions` but no `meta`
+in its answer; the `meta` every paginated v2 answer carries (`result_count`, `next_token`) is
+declared here. v2.167's `Problem` union omits the types X still sends for auth, caps and rate limits
 (`about:blank`, unsupported-authentication, usage-capped, client-forbidden); those are checked
 against the RFC 7807 base shape that v2.166 declares (`type` and `title` required).
 """
@@ -50,6 +52,9 @@ BASE_PROBLEM: dict[str, Any] = {
     "required": ["type", "title"],
     "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"},
                    "status": {"type": "integer"}},
+}
+SUBSCRIPTIONS_META: dict[str, Any] = {
+    "type": "object", "properties": {"result_count": {"type": "integer"}, "next_token": {"type": "string"}},
 }
 _FORMATS = FormatChecker(formats=())
 
@@ -92,6 +97,9 @@ def load_spec(naming: Naming) -> dict[str, Any]:
     raw = json.loads((HERE / SUBSETS[naming]).read_text(encoding="utf-8"))
     spec: dict[str, Any] = _to_2020(copy.deepcopy(raw), _uri(naming))
     schemas = spec["components"]["schemas"]
+    listed = schemas.get("GetActivitySubscriptionsResponse")
+    if listed is not None:
+        listed["properties"].setdefault("meta", SUBSCRIPTIONS_META)
     for name, schema in schemas.items():
         if name in STRICT_SCHEMAS:
             _strict(schema)
@@ -205,6 +213,19 @@ def check_request(
     return problems
 
 
+def check_request_body(naming: Naming, method: str, path: str, body: Any) -> list[str]:
+    """Problems of one JSON request body against the operation's `requestBody` schema."""
+    found = find_operation(naming, method, path)
+    if found is None:
+        return [f"{method} {path}: no such operation in the v{_version(naming)} spec"]
+    template, operation, _ = found
+    content = operation.get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    if schema is None:
+        return [f"{method} {template}: the spec documents no JSON request body"] if body is not None else []
+    return _validate(naming, schema, body, f"{method} {template} request body")
+
+
 def _check_param(naming: Naming, parameter: Mapping[str, Any], raw: str, where: str) -> list[str]:
     schema = _resolve(naming, parameter["schema"])
     return _validate(naming, schema, _coerce(schema, raw), where)
@@ -276,7 +297,8 @@ def _version(naming: Naming) -> str:
 def exchange_problems(exchanges: Iterable[Any], *, requests: bool = False) -> list[str]:
     """Spec problems of a sandbox's recorded exchanges (`XSandbox.exchanges`).
 
-    Every JSON answer to one of the six operations is checked; with `requests=True` the requests
+    Every JSON answer to one of the vendored operations (and every object sent on a stream) is
+    checked; with `requests=True` the requests (and their JSON bodies)
     are checked too. Answers that are not JSON on purpose (fault switches) are skipped.
     """
     problems: list[str] = []
@@ -287,6 +309,8 @@ def exchange_problems(exchanges: Iterable[Any], *, requests: bool = False) -> li
         if requests:
             problems += check_request(exchange.naming, request.method, request.path, request.query,
                                       request.auth_kind)
+            if getattr(request, "body", None) is not None:
+                problems += check_request_body(exchange.naming, request.method, request.path, request.body)
         if exchange.body is not None and request.status:
             problems += check_response(exchange.naming, request.method, request.path, request.status,
                                        exchange.body)

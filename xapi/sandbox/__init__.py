@@ -22,7 +22,15 @@ Tests flip `XSandbox.faults` (SandboxFaults) and call `add_likers`/`add_liked_po
 the fault switches apply to the seven GET endpoints. OAuth 2.0 switches: `register_client`
 (X apps and their exact callback URLs), `suspend_account`, `token_endpoint_down`, `code_lifetime`.
 
-Modules: server (state, app, request pipeline), routes_likes and routes_lookups (the endpoints),
+X Activity API (live likes): `POST`/`GET /2/activity/subscriptions`, `DELETE …/{id}` and
+`GET /2/activity/stream`; every like added by `add_likers`/`add_liked_posts` (or the trickle of
+`start_simulated_likes(every_seconds)`) is a like.create event for the matching subscriptions.
+Switches: `drop_streams()`, `stall_streams()`, `omit_includes`, `streams.streams_down`,
+`streams.keepalive_seconds`, `streams.inject_line(text)`, `subscriptions.cap` (1,500).
+
+Modules: server (state, app, request pipeline), activity (subscriptions), stream (the activity
+stream), activity_events (like events, the trickle), activity_switches (XSandbox's activity side),
+routes_likes and routes_lookups (the endpoints),
 bodies (shared answer pieces), auth (credentials and token checks), oauth2_routes, authorize,
 consent_page, token_endpoint, oauth2_tokens and oauth2_clients (OAuth 2.0), faults, request_log,
 data and community (the seeded world), params (query rules), pages (pagination), problems (error

@@ -37,9 +37,15 @@ def _credentials_line(base_url: str) -> str:
     )
 
 
-async def _serve_forever(host: str, port: int, rate_limit: int, redirect_uris: list[str]) -> None:
+async def _serve_forever(
+    host: str, port: int, rate_limit: int, redirect_uris: list[str], like_every: float | None = None,
+) -> None:
     sandbox = XSandbox(rate_limit=rate_limit, record_bodies=False, redirect_uris=redirect_uris)
     base_url = await sandbox.start(host, port)
+    if like_every:
+        sandbox.start_simulated_likes(like_every)
+        log.info("A simulated like on one of @%s's posts every %g s (like.create events on the stream)",
+                 OWNER_USERNAME, like_every)
     # Sandbox credentials are public fixtures, not secrets: printing them is the point.
     log.info("%s", _credentials_line(base_url))
     try:
@@ -58,11 +64,15 @@ def main(argv: list[str] | None = None) -> None:
         "--redirect-uri", action="append", dest="redirect_uris", metavar="URL",
         help=f"a callback URL of the sandbox's OAuth 2.0 app (repeatable; default {DEFAULT_REDIRECT_URI})",
     )
+    parser.add_argument(
+        "--simulated-likes", type=float, default=None, metavar="SECONDS", dest="like_every",
+        help="add a liker to one of the owner's posts every SECONDS (live likes demo)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_forever(args.host, args.port, args.rate_limit,
-                                   args.redirect_uris or [DEFAULT_REDIRECT_URI]))
+                                   args.redirect_uris or [DEFAULT_REDIRECT_URI], args.like_every))
 
 
 if __name__ == "__main__":

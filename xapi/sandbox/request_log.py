@@ -20,6 +20,8 @@ class SandboxRequest:
     query: dict[str, str]
     auth_kind: AuthKind
     status: int
+    # The JSON request body (POST /2/activity/subscriptions), for checking it against the spec.
+    body: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +61,16 @@ class RequestLog:
         if row < 0:
             return  # pushed out of the bounded log before its answer was ready
         arrived = self.requests[row]
-        record = SandboxRequest(arrived.method, arrived.path, arrived.query, auth_kind, status)
+        record = SandboxRequest(arrived.method, arrived.path, arrived.query, auth_kind, status, arrived.body)
         self.requests[row] = record
         if self.record_bodies:
             self.exchanges.append(SandboxExchange(record, naming, content_type, body))
+
+    def streamed(self, record: SandboxRequest, body: Any) -> None:
+        """One JSON object sent on an open stream (`record` is the stream's request), spec-checked as
+        an answer of its own."""
+        if self.record_bodies:
+            self.exchanges.append(SandboxExchange(record, "tweet", "application/json", body))
 
     def replace_last_body(self, body: Any) -> None:
         """The body the client really got differs from the one recorded (a truncated answer)."""

@@ -19,6 +19,9 @@ from aiohttp import web
 
 from xapi.sandbox import routes_likes as likes
 from xapi.sandbox import routes_lookups as lookups
+from xapi.sandbox.activity import ActivityRoutes, ActivitySubscriptions
+from xapi.sandbox.activity_events import LikeEvents, SimulatedLikes
+from xapi.sandbox.activity_switches import ActivitySwitches
 from xapi.sandbox.auth import AuthKind, Caller, SandboxAuthenticator
 from xapi.sandbox.bodies import Handler
 from xapi.sandbox.community import seed_communities
@@ -37,9 +40,10 @@ from xapi.sandbox.oauth2_tokens import CODE_LIFETIME, OAuth2Tokens
 from xapi.sandbox.params import ENDPOINTS, EndpointRules, QueryError, detect_naming, parse_query
 from xapi.sandbox.problems import Answer, Refused, invalid_request, problem
 from xapi.sandbox.request_log import RequestLog, SandboxExchange, SandboxRequest
+from xapi.sandbox.stream import ActivityStreams
 
 
-class XSandbox:
+class XSandbox(ActivitySwitches):
     """The local X API: seeded world, auth, rate budgets, fault switches and a request log."""
 
     def __init__(
@@ -71,6 +75,11 @@ class XSandbox:
         # (endpoint key, caller identity) -> [window end, requests used in the window]
         self._budgets: dict[tuple[str, str], list[float]] = {}
         self._fault_counter = 0
+        # The X Activity API: subscriptions, the stream (its switches), like events, a demo trickle.
+        self.subscriptions = ActivitySubscriptions()
+        self.streams = ActivityStreams(self)
+        self._like_events = LikeEvents(self.world, self.subscriptions)
+        self._simulated_likes = SimulatedLikes(self)
         self._runner: web.AppRunner | None = None
         # Set by start(): http://127.0.0.1:PORT
         self.base_url = ""
@@ -108,6 +117,8 @@ class XSandbox:
             self.world.like(post_id, fan.id)
             added.append(fan.id)
         self.world.posts[post_id].like_count += count
+        for fan_id in added:
+            self._emit_like(post_id, fan_id, now)
         return list(reversed(added))
 
     def add_liked_posts(self, count: int) -> list[str]:
@@ -122,6 +133,8 @@ class XSandbox:
             self.world.owner_like(post.id)
             added.append(post.id)
         self.world.users[OWNER_ID].like_count += count
+        for post_id in added:
+            self._emit_like(post_id, OWNER_ID, now)
         return list(reversed(added))
 
     @property
@@ -162,6 +175,8 @@ class XSandbox:
         app.router.add_get("/2/tweets/{id}", self._route("post", lookups.post))
         app.router.add_get("/2/tweets", self._route("posts", lookups.posts))
         OAuth2Routes(self).add_to(app)
+        ActivityRoutes(self).add_to(app)
+        app.router.add_get("/2/activity/stream", self.streams.handle)
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         return app
 
@@ -179,6 +194,8 @@ class XSandbox:
 
     async def close(self) -> None:
         """Stop serving and drop open connections."""
+        await self._simulated_likes.aclose()
+        self.streams.drop_streams()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
