@@ -7,6 +7,7 @@ refresh token as a person revoking the app would.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from accounts.registry import REFRESH_REFUSED
@@ -103,3 +104,18 @@ async def test_a_digest_added_for_another_account_pauses_when_the_server_connect
             assert digest is not None and (digest.state, digest.reason) == ("paused", ACCOUNT_CHANGED)
             # Nothing of harbor_club's likes was read for a digest made for maple_guild's.
             assert not [r for r in x.requests[asked:] if "liked_tweets" in r.path]
+
+
+async def test_concurrent_lookups_after_expiry_share_one_refresh_per_account(tmp_path: Path) -> None:
+    clock = SettableClock()
+    async with DiscordEmulator(bot_public=True) as emulator, sandbox_on(clock) as x:
+        harbor = emulator.add_guild("Harbor")
+        async with accounts_bot(emulator, x, tmp_path / "likelens.db", clock=clock) as bot:
+            maple_x = (await connect_sandbox_account(bot, x, emulator.guild.id)).client
+            harbor_x = (await connect_sandbox_account(bot, x, harbor.id, handle="harbor_club")).client
+            clock.advance(seconds=7201)
+            posts = [*COMMUNITY_MAPLE.post_ids]
+            answers = await asyncio.gather(*(maple_x.post(p) for p in posts), harbor_x.me(), harbor_x.me())
+            # One refresh per account, however many of its lookups met the expired token at once.
+            assert x.oauth2.refreshes == 2
+            assert [a.id for a in answers[:3]] == posts and answers[3].username == "harbor_club"
