@@ -171,3 +171,21 @@ async def test_an_ordinary_moderator_session_costs_each_server_three_x_requests(
         spent = world.sandbox.requests[before:]
         # The post, the account (/2/users/me), one page of up to 100 likers; flips and status from memory.
         assert [r.path.rsplit("/", 1)[-1] for r in spent] == [post, "me", "liking_users"], spent
+
+
+async def test_a_tick_reads_each_servers_digest_with_its_own_account(world: World) -> None:
+    from tests.e2e.digest_support import scheduler_of  # noqa: PLC0415
+
+    for guild, member in ((world.maple, world.maple_mod), (world.harbor, world.harbor_mod)):
+        added = await run_in(world.emulator, guild, "digest add", member=member, subject="liked",
+                             channel="digests", every="6h")
+        assert "created" in added.content, added.content
+    asked = len(world.sandbox.requests)
+    report = await scheduler_of(world.bot).tick()
+    assert sorted(o.status for o in report.outcomes.values()) == ["baseline", "baseline"], report
+    liked = [r for r in world.sandbox.requests[asked:] if r.path.endswith("/liked_tweets")]
+    # One read per account, each of its own likes (X answers 403 for another account's).
+    assert sorted(r.path for r in liked) == sorted(
+        f"/2/users/{seed.id}/liked_tweets" for seed in (COMMUNITY_MAPLE, COMMUNITY_HARBOR))
+    assert all(r.status == 200 for r in liked)
+    assert report.x_requests == len(world.sandbox.requests) - asked
