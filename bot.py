@@ -25,6 +25,7 @@ import discord
 from discord.ext import commands
 
 from accounts.gate import AccountCheckedTree, admit
+from accounts.registry import AccountRegistry, shared_cache
 from accounts.rule import configured_account_serves, unserved_servers_notice
 from accounts.token_vault import TokenVaultError, load_vault
 from config import ConfigError, Settings
@@ -32,6 +33,7 @@ from store.db import Store
 from store.meta import get_meta, set_meta
 from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
+from xapi.caching import TTLCache
 from xapi.client import XClient
 
 if TYPE_CHECKING:
@@ -68,6 +70,8 @@ class LikesBot(commands.Bot):
     `http_session`, `clock`, `simulated`, `footer_text()`, `account_serves()` and `admit()`."""
 
     x: XClient
+    accounts: AccountRegistry
+    x_base_url: str
     store: Store
     http_session: aiohttp.ClientSession
 
@@ -130,7 +134,11 @@ class LikesBot(commands.Bot):
         return embed
 
     def account_serves(self, guild_id: int | None) -> bool:
-        """Whether the configured X account answers for guild_id (None: a direct message)."""
+        """Whether an X account (connected, or the configured one) answers for guild_id (None: a DM)."""
+        return self.accounts.serving(guild_id) is not None
+
+    def configured_account_serves(self, guild_id: int | None) -> bool:
+        """Whether the configured X account answers for guild_id (accounts/rule.py)."""
         return configured_account_serves(
             guild_id, sandbox=self.settings.sandbox, listed=self.settings.x_account_guilds,
             application_public=self.application_public,
@@ -148,7 +156,7 @@ class LikesBot(commands.Bot):
         self.store = await Store.open(self.settings.database_path)
         self._resources.push_async_callback(self.store.close)
         await self._open_token_vault()
-        self.x = await self._make_x_client()
+        await self._open_accounts()
         for extension in self.extension_names:
             try:
                 await self.load_extension(extension)
@@ -171,7 +179,31 @@ class LikesBot(commands.Bot):
             log.error("LikeLens configuration error: %s", error)
             raise SystemExit(2) from None
 
-    async def _make_x_client(self) -> XClient:
+    async def _open_accounts(self) -> None:
+        """bot.accounts: every server's X account, each with its own client on one session and cache."""
+        settings = self.settings
+        clock = lambda: self.clock().timestamp()  # noqa: E731 (one clock for every client)
+        cache = shared_cache(clock)
+        self.x = await self._make_x_client(cache)
+        client_id, client_secret = settings.x_client_id, settings.x_client_secret
+        if settings.sandbox:
+            from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
+
+            client_id, client_secret = sandbox.SANDBOX_CLIENT_ID, sandbox.SANDBOX_CLIENT_SECRET
+        self.accounts = AccountRegistry(
+            self.store.conn, self.http_session, base_url=self.x_base_url, clock=clock,
+            field_naming=settings.x_field_naming, deadline=self.x_deadline, oauth_client_id=client_id,
+            oauth_client_secret=client_secret, redactor=self.redactor, cache=cache,
+            daily_cap=settings.x_daily_items_per_server,
+        )
+        self.accounts.use_configured(
+            self.x, how="sandbox" if settings.sandbox else "configured",
+            serves=self.configured_account_serves,
+        )
+        await self.accounts.load()
+        self._resources.push_async_callback(self.accounts.close)
+
+    async def _make_x_client(self, cache: TTLCache[Any]) -> XClient:
         settings = self.settings
         base_url = settings.x_api_base_url
         user_auth: OAuth1UserAuth | OAuth2UserAuth
@@ -198,10 +230,11 @@ class LikesBot(commands.Bot):
             user_auth = await self._oauth2_auth(*oauth2)
         else:
             raise ConfigError("no X user credentials are configured")  # config.settings_from refuses this
+        self.x_base_url = base_url
         return XClient(
             self.http_session, base_url=base_url, user_auth=user_auth, bearer=bearer,
             field_naming=settings.x_field_naming, clock=lambda: self.clock().timestamp(),
-            deadline=self.x_deadline,
+            deadline=self.x_deadline, cache=cache,
         )
 
     async def _oauth2_auth(
