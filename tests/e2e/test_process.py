@@ -202,9 +202,9 @@ async def test_a_second_bot_on_the_same_database_exits_2_and_the_first_runs_on(
 
 BAD_CONFIGURATIONS = [
     ({}, "DISCORD_TOKEN"),
-    ({"DISCORD_TOKEN": "t"}, "X_API_KEY"),
+    ({"DISCORD_TOKEN": "t", "PUBLIC_BASE_URL": "likes.example.org"}, "PUBLIC_BASE_URL"),
     ({"DISCORD_TOKEN": "t", "X_API_KEY": "k", "X_API_SECRET": "s"}, "X_ACCESS_TOKEN"),
-    ({"DISCORD_TOKEN": "t", "X_CLIENT_ID": "c"}, "X_OAUTH2_REFRESH_TOKEN"),
+    ({"DISCORD_TOKEN": "t", "WEB_PORT": "eighty"}, "WEB_PORT"),
     ({"DISCORD_TOKEN": "t", "X_OAUTH2_REFRESH_TOKEN": "r"}, "X_CLIENT_ID"),
     ({"DISCORD_TOKEN": "t", **OAUTH1, "X_FIELD_NAMING": "tweets"}, "X_FIELD_NAMING"),
     ({"DISCORD_TOKEN": "t", **OAUTH1, "LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
