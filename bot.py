@@ -15,7 +15,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,10 +31,13 @@ from config import ConfigError, Settings
 from store.db import Store
 from store.meta import get_meta, set_meta
 from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
+from web import CallbackPage, WebServer, make_app
+from web.pages import HANDLER_FAILED
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.client import XClient
 
 if TYPE_CHECKING:
+    from accounts.oauth_flow import CallbackQuery
     from launcher import SecretRedactingFilter
 
 log = logging.getLogger("likelens")
@@ -70,6 +73,7 @@ class LikesBot(commands.Bot):
     x: XClient
     store: Store
     http_session: aiohttp.ClientSession
+    web: WebServer
 
     def __init__(
         self,
@@ -111,6 +115,10 @@ class LikesBot(commands.Bot):
         # Until Discord says otherwise, assume anyone may add the bot (the safe side of the rule).
         self.application_public = True
         self._unserved_notice_logged = False
+        # The gateway as /healthz sees it: up from READY/RESUMED until a disconnect.
+        self._gateway_up = False
+        # Finishes /x/callback requests (cogs/x.py installs the connect flow's); None: not offered.
+        self.x_callback: Callable[[CallbackQuery], Awaitable[CallbackPage]] | None = None
         self._resources = contextlib.AsyncExitStack()
 
     def footer_text(self, text: str = "") -> str:
@@ -148,6 +156,7 @@ class LikesBot(commands.Bot):
         self.store = await Store.open(self.settings.database_path)
         self._resources.push_async_callback(self.store.close)
         await self._open_token_vault()
+        await self._start_web_server()
         self.x = await self._make_x_client()
         for extension in self.extension_names:
             try:
@@ -159,6 +168,34 @@ class LikesBot(commands.Bot):
         if self.alive_file is not None:
             task = asyncio.create_task(self._keep_alive_file(self.alive_file), name="likelens-alive-file")
             self._resources.push_async_callback(self._stop_alive_file, task, self.alive_file)
+
+    async def _start_web_server(self) -> None:
+        """/x/callback and /healthz on WEB_HOST:WEB_PORT (a busy port: WebServerError, one sentence)."""
+        for event in ("on_ready", "on_resumed"):
+            self.add_listener(self._gateway_came_up, event)
+        self.add_listener(self._gateway_went_down, "on_disconnect")
+        app = make_app(is_connected=self.gateway_connected, handle_callback=self._handle_x_callback)
+        self.web = WebServer(app, public_base_url=self.settings.public_base_url)
+        await self.web.start(self.settings.web_host, self.settings.web_port)
+        self._resources.push_async_callback(self.web.close)
+        log.info("Web server listening on %s:%d (%s)", self.settings.web_host, self.web.port,
+                 self.web.base_url)
+
+    def gateway_connected(self) -> bool:
+        """The health test of /healthz and of the alive file: a live gateway connection."""
+        return self._gateway_up and self.ws is not None and self.ws.open and not self.is_closed()
+
+    async def _gateway_came_up(self) -> None:
+        self._gateway_up = True
+
+    async def _gateway_went_down(self) -> None:
+        self._gateway_up = False
+
+    async def _handle_x_callback(self, query: CallbackQuery) -> CallbackPage:
+        if self.x_callback is None:
+            # No connect flow (X_CLIENT_ID unset, or the cog failed to load): nothing to finish here.
+            return HANDLER_FAILED
+        return await self.x_callback(query)
 
     async def _open_token_vault(self) -> None:
         """Every token the store keeps is encrypted with LIKELENS_SECRET_KEY (or secret.key beside it)."""

@@ -66,7 +66,8 @@ class Settings:
     # The web server inside the bot (/x/callback, /healthz) and how browsers reach it.
     web_host: str = DEFAULT_WEB_HOST
     web_port: int = DEFAULT_WEB_PORT
-    public_base_url: str = f"http://127.0.0.1:{DEFAULT_WEB_PORT}"
+    # None: the address the web server is bound to (WEB_PORT 0 in tests: known once listening).
+    public_base_url: str | None = None
     # X's consent page for /x connect (the sandbox's in --sandbox mode).
     x_authorize_url: str = DEFAULT_X_AUTHORIZE_URL
 
@@ -243,7 +244,7 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
         web_host=web_host or DEFAULT_WEB_HOST,
         web_port=port,
         public_base_url=(_check_url("PUBLIC_BASE_URL", public_base_url, "https://likelens.example.org")
-                         if public_base_url else f"http://127.0.0.1:{port}"),
+                         if public_base_url else f"http://127.0.0.1:{port}" if port else None),
         x_authorize_url=(_check_url("X_AUTHORIZE_URL", authorize_url, DEFAULT_X_AUTHORIZE_URL)
                          if authorize_url else DEFAULT_X_AUTHORIZE_URL),
     )

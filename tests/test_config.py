@@ -143,7 +143,9 @@ def test_the_public_base_url_follows_web_port_unless_set() -> None:
         "0.0.0.0", 9000, "http://127.0.0.1:9000")
     settings = settings_from({"DISCORD_TOKEN": "d", "PUBLIC_BASE_URL": "https://likes.example.org/"})
     assert settings.public_base_url == "https://likes.example.org"
-    assert settings_from({"DISCORD_TOKEN": "d", "WEB_PORT": "0"}).web_port == 0
+    # Port 0 (tests): a free port, and the base URL is the address bound to, known once listening.
+    free = settings_from({"DISCORD_TOKEN": "d", "WEB_PORT": "0"})
+    assert (free.web_port, free.public_base_url) == (0, None)
 
 
 def test_a_client_id_alone_enables_connect_and_no_credentials_at_all_start_the_bot() -> None:

@@ -35,7 +35,9 @@ OAUTH1 = {
 def child_env(emulator: DiscordEmulator, **variables: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(SITE),
-        "LIKELENS_DISCORD_EMULATOR": emulator.base_url, "PYTHONUNBUFFERED": "1", **variables,
+        "LIKELENS_DISCORD_EMULATOR": emulator.base_url, "PYTHONUNBUFFERED": "1",
+        # The bot's web server on a free port: never 8080, which another run may hold.
+        "WEB_PORT": "0", **variables,
     }
 
 
