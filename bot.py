@@ -24,16 +24,21 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from accounts.connect_flow import ConnectFlow
 from accounts.gate import AccountCheckedTree, admit
+from accounts.oauth_flow import OAuthClientConfig
+from accounts.registry import AccountRegistry, shared_cache
 from accounts.rule import configured_account_serves, unserved_servers_notice
-from accounts.token_vault import TokenVaultError, load_vault
-from config import ConfigError, Settings
+from accounts.token_vault import TokenVault, TokenVaultError, load_vault
+from config import Settings
 from store.db import Store
 from store.meta import get_meta, set_meta
+from store.oauth_states import OAuthStates
 from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
 from web import CallbackPage, WebServer, make_app
 from web.pages import HANDLER_FAILED
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
+from xapi.caching import TTLCache
 from xapi.client import XClient
 
 if TYPE_CHECKING:
@@ -42,7 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("likelens")
 
-EXTENSIONS = ("cogs.likes", "cogs.digests")
+EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x")
 COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
@@ -71,9 +76,12 @@ class LikesBot(commands.Bot):
     `http_session`, `clock`, `simulated`, `footer_text()`, `account_serves()` and `admit()`."""
 
     x: XClient
+    accounts: AccountRegistry
+    x_base_url: str
     store: Store
     http_session: aiohttp.ClientSession
     web: WebServer
+    vault: TokenVault
 
     def __init__(
         self,
@@ -117,6 +125,8 @@ class LikesBot(commands.Bot):
         self._unserved_notice_logged = False
         # The gateway as /healthz sees it: up from READY/RESUMED until a disconnect.
         self._gateway_up = False
+        # Set in sandbox mode: the built-in sandbox's consent page.
+        self.sandbox_authorize_url: str | None = None
         # Finishes /x/callback requests (cogs/x.py installs the connect flow's); None: not offered.
         self.x_callback: Callable[[CallbackQuery], Awaitable[CallbackPage]] | None = None
         self._resources = contextlib.AsyncExitStack()
@@ -138,7 +148,11 @@ class LikesBot(commands.Bot):
         return embed
 
     def account_serves(self, guild_id: int | None) -> bool:
-        """Whether the configured X account answers for guild_id (None: a direct message)."""
+        """Whether an X account (connected, or the configured one) answers for guild_id (None: a DM)."""
+        return self.accounts.serving(guild_id) is not None
+
+    def configured_account_serves(self, guild_id: int | None) -> bool:
+        """Whether the configured X account answers for guild_id (accounts/rule.py)."""
         return configured_account_serves(
             guild_id, sandbox=self.settings.sandbox, listed=self.settings.x_account_guilds,
             application_public=self.application_public,
@@ -157,7 +171,7 @@ class LikesBot(commands.Bot):
         self._resources.push_async_callback(self.store.close)
         await self._open_token_vault()
         await self._start_web_server()
-        self.x = await self._make_x_client()
+        await self._open_accounts()
         for extension in self.extension_names:
             try:
                 await self.load_extension(extension)
@@ -201,24 +215,71 @@ class LikesBot(commands.Bot):
         """Every token the store keeps is encrypted with LIKELENS_SECRET_KEY (or secret.key beside it)."""
         conn = self.store.conn
         try:
-            attach_vault(conn, load_vault(self.settings.likelens_secret_key, self.settings.database_path))
+            self.vault = load_vault(self.settings.likelens_secret_key, self.settings.database_path)
+            attach_vault(conn, self.vault)
             await secure_stored_tokens(conn)
         except TokenVaultError as error:
             # One line and exit 2, like a configuration error (main() catches no ConfigError here).
             log.error("LikeLens configuration error: %s", error)
             raise SystemExit(2) from None
 
-    async def _make_x_client(self) -> XClient:
+    async def _open_accounts(self) -> None:
+        """bot.accounts: every server's X account, each with its own client on one session and cache."""
+        settings = self.settings
+        clock = lambda: self.clock().timestamp()  # noqa: E731 (one clock for every client)
+        cache = shared_cache(clock)
+        self.x = await self._make_x_client(cache)
+        client_id, client_secret = settings.x_client_id, settings.x_client_secret
+        if settings.sandbox:
+            from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
+
+            client_id, client_secret = sandbox.SANDBOX_CLIENT_ID, sandbox.SANDBOX_CLIENT_SECRET
+        self.accounts = AccountRegistry(
+            self.store.conn, self.http_session, base_url=self.x_base_url, clock=clock,
+            field_naming=settings.x_field_naming, deadline=self.x_deadline, oauth_client_id=client_id,
+            oauth_client_secret=client_secret, redactor=self.redactor, cache=cache,
+        )
+        if settings.has_configured_account:
+            self.accounts.use_configured(
+                self.x, how="sandbox" if settings.sandbox else "configured",
+                serves=self.configured_account_serves,
+            )
+        await self.accounts.load()
+        self._resources.push_async_callback(self.accounts.close)
+
+    def connect_flow(self) -> ConnectFlow | None:
+        """The /x connect flow (X_CLIENT_ID's app; the sandbox's under --sandbox); None: no client id."""
+        client_id = self.accounts.oauth_client_id
+        if not client_id:
+            return None
+        authorize_url = self.sandbox_authorize_url or self.settings.x_authorize_url
+        config = OAuthClientConfig(
+            client_id, self.web.callback_url, client_secret=self.accounts.oauth_client_secret,
+            authorize_url=authorize_url, api_base_url=self.x_base_url,
+        )
+        vault = self.vault
+        states = OAuthStates(
+            self.store.conn, encrypt=vault.encrypt, decrypt=lambda text: vault.decrypt(text)[0],
+        )
+        return ConnectFlow(
+            conn=self.store.conn, states=states, session=self.http_session, config=config,
+            accounts=self.accounts, clock=lambda: self.clock().timestamp(),
+        )
+
+    async def _make_x_client(self, cache: TTLCache[Any]) -> XClient:
         settings = self.settings
         base_url = settings.x_api_base_url
-        user_auth: OAuth1UserAuth | OAuth2UserAuth
+        user_auth: OAuth1UserAuth | OAuth2UserAuth | None
         bearer = BearerAuth(settings.x_bearer_token) if settings.x_bearer_token else None
         if settings.sandbox:
             from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
 
             # A bot runs for days: the sandbox keeps no answer bodies, so its memory stays flat.
-            server = sandbox.XSandbox(clock=lambda: self.clock().timestamp(), record_bodies=False)
+            # Its own X app lets the bot's /x/callback in, so /x connect works end to end with no X access.
+            server = sandbox.XSandbox(clock=lambda: self.clock().timestamp(), record_bodies=False,
+                                      redirect_uris=[self.web.callback_url])
             base_url = await server.start()
+            self.sandbox_authorize_url = base_url + "/i/oauth2/authorize"
             self._resources.push_async_callback(server.close)
             user_auth = OAuth1UserAuth(
                 sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
@@ -234,11 +295,13 @@ class LikesBot(commands.Bot):
         elif (oauth2 := settings.oauth2_credentials()) is not None:
             user_auth = await self._oauth2_auth(*oauth2)
         else:
-            raise ConfigError("no X user credentials are configured")  # config.settings_from refuses this
+            # No configured account: only servers that connected their own (/x connect) are served.
+            user_auth = None
+        self.x_base_url = base_url
         return XClient(
             self.http_session, base_url=base_url, user_auth=user_auth, bearer=bearer,
             field_naming=settings.x_field_naming, clock=lambda: self.clock().timestamp(),
-            deadline=self.x_deadline,
+            deadline=self.x_deadline, cache=cache,
         )
 
     async def _oauth2_auth(

@@ -150,6 +150,32 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE browse_states ADD COLUMN guild_id INTEGER;
     """,
+    # 11 (acc): the X account each server connected with /x connect (store/connected_accounts.py);
+    #    its tokens are Fernet text (the vault attached to the connection), never plaintext.
+    """
+    CREATE TABLE connected_accounts (
+        guild_id INTEGER PRIMARY KEY,
+        x_user_id TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        name TEXT NOT NULL,
+        refresh_token TEXT,
+        access_token TEXT,
+        access_expires_at REAL,
+        scopes TEXT NOT NULL,
+        connected_by INTEGER NOT NULL,
+        connected_at REAL NOT NULL,
+        needs_reconnect TEXT
+    );
+    """,
+    # 12 (acc): items (users + posts) each server read from X per UTC day (store/daily_usage.py).
+    """
+    CREATE TABLE daily_usage (
+        guild_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        items INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (guild_id, day)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

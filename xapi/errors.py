@@ -86,3 +86,13 @@ class Timeout(XApiError):
 
 class UndecodableResponse(XApiError):
     """X answered with a body that is not the JSON it documents."""
+
+
+class AccountNeedsReconnect(XApiError):
+    """X refused the server's connected account's refresh token: nothing is sent until a server
+    manager connects again. `message` is the sentence the server's members read."""
+
+
+class DailyCapReached(XApiError):
+    """The server read its X_DAILY_ITEMS_PER_SERVER items today; refused locally, nothing was sent.
+    `message` is the sentence (with the reset time) the server's members read."""

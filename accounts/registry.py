@@ -1,0 +1,283 @@
+"""Which X account serves each server, and that account's own X client: `bot.accounts`.
+
+A server that ran `/x connect` is served by the account it connected (OAuth 2.0; tokens stored
+encrypted in store/connected_accounts.py); otherwise by the account configured in the environment
+when accounts/rule.py says so (`configured_serves`); otherwise by none. Every account has its own
+XClient (its own rate budgets and auth); all share the bot's aiohttp session and ONE bounded
+cache, whose entries are keyed by the token's identity, so no account is answered from another's.
+
+A connected account's refresh token rotates on every refresh: the new one is saved (encrypted)
+before the new access token is used, and refreshes are single-flight per account (both done by
+xapi.auth.OAuth2UserAuth). When X refuses the refresh token the account is marked
+`needs_reconnect` (persisted): its lookups then raise `AccountNeedsReconnect` with the sentence
+members read, and nothing more is sent to X for it.
+
+Revoking at X on disconnect or replace is the caller's job (cogs/x.py): `disconnect` and `connect`
+return the old ServingAccount, whose `refresh_token()` is the newest refresh token it held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import aiohttp
+import aiosqlite
+
+from accounts.oauth_flow import TokenGrant, XAccount
+from store import connected_accounts as stored
+from store.connected_accounts import ConnectedAccount
+from xapi import errors
+from xapi.auth import OAuth2UserAuth
+from xapi.caching import TTLCache
+from xapi.client import XClient
+from xapi.fields import FieldNaming
+
+log = logging.getLogger("likelens.accounts")
+
+How = Literal["connected", "configured", "sandbox"]
+# Why a connection needs reconnecting, as digests' pause reason and /likes status say it.
+REFRESH_REFUSED = "X no longer accepts the server's connection (it refused the refresh token)"
+# Seconds of margin before an access token's expiry (as xapi.auth keeps for its own refreshes).
+_EXPIRY_MARGIN = 60.0
+# The one cache every account's client shares: a minute of answers, bounded.
+CACHE_TTL = 60.0
+CACHE_SIZE = 4096
+
+
+def shared_cache(clock: Callable[[], float]) -> TTLCache[Any]:
+    """The one bounded cache every account's client shares (keys hold the token identity)."""
+    return TTLCache(ttl=CACHE_TTL, max_size=CACHE_SIZE, clock=clock)
+
+
+def reconnect_sentence(handle: str) -> str:
+    """What a member of a server whose connection X refused reads instead of an answer."""
+    return (f"X no longer accepts this server's connection to @{handle}: a server manager can reconnect "
+            "with `/x connect`.")
+
+
+class Redactor(Protocol):
+    """The log filter that scrubs secrets (launcher.SecretRedactingFilter)."""
+
+    def add(self, secret: str) -> None: ...
+
+    def follow(self, source: Callable[[], Iterable[str]]) -> None: ...
+
+
+class AccountAuth(OAuth2UserAuth):
+    """OAuth 2.0 user auth of one connected account: starts from the stored access token, and turns
+    X's refusal of the refresh token into `AccountNeedsReconnect` (reported once to `on_refused`)."""
+
+    def __init__(
+        self, client_id: str, client_secret: str | None, connection: ConnectedAccount, *,
+        on_rotate: Callable[[str], Any], on_refused: Callable[[], Any], clock: Callable[[], float],
+    ) -> None:
+        super().__init__(client_id, client_secret, connection.refresh_token or "", on_rotate, clock=clock)
+        self.handle = connection.handle
+        self.refused: str | None = connection.needs_reconnect
+        self._on_refused = on_refused
+        if connection.access_token and connection.access_expires_at:
+            self._access_token = connection.access_token
+            self._expires_at = connection.access_expires_at
+
+    @property
+    def current_refresh_token(self) -> str | None:
+        """The newest refresh token X gave this connection (what to revoke), or None."""
+        return self._refresh_token or None
+
+    def _refusal(self) -> errors.AccountNeedsReconnect:
+        return errors.AccountNeedsReconnect(reconnect_sentence(self.handle), endpoint="oauth2_token")
+
+    async def authorization(
+        self, session: aiohttp.ClientSession, base_url: str, method: str, url: str,
+    ) -> str:
+        if self.refused is not None:
+            raise self._refusal()
+        return await super().authorization(session, base_url, method, url)
+
+    async def _rotate(self, session: aiohttp.ClientSession, base_url: str) -> str:
+        if self.refused is not None:
+            raise self._refusal()
+        try:
+            if not self._refresh_token:
+                # Connected without offline.access: once the access token expires, only a reconnect helps.
+                raise errors.Unauthorized("No refresh token.", endpoint="oauth2_token", status=400)
+            return await super()._rotate(session, base_url)
+        except errors.Unauthorized as refused:
+            # 400: X refused the refresh token itself (invalid_grant; the sandbox: invalid_request).
+            # 401 is the app's own credentials: the operator's problem, not this connection's.
+            if refused.status != 400:
+                raise
+            self.refused = REFRESH_REFUSED
+            try:
+                await self._on_refused()
+            except Exception:
+                log.exception("Could not record that X refused a connection's refresh token")
+            raise self._refusal() from None
+
+
+@dataclass(frozen=True)
+class ServingAccount:
+    """The X account serving one server (None: a direct message), and how it came to serve it."""
+
+    guild_id: int | None
+    how: How
+    x_user_id: str | None
+    handle: str | None
+    connected_by: int | None
+    connected_at: float | None
+    needs_reconnect: str | None
+    client: XClient
+    _auth: AccountAuth | None = field(default=None, repr=False, compare=False)
+
+    def refresh_token(self) -> str | None:
+        """A connected account's newest refresh token (for revoking it at X); None otherwise."""
+        return self._auth.current_refresh_token if self._auth is not None else None
+
+
+@dataclass
+class _Connection:
+    row: ConnectedAccount
+    auth: AccountAuth
+    client: XClient
+
+    def serving(self) -> ServingAccount:
+        row = self.row
+        return ServingAccount(
+            guild_id=row.guild_id, how="connected", x_user_id=row.x_user_id, handle=row.handle,
+            connected_by=row.connected_by, connected_at=row.connected_at,
+            needs_reconnect=self.auth.refused, client=self.client, _auth=self.auth,
+        )
+
+
+class AccountRegistry:
+    """`bot.accounts`: the serving account of each server, built in setup_hook after the store."""
+
+    def __init__(
+        self, conn: aiosqlite.Connection, session: aiohttp.ClientSession, *, base_url: str,
+        clock: Callable[[], float], field_naming: FieldNaming = "tweet", deadline: float = 10.0,
+        oauth_client_id: str | None = None, oauth_client_secret: str | None = None,
+        redactor: Redactor | None = None, cache: TTLCache[Any] | None = None,
+    ) -> None:
+        self._conn = conn
+        self._session = session
+        self._base_url = base_url
+        self._clock = clock
+        self._field_naming: FieldNaming = field_naming
+        self._deadline = deadline
+        # The X app connected accounts refresh through (X_CLIENT_ID; the sandbox's own under --sandbox).
+        self.oauth_client_id = oauth_client_id
+        self.oauth_client_secret = oauth_client_secret
+        self._redactor = redactor
+        self.cache: TTLCache[Any] = cache if cache is not None else shared_cache(clock)
+        self._connections: dict[int, _Connection] = {}
+        self._configured: XClient | None = None
+        self._configured_how: How = "configured"
+        self._configured_serves: Callable[[int | None], bool] = lambda guild_id: False
+
+    # ---- building ----------------------------------------------------------------------
+
+    def use_configured(self, client: XClient, *, how: How, serves: Callable[[int | None], bool]) -> None:
+        """The account configured in the environment (or the sandbox's): serves where `serves` says."""
+        self._configured, self._configured_how, self._configured_serves = client, how, serves
+
+    async def load(self) -> None:
+        """Build a client for every connection stored (at start)."""
+        for row in await stored.all_connected_accounts(self._conn):
+            self._connections[row.guild_id] = self._open(row)
+
+    def client(self, *, user_auth: OAuth2UserAuth | None = None) -> XClient:
+        """A new XClient on the shared session and cache (the configured account's too)."""
+        return XClient(
+            self._session, base_url=self._base_url, user_auth=user_auth, field_naming=self._field_naming,
+            clock=self._clock, deadline=self._deadline, cache=self.cache,
+        )
+
+    def _open(self, row: ConnectedAccount) -> _Connection:
+        if self._redactor is not None:
+            for secret in (row.refresh_token, row.access_token):
+                if secret:
+                    self._redactor.add(secret)
+
+        async def persist(new_refresh_token: str) -> None:
+            if self._redactor is not None:
+                self._redactor.add(new_refresh_token)
+            await stored.save_rotated_tokens(
+                self._conn, row.guild_id, x_user_id=row.x_user_id, connected_at=row.connected_at,
+                refresh_token=new_refresh_token,
+            )
+
+        async def refused() -> None:
+            await stored.mark_needs_reconnect(
+                self._conn, row.guild_id, x_user_id=row.x_user_id, connected_at=row.connected_at,
+                reason=REFRESH_REFUSED,
+            )
+            log.warning("X refused the refresh token of server %d's connection to @%s: it needs reconnecting",
+                        row.guild_id, row.handle)
+
+        auth = AccountAuth(
+            self.oauth_client_id or "", self.oauth_client_secret, row, on_rotate=persist, on_refused=refused,
+            clock=self._clock,
+        )
+        if self._redactor is not None:
+            self._redactor.follow(lambda: auth.secrets)
+        return _Connection(row, auth, self.client(user_auth=auth))
+
+    # ---- the interface -------------------------------------------------------------------
+
+    def serving(self, guild_id: int | None) -> ServingAccount | None:
+        """guild_id's account: the one it connected, else the configured one (the rule), else None."""
+        connection = self._connections.get(guild_id) if guild_id is not None else None
+        if connection is not None:
+            return connection.serving()
+        if self._configured is not None and self._configured_serves(guild_id):
+            return ServingAccount(
+                guild_id=guild_id, how=self._configured_how, x_user_id=None, handle=None, connected_by=None,
+                connected_at=None, needs_reconnect=None, client=self._configured,
+            )
+        return None
+
+    def connected(self) -> list[ServingAccount]:
+        """Every connected account, by server id."""
+        return [self._connections[guild_id].serving() for guild_id in sorted(self._connections)]
+
+    async def connect(
+        self, guild_id: int, *, member_id: int, account: XAccount, grant: TokenGrant, now: float,
+    ) -> ServingAccount | None:
+        """Make account (its tokens from grant) guild_id's connection; returns the one it replaced (None)."""
+        lifetime = grant.expires_in
+        row = ConnectedAccount(
+            guild_id=guild_id, x_user_id=account.id, handle=account.username, name=account.name,
+            scopes=grant.scopes, connected_by=member_id, connected_at=now,
+            refresh_token=grant.refresh_token, access_token=grant.access_token,
+            access_expires_at=now + max(lifetime - _EXPIRY_MARGIN, lifetime / 2),
+        )
+        await stored.save_connected_account(self._conn, row)
+        old = self._connections.get(guild_id)
+        self._connections[guild_id] = self._open(row)
+        if old is None:
+            return None
+        await self._retire(old)
+        return old.serving()
+
+    async def disconnect(self, guild_id: int) -> ServingAccount | None:
+        """Forget guild_id's connection and delete its tokens; returns what was connected (None: nothing)."""
+        await stored.delete_connected_account(self._conn, guild_id)
+        old = self._connections.pop(guild_id, None)
+        if old is None:
+            return None
+        await self._retire(old)
+        return old.serving()
+
+    async def _retire(self, connection: _Connection) -> None:
+        # Its late rotations find no row of theirs (save_rotated_tokens checks the connection).
+        with contextlib.suppress(Exception):
+            await connection.auth.aclose()
+
+    async def close(self) -> None:
+        """Stop every connection's background saves (an unsaved rotated token gets one last attempt)."""
+        for connection in list(self._connections.values()):
+            await self._retire(connection)
