@@ -45,8 +45,9 @@ def connected_sentence(done: Connected) -> str:
     sentence = f"Connected @{escape_markdown(done.account.username)} to this server."
     if done.replaced_handle is not None:
         sentence += f" It replaces @{escape_markdown(done.replaced_handle)}"
-        sentence += (f", and {done.paused_digests} digest{'s' if done.paused_digests != 1 else ''} "
-                     "were paused; resume them with /digest resume." if done.paused_digests else ".")
+        count = done.paused_digests
+        paused = "1 digest was" if count == 1 else f"{count} digests were"
+        sentence += f", and {paused} paused; resume them with /digest resume." if count else "."
     return sentence
 
 
@@ -101,6 +102,8 @@ class XCog(commands.Cog, name="XAccount"):
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
         self.flow: ConnectFlow | None = bot.connect_flow()
+        # The newest connect (its timing is the closing note's figure; tests read it).
+        self.last_connect: Connected | None = None
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PasteAddressButton)
@@ -147,8 +150,8 @@ class XCog(commands.Cog, name="XAccount"):
                          "; X could not be reached to revoke LikeLens' access, so remove it in X's settings "
                          "(Security and account access, Apps and sessions)")
             if gone.paused_digests:
-                plural = "s" if gone.paused_digests != 1 else ""
-                sentence += f"; {gone.paused_digests} digest{plural} were paused"
+                count = gone.paused_digests
+                sentence += "; 1 digest was paused" if count == 1 else f"; {count} digests were paused"
             sentence += "."
         await interaction.edit_original_response(content=sentence, allowed_mentions=NONE)
 
@@ -160,6 +163,7 @@ class XCog(commands.Cog, name="XAccount"):
             done = await self.flow.complete(query)
         except OAuthFlowError as error:
             return page_for_flow_error(error)
+        self.last_connect = done
         if done.interaction_token is not None:
             await self._edit_answer(done.interaction_token, connected_sentence(done))
         guild = self.bot.get_guild(done.guild_id)
@@ -176,6 +180,7 @@ class XCog(commands.Cog, name="XAccount"):
         except OAuthFlowError as error:
             await interaction.followup.send(error.message, ephemeral=True, allowed_mentions=NONE)
             return
+        self.last_connect = done
         await interaction.edit_original_response(content=connected_sentence(done), view=None,
                                                  allowed_mentions=NONE)
 
