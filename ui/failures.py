@@ -21,19 +21,28 @@ log = logging.getLogger("likelens.ui")
 HANDLE_LOOKUP_SECONDS = 2.0
 
 
-async def connected_handle(bot: LikesBot) -> str | None:
-    """The connected X account's username (the client caches it), or None if X does not say."""
+async def connected_handle(bot: LikesBot, guild_id: int | None) -> str | None:
+    """The username of the X account serving guild_id (known, or cached by its client), or None."""
+    serving = bot.accounts.serving(guild_id)
+    if serving is None:
+        return None
+    if serving.handle:
+        return serving.handle
     with contextlib.suppress(errors.XApiError):
-        return (await bot.x.me(deadline=HANDLE_LOOKUP_SECONDS)).username
+        return (await serving.client.me(deadline=HANDLE_LOOKUP_SECONDS)).username
     return None
 
 
-async def sentence_for(bot: LikesBot, error: BaseException) -> str:
+async def sentence_for(bot: LikesBot, error: BaseException, guild_id: int | None = None) -> str:
     """What the user reads for error; anything that is not an X error is logged with its traceback."""
+    if isinstance(error, errors.AccountRefusal):
+        # Refused locally (no account, one X no longer accepts, the daily cap): its own sentence.
+        return error.message
     if isinstance(error, errors.XApiError):
         log.info("X refused or failed (%s on %s): %s", type(error).__name__, error.endpoint, error.message)
         # Only the "private likes" sentence names the account; no other error costs a request.
-        handle = await connected_handle(bot) if isinstance(error, errors.NotAuthorizedForResource) else None
+        private = isinstance(error, errors.NotAuthorizedForResource)
+        handle = await connected_handle(bot, guild_id) if private else None
         return message_for(error, handle=handle)
     log.error("Unexpected failure while answering", exc_info=error)
     return APOLOGY
@@ -41,7 +50,7 @@ async def sentence_for(bot: LikesBot, error: BaseException) -> str:
 
 async def report_failure(bot: LikesBot, interaction: discord.Interaction, error: BaseException) -> None:
     """Answer the interaction with the sentence for error, whatever state the interaction is in."""
-    sentence = await sentence_for(bot, error)
+    sentence = await sentence_for(bot, error, interaction.guild_id)
     try:
         await answer_error(interaction, sentence)
     except discord.HTTPException:
