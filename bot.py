@@ -290,6 +290,8 @@ class LikesBot(commands.Bot):
             log.warning("=" * 72)
             log.warning("SANDBOX MODE: X data is SIMULATED by the built-in sandbox at %s", base_url)
             log.warning("Nothing is read from X; every embed's footer says so.")
+            log.warning("Connect a simulated account to a server: /x connect, then choose one on the "
+                        "sandbox's consent page (the bot's callback is %s)", self.web.callback_url)
             log.warning("=" * 72)
         elif (oauth1 := settings.oauth1_credentials()) is not None:
             user_auth = OAuth1UserAuth(*oauth1)
