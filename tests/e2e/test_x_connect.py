@@ -224,3 +224,24 @@ async def test_connect_url_is_x_consent_page_with_pkce_and_the_four_scopes(
         assert "redirect_uri=" + quote(bot.web.callback_url, safe="") in url
         page = await consent(browser_page, url, handle="orbit_makers")
         assert page.sentence == f"Connected @orbit_makers to {emulator.guild.name}. You can close this tab."
+
+
+@pytest.mark.parametrize("failure", ["suspended", "token endpoint down"])
+async def test_a_suspended_account_or_a_failed_exchange_connects_nothing_and_says_so(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path, browser_page: Page, failure: str,
+) -> None:
+    if failure == "suspended":
+        x_sandbox.suspend_account(COMMUNITY_MAPLE.id)
+    else:
+        x_sandbox.token_endpoint_down = True
+    async with connect_bot(emulator, x_sandbox, tmp_path / "likelens.db") as bot:
+        result, page = await connect_in_browser(InteractionDriver(emulator), browser_page)
+        expected = {"suspended": (403, "Account suspended", "X says this account is suspended"),
+                    "token endpoint down": (502, "X is unavailable", "X had a problem with the sign-in")}
+        status, heading, sentence = expected[failure]
+        assert (page.status, page.heading) == (status, heading) and page.sentence.startswith(sentence)
+        assert connected_handle(bot, emulator.guild.id) is None
+        assert result.content != CONNECTED_ANSWER
+        if failure == "suspended":
+            # The tokens X issued before the lookup were revoked: nothing is left behind at X either.
+            assert [r.status for r in x_sandbox.requests_to("/2/oauth2/revoke")] == [200, 200]
