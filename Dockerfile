@@ -33,7 +33,13 @@ RUN groupadd --gid 10001 likelens \
 USER 10001:10001
 VOLUME ["/data"]
 
-# Healthy while the bot is connected to Discord (it refreshes /data/likelens.alive every 30 s).
-HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["python", "bot.py", "--healthcheck"]
+# The web server inside the bot: /x/callback (for /x connect) and /healthz. Compose publishes it.
+ENV WEB_HOST=0.0.0.0 \
+    WEB_PORT=8080
+EXPOSE 8080
+
+# Healthy while the bot is connected to Discord: GET /healthz answers 200 then, 503 otherwise (the slim
+# image has no curl; `python bot.py --healthcheck` still checks the alive file as before).
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-c", "import os, sys, urllib.request as u; port = os.environ.get('WEB_PORT') or '8080'; sys.exit(0 if u.urlopen('http://127.0.0.1:' + port + '/healthz', timeout=5).status == 200 else 1)"]
 
 CMD ["python", "bot.py"]

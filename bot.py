@@ -15,7 +15,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,24 +24,30 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from accounts.connect_flow import ConnectFlow
 from accounts.gate import AccountCheckedTree, admit
+from accounts.oauth_flow import OAuthClientConfig
 from accounts.registry import AccountRegistry, shared_cache
 from accounts.rule import configured_account_serves, unserved_servers_notice
-from accounts.token_vault import TokenVaultError, load_vault
-from config import ConfigError, Settings
+from accounts.token_vault import TokenVault, TokenVaultError, load_vault
+from config import Settings
 from store.db import Store
 from store.meta import get_meta, set_meta
+from store.oauth_states import OAuthStates
 from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
+from web import CallbackPage, WebServer, make_app
+from web.pages import HANDLER_FAILED
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.caching import TTLCache
 from xapi.client import XClient
 
 if TYPE_CHECKING:
+    from accounts.oauth_flow import CallbackQuery
     from launcher import SecretRedactingFilter
 
 log = logging.getLogger("likelens")
 
-EXTENSIONS = ("cogs.likes", "cogs.digests")
+EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x")
 COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
@@ -74,6 +80,8 @@ class LikesBot(commands.Bot):
     x_base_url: str
     store: Store
     http_session: aiohttp.ClientSession
+    web: WebServer
+    vault: TokenVault
 
     def __init__(
         self,
@@ -115,6 +123,12 @@ class LikesBot(commands.Bot):
         # Until Discord says otherwise, assume anyone may add the bot (the safe side of the rule).
         self.application_public = True
         self._unserved_notice_logged = False
+        # The gateway as /healthz sees it: up from READY/RESUMED until a disconnect.
+        self._gateway_up = False
+        # Set in sandbox mode: the built-in sandbox's consent page.
+        self.sandbox_authorize_url: str | None = None
+        # Finishes /x/callback requests (cogs/x.py installs the connect flow's); None: not offered.
+        self.x_callback: Callable[[CallbackQuery], Awaitable[CallbackPage]] | None = None
         self._resources = contextlib.AsyncExitStack()
 
     def footer_text(self, text: str = "") -> str:
@@ -156,6 +170,7 @@ class LikesBot(commands.Bot):
         self.store = await Store.open(self.settings.database_path)
         self._resources.push_async_callback(self.store.close)
         await self._open_token_vault()
+        await self._start_web_server()
         await self._open_accounts()
         for extension in self.extension_names:
             try:
@@ -168,11 +183,40 @@ class LikesBot(commands.Bot):
             task = asyncio.create_task(self._keep_alive_file(self.alive_file), name="likelens-alive-file")
             self._resources.push_async_callback(self._stop_alive_file, task, self.alive_file)
 
+    async def _start_web_server(self) -> None:
+        """/x/callback and /healthz on WEB_HOST:WEB_PORT (a busy port: WebServerError, one sentence)."""
+        for event in ("on_ready", "on_resumed"):
+            self.add_listener(self._gateway_came_up, event)
+        self.add_listener(self._gateway_went_down, "on_disconnect")
+        app = make_app(is_connected=self.gateway_connected, handle_callback=self._handle_x_callback)
+        self.web = WebServer(app, public_base_url=self.settings.public_base_url)
+        await self.web.start(self.settings.web_host, self.settings.web_port)
+        self._resources.push_async_callback(self.web.close)
+        log.info("Web server listening on %s:%d (%s)", self.settings.web_host, self.web.port,
+                 self.web.base_url)
+
+    def gateway_connected(self) -> bool:
+        """The health test of /healthz and of the alive file: a live gateway connection."""
+        return self._gateway_up and self.ws is not None and self.ws.open and not self.is_closed()
+
+    async def _gateway_came_up(self) -> None:
+        self._gateway_up = True
+
+    async def _gateway_went_down(self) -> None:
+        self._gateway_up = False
+
+    async def _handle_x_callback(self, query: CallbackQuery) -> CallbackPage:
+        if self.x_callback is None:
+            # No connect flow (X_CLIENT_ID unset, or the cog failed to load): nothing to finish here.
+            return HANDLER_FAILED
+        return await self.x_callback(query)
+
     async def _open_token_vault(self) -> None:
         """Every token the store keeps is encrypted with LIKELENS_SECRET_KEY (or secret.key beside it)."""
         conn = self.store.conn
         try:
-            attach_vault(conn, load_vault(self.settings.likelens_secret_key, self.settings.database_path))
+            self.vault = load_vault(self.settings.likelens_secret_key, self.settings.database_path)
+            attach_vault(conn, self.vault)
             await secure_stored_tokens(conn)
         except TokenVaultError as error:
             # One line and exit 2, like a configuration error (main() catches no ConfigError here).
@@ -196,24 +240,47 @@ class LikesBot(commands.Bot):
             oauth_client_secret=client_secret, redactor=self.redactor, cache=cache,
             daily_cap=settings.x_daily_items_per_server,
         )
-        self.accounts.use_configured(
-            self.x, how="sandbox" if settings.sandbox else "configured",
-            serves=self.configured_account_serves,
-        )
+        if settings.has_configured_account:
+            self.accounts.use_configured(
+                self.x, how="sandbox" if settings.sandbox else "configured",
+                serves=self.configured_account_serves,
+            )
         await self.accounts.load()
         self._resources.push_async_callback(self.accounts.close)
+
+    def connect_flow(self) -> ConnectFlow | None:
+        """The /x connect flow (X_CLIENT_ID's app; the sandbox's under --sandbox); None: no client id."""
+        client_id = self.accounts.oauth_client_id
+        if not client_id:
+            return None
+        authorize_url = self.sandbox_authorize_url or self.settings.x_authorize_url
+        config = OAuthClientConfig(
+            client_id, self.web.callback_url, client_secret=self.accounts.oauth_client_secret,
+            authorize_url=authorize_url, api_base_url=self.x_base_url,
+        )
+        vault = self.vault
+        states = OAuthStates(
+            self.store.conn, encrypt=vault.encrypt, decrypt=lambda text: vault.decrypt(text)[0],
+        )
+        return ConnectFlow(
+            conn=self.store.conn, states=states, session=self.http_session, config=config,
+            accounts=self.accounts, clock=lambda: self.clock().timestamp(),
+        )
 
     async def _make_x_client(self, cache: TTLCache[Any]) -> XClient:
         settings = self.settings
         base_url = settings.x_api_base_url
-        user_auth: OAuth1UserAuth | OAuth2UserAuth
+        user_auth: OAuth1UserAuth | OAuth2UserAuth | None
         bearer = BearerAuth(settings.x_bearer_token) if settings.x_bearer_token else None
         if settings.sandbox:
             from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
 
             # A bot runs for days: the sandbox keeps no answer bodies, so its memory stays flat.
-            server = sandbox.XSandbox(clock=lambda: self.clock().timestamp(), record_bodies=False)
+            # Its own X app lets the bot's /x/callback in, so /x connect works end to end with no X access.
+            server = sandbox.XSandbox(clock=lambda: self.clock().timestamp(), record_bodies=False,
+                                      redirect_uris=[self.web.callback_url])
             base_url = await server.start()
+            self.sandbox_authorize_url = base_url + "/i/oauth2/authorize"
             self._resources.push_async_callback(server.close)
             user_auth = OAuth1UserAuth(
                 sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
@@ -223,13 +290,16 @@ class LikesBot(commands.Bot):
             log.warning("=" * 72)
             log.warning("SANDBOX MODE: X data is SIMULATED by the built-in sandbox at %s", base_url)
             log.warning("Nothing is read from X; every embed's footer says so.")
+            log.warning("Connect a simulated account to a server: /x connect, then choose one on the "
+                        "sandbox's consent page (the bot's callback is %s)", self.web.callback_url)
             log.warning("=" * 72)
         elif (oauth1 := settings.oauth1_credentials()) is not None:
             user_auth = OAuth1UserAuth(*oauth1)
         elif (oauth2 := settings.oauth2_credentials()) is not None:
             user_auth = await self._oauth2_auth(*oauth2)
         else:
-            raise ConfigError("no X user credentials are configured")  # config.settings_from refuses this
+            # No configured account: only servers that connected their own (/x connect) are served.
+            user_auth = None
         self.x_base_url = base_url
         return XClient(
             self.http_session, base_url=base_url, user_auth=user_auth, bearer=bearer,

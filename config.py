@@ -17,6 +17,9 @@ from dotenv import find_dotenv, load_dotenv
 
 DEFAULT_X_API_BASE_URL = "https://api.x.com"
 DEFAULT_DATABASE_PATH = "data/likelens.db"
+DEFAULT_X_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
+DEFAULT_WEB_HOST = "127.0.0.1"
+DEFAULT_WEB_PORT = 8080
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 OAUTH1_VARIABLES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
 # Every variable LikeLens reads; .env.example and the README's configuration table document each one.
@@ -24,6 +27,7 @@ ENVIRONMENT_VARIABLES = (
     "DISCORD_TOKEN", "DEV_GUILD_ID", *OAUTH1_VARIABLES, "X_CLIENT_ID", "X_CLIENT_SECRET",
     "X_OAUTH2_REFRESH_TOKEN", "X_BEARER_TOKEN", "X_API_BASE_URL", "X_FIELD_NAMING", "X_ACCOUNT_GUILDS",
     "DATABASE_PATH", "LOG_LEVEL", "LIKELENS_SECRET_KEY", "X_DAILY_ITEMS_PER_SERVER",
+    "WEB_HOST", "WEB_PORT", "PUBLIC_BASE_URL", "X_AUTHORIZE_URL",
 )
 SERVER_ID_PATTERN = r"[1-9][0-9]{0,19}"
 
@@ -61,6 +65,13 @@ class Settings:
     x_daily_items_per_server: int | None = None
     # True for `bot.py --sandbox`: X calls go to the in-process sandbox with its own credentials.
     sandbox: bool = False
+    # The web server inside the bot (/x/callback, /healthz) and how browsers reach it.
+    web_host: str = DEFAULT_WEB_HOST
+    web_port: int = DEFAULT_WEB_PORT
+    # None: the address the web server is bound to (WEB_PORT 0 in tests: known once listening).
+    public_base_url: str | None = None
+    # X's consent page for /x connect (the sandbox's in --sandbox mode).
+    x_authorize_url: str = DEFAULT_X_AUTHORIZE_URL
 
     @property
     def user_auth_kind(self) -> UserAuthKind:
@@ -81,6 +92,11 @@ class Settings:
         if self.x_client_id and self.x_oauth2_refresh_token:
             return self.x_client_id, self.x_client_secret, self.x_oauth2_refresh_token
         return None
+
+    @property
+    def has_configured_account(self) -> bool:
+        """Whether the environment configures an X account (else only connected accounts serve)."""
+        return self.sandbox or self.oauth1_credentials() is not None or self.oauth2_credentials() is not None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -106,6 +122,24 @@ def _check_base_url(value: str) -> str:
             "or remove the line"
         )
     return value.rstrip("/")
+
+
+def _check_url(name: str, value: str, example: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+(:\d+)?(/[^\s?#]*)?", value):
+        raise ConfigError(
+            f"{name} is malformed ({value!r}): use an http(s) URL without query such as {example}, "
+            "or remove the line"
+        )
+    return value.rstrip("/")
+
+
+def _check_web_port(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", value) or int(value) > 65535:
+        raise ConfigError(
+            f"WEB_PORT is malformed ({value!r}): set it to a TCP port (0 to 65535; default "
+            f"{DEFAULT_WEB_PORT}), or remove the line"
+        )
+    return int(value)
 
 
 def _check_field_naming(value: str) -> FieldNaming:
@@ -172,21 +206,12 @@ def _check_x_credentials(environ: Mapping[str, str]) -> None:
             f"{missing.split(', ')[0]} is not set but {oauth1_set[0]} is: OAuth 1.0a needs all four of "
             f"{', '.join(OAUTH1_VARIABLES)} (missing: {missing})"
         )
-    client_id, refresh = _get(environ, "X_CLIENT_ID"), _get(environ, "X_OAUTH2_REFRESH_TOKEN")
-    if client_id and not refresh:
-        raise ConfigError(
-            "X_OAUTH2_REFRESH_TOKEN is not set but X_CLIENT_ID is: OAuth 2.0 needs the refresh token of the "
-            "community's X account (scopes tweet.read users.read like.read offline.access)"
-        )
+    # X_CLIENT_ID alone is valid (it enables /x connect), and so are no credentials at all: the bot
+    # then serves only the servers that connected an account.
+    client_id = _get(environ, "X_CLIENT_ID")
     for other in ("X_OAUTH2_REFRESH_TOKEN", "X_CLIENT_SECRET"):
         if _get(environ, other) and not client_id:
             raise ConfigError(f"X_CLIENT_ID is not set but {other} is: set your X app's OAuth 2.0 client id")
-    if not oauth1_set and not client_id:
-        raise ConfigError(
-            "X_API_KEY is not set and no other X user credentials are: set X_API_KEY, X_API_SECRET, "
-            "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET (or X_CLIENT_ID and X_OAUTH2_REFRESH_TOKEN), "
-            "or run with --sandbox"
-        )
 
 
 def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Settings:
@@ -207,6 +232,9 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
     account_guilds = _get(environ, "X_ACCOUNT_GUILDS")
     secret_key = _get(environ, "LIKELENS_SECRET_KEY")
     daily_items = _get(environ, "X_DAILY_ITEMS_PER_SERVER")
+    web_host, web_port = _get(environ, "WEB_HOST"), _get(environ, "WEB_PORT")
+    port = _check_web_port(web_port) if web_port else DEFAULT_WEB_PORT
+    public_base_url, authorize_url = _get(environ, "PUBLIC_BASE_URL"), _get(environ, "X_AUTHORIZE_URL")
     return Settings(
         discord_token=token,
         x_api_key=None if sandbox else _get(environ, "X_API_KEY"),
@@ -226,6 +254,12 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
         likelens_secret_key=_check_secret_key(secret_key) if secret_key else None,
         x_daily_items_per_server=_check_daily_items(daily_items) if daily_items else None,
         sandbox=sandbox,
+        web_host=web_host or DEFAULT_WEB_HOST,
+        web_port=port,
+        public_base_url=(_check_url("PUBLIC_BASE_URL", public_base_url, "https://likelens.example.org")
+                         if public_base_url else f"http://127.0.0.1:{port}" if port else None),
+        x_authorize_url=(_check_url("X_AUTHORIZE_URL", authorize_url, DEFAULT_X_AUTHORIZE_URL)
+                         if authorize_url else DEFAULT_X_AUTHORIZE_URL),
     )
 
 

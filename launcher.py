@@ -5,9 +5,9 @@ and exit codes around one LikesBot.
 (simulated data, needs only DISCORD_TOKEN); `--sync` forces a command sync; `--healthcheck` exits
 0 while a running bot on this machine is connected (the container's HEALTHCHECK).
 
-Exit codes: 0 stopped cleanly (SIGTERM, Ctrl-C); 1 Discord refused the token or could not be
-reached at the first login; 2 a configuration error or another LikeLens already running on the
-same database (one line on stderr, nothing contacted).
+Exit codes: 0 stopped cleanly (SIGTERM, Ctrl-C); 1 the web server's port is taken, or Discord
+refused the token or could not be reached at the first login; 2 a configuration error or another
+LikeLens already running on the same database (one line on stderr, nothing contacted).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from dotenv import find_dotenv, load_dotenv
 from bot import ALIVE_INTERVAL, LikesBot
 from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
 from store.db import MIGRATIONS
+from web import WebServerError
 
 log = logging.getLogger("likelens")
 
@@ -268,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_bot(settings, force_sync=args.sync, redactor=redactor))
     except KeyboardInterrupt:
         return 0
+    except WebServerError as error:
+        # A busy WEB_PORT: the sentence names the address and the variables to change.
+        log.error("%s", error)
+        return 1
     except discord.LoginFailure:
         log.error("Discord refused DISCORD_TOKEN: copy the bot token again from the developer portal")
         return 1

@@ -14,7 +14,7 @@ from discord import app_commands
 
 from accounts.rule import refusal_sentence
 
-# The command groups that read X or manage what reads it (later /x connect must stay open).
+# The command groups that read X or manage what reads it; /x stays open, so an unserved server can connect.
 CHECKED_GROUPS = frozenset({"likes", "digest"})
 
 

@@ -212,6 +212,9 @@ async def read_me(session: aiohttp.ClientSession, config: OAuthClientConfig, acc
         account = _account(body.get("data") if isinstance(body, dict) else None)
         if account is not None:
             return account
+        if _says_suspended(body):
+            # X (and the sandbox) answer 200 with only a "User has been suspended" error for it.
+            raise AccountSuspended(_SUSPENDED, status=status)
         raise UnexpectedAnswer("X's answer about the account could not be read, so nothing was connected.")
     if status in (401, 403) and _says_suspended(body):
         raise AccountSuspended(_SUSPENDED, status=status)

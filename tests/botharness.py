@@ -37,6 +37,8 @@ def emulator_settings(
         x_bearer_token=sandbox.SANDBOX_BEARER_TOKEN,
         x_api_base_url=x_base_url,
         database_path=database_path,
+        # A free port: tests (and other test runs on this machine) never share the web server's port.
+        web_port=0,
     )
     return replace(settings, **overrides)
 

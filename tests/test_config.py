@@ -74,12 +74,9 @@ def test_blank_values_count_as_unset() -> None:
     ("env", "variable"),
     [
         ({**OAUTH1}, "DISCORD_TOKEN"),
-        ({"DISCORD_TOKEN": "d"}, "X_API_KEY"),
-        ({"DISCORD_TOKEN": "d", "X_BEARER_TOKEN": "b"}, "X_API_KEY"),
         ({"DISCORD_TOKEN": "d", **{k: v for k, v in OAUTH1.items() if k != "X_ACCESS_TOKEN_SECRET"}},
          "X_ACCESS_TOKEN_SECRET"),
         ({"DISCORD_TOKEN": "d", "X_API_KEY": "k"}, "X_API_SECRET"),
-        ({"DISCORD_TOKEN": "d", "X_CLIENT_ID": "c"}, "X_OAUTH2_REFRESH_TOKEN"),
         ({"DISCORD_TOKEN": "d", "X_OAUTH2_REFRESH_TOKEN": "r"}, "X_CLIENT_ID"),
         ({"DISCORD_TOKEN": "d", **OAUTH1, "X_CLIENT_SECRET": "s"}, "X_CLIENT_ID"),
         ({"DISCORD_TOKEN": "d", **OAUTH1, "X_FIELD_NAMING": "tweets"}, "X_FIELD_NAMING"),
@@ -89,6 +86,11 @@ def test_blank_values_count_as_unset() -> None:
         ({"DISCORD_TOKEN": "d", **OAUTH1, "X_ACCOUNT_GUILDS": "123, my-server"}, "X_ACCOUNT_GUILDS"),
         ({"DISCORD_TOKEN": "d", **OAUTH1, "X_ACCOUNT_GUILDS": "123 456"}, "X_ACCOUNT_GUILDS"),
         ({"DISCORD_TOKEN": "d", **OAUTH1, "X_ACCOUNT_GUILDS": ","}, "X_ACCOUNT_GUILDS"),
+        ({"DISCORD_TOKEN": "d", "WEB_PORT": "http"}, "WEB_PORT"),
+        ({"DISCORD_TOKEN": "d", "WEB_PORT": "70000"}, "WEB_PORT"),
+        ({"DISCORD_TOKEN": "d", "PUBLIC_BASE_URL": "likelens.example.org"}, "PUBLIC_BASE_URL"),
+        ({"DISCORD_TOKEN": "d", "PUBLIC_BASE_URL": "https://likelens.example.org/?x=1"}, "PUBLIC_BASE_URL"),
+        ({"DISCORD_TOKEN": "d", "X_AUTHORIZE_URL": "x.com/i/oauth2/authorize"}, "X_AUTHORIZE_URL"),
     ],
 )
 def test_each_problem_is_one_line_naming_its_variable(env: dict[str, str], variable: str) -> None:
@@ -126,3 +128,33 @@ def test_every_variable_that_settings_from_reads_is_listed() -> None:
     read: set[str] = set()
     settings_from(Recording({"DISCORD_TOKEN": "d", **OAUTH1, **OAUTH2}))
     assert read == set(ENVIRONMENT_VARIABLES)
+
+
+def test_the_web_server_and_the_consent_page_have_defaults() -> None:
+    settings = settings_from({"DISCORD_TOKEN": "d", **OAUTH1})
+    assert (settings.web_host, settings.web_port) == ("127.0.0.1", 8080)
+    assert settings.public_base_url == "http://127.0.0.1:8080"
+    assert settings.x_authorize_url == "https://x.com/i/oauth2/authorize"
+
+
+def test_the_public_base_url_follows_web_port_unless_set() -> None:
+    settings = settings_from({"DISCORD_TOKEN": "d", "WEB_HOST": "0.0.0.0", "WEB_PORT": "9000"})
+    assert (settings.web_host, settings.web_port, settings.public_base_url) == (
+        "0.0.0.0", 9000, "http://127.0.0.1:9000")
+    settings = settings_from({"DISCORD_TOKEN": "d", "PUBLIC_BASE_URL": "https://likes.example.org/"})
+    assert settings.public_base_url == "https://likes.example.org"
+    # Port 0 (tests): a free port, and the base URL is the address bound to, known once listening.
+    free = settings_from({"DISCORD_TOKEN": "d", "WEB_PORT": "0"})
+    assert (free.web_port, free.public_base_url) == (0, None)
+
+
+def test_a_client_id_alone_enables_connect_and_no_credentials_at_all_start_the_bot() -> None:
+    # X_CLIENT_ID alone: servers connect their own accounts with /x connect; no configured account.
+    alone = settings_from({"DISCORD_TOKEN": "d", "X_CLIENT_ID": "c"})
+    assert alone.x_client_id == "c" and alone.oauth2_credentials() is None
+    assert alone.oauth1_credentials() is None and not alone.has_configured_account
+    # Nothing at all: the bot starts and serves only the servers that connected an account.
+    bare = settings_from({"DISCORD_TOKEN": "d"})
+    assert bare.x_client_id is None and not bare.has_configured_account
+    assert settings_from({"DISCORD_TOKEN": "d", **OAUTH1}).has_configured_account
+    assert settings_from({"DISCORD_TOKEN": "d", **OAUTH2}).has_configured_account

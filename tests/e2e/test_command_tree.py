@@ -36,8 +36,10 @@ def subcommands(command: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator: DiscordEmulator) -> None:
     tree = synced_tree(emulator)
-    assert set(tree) == {"likes", "digest"}
+    assert set(tree) == {"likes", "digest", "x"}
     likes, digest = subcommands(tree["likes"]), subcommands(tree["digest"])
+    assert {name: sub.get("options", []) for name, sub in subcommands(tree["x"]).items()} == {
+        "connect": [], "disconnect": []}
     assert {name: {o["name"] for o in sub.get("options", [])} for name, sub in likes.items()} == LIKES
     assert {name: {o["name"] for o in sub.get("options", [])} for name, sub in digest.items()} == DIGEST
     for command in tree.values():
@@ -50,6 +52,7 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
     manage_guild = discord.Permissions(manage_guild=True).value
     assert int(tree["likes"]["default_member_permissions"]) == manage_messages
     assert int(tree["digest"]["default_member_permissions"]) == manage_guild
+    assert int(tree["x"]["default_member_permissions"]) == manage_guild
     for command in tree.values():
         # Guild only: usable in servers (context 0), never in DMs.
         assert command["contexts"] == [0] or command.get("dm_permission") is False
@@ -95,7 +98,7 @@ async def test_force_sync_and_a_dev_guild_sync_again(
         assert in_guild.synced_this_start
     (guild_sync,) = emulator.requests_to(*GUILD_SYNC)
     assert guild_sync.path.endswith(f"/guilds/{emulator.guild.id}/commands")
-    assert {c["name"] for c in guild_sync.json} == {"likes", "digest"}
+    assert {c["name"] for c in guild_sync.json} == {"likes", "digest", "x"}
 
 
 ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [

@@ -35,7 +35,9 @@ OAUTH1 = {
 def child_env(emulator: DiscordEmulator, **variables: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(SITE),
-        "LIKELENS_DISCORD_EMULATOR": emulator.base_url, "PYTHONUNBUFFERED": "1", **variables,
+        "LIKELENS_DISCORD_EMULATOR": emulator.base_url, "PYTHONUNBUFFERED": "1",
+        # The bot's web server on a free port: never 8080, which another run may hold.
+        "WEB_PORT": "0", **variables,
     }
 
 
@@ -202,9 +204,9 @@ async def test_a_second_bot_on_the_same_database_exits_2_and_the_first_runs_on(
 
 BAD_CONFIGURATIONS = [
     ({}, "DISCORD_TOKEN"),
-    ({"DISCORD_TOKEN": "t"}, "X_API_KEY"),
+    ({"DISCORD_TOKEN": "t", "PUBLIC_BASE_URL": "likes.example.org"}, "PUBLIC_BASE_URL"),
     ({"DISCORD_TOKEN": "t", "X_API_KEY": "k", "X_API_SECRET": "s"}, "X_ACCESS_TOKEN"),
-    ({"DISCORD_TOKEN": "t", "X_CLIENT_ID": "c"}, "X_OAUTH2_REFRESH_TOKEN"),
+    ({"DISCORD_TOKEN": "t", "WEB_PORT": "eighty"}, "WEB_PORT"),
     ({"DISCORD_TOKEN": "t", "X_OAUTH2_REFRESH_TOKEN": "r"}, "X_CLIENT_ID"),
     ({"DISCORD_TOKEN": "t", **OAUTH1, "X_FIELD_NAMING": "tweets"}, "X_FIELD_NAMING"),
     ({"DISCORD_TOKEN": "t", **OAUTH1, "LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
