@@ -142,8 +142,8 @@ async def run(quick: bool) -> list[Table]:
         ["board", "LikeLens liking_users", "naive liking_users", "LikeLens all requests",
          "naive all requests", "requests vs naive", "likers returned (LikeLens / naive)"],
     )
-    later = f" ({GROWING_POSTS} posts with new likes)"
-    rows = [(f"board {n}" + (" (first)" if n == 1 else later), ours, theirs)
+    growing = f" ({GROWING_POSTS} posts with new likes)"
+    rows = [(f"board {n}" + (" (first)" if n == 1 else growing), ours, theirs)
             for n, (ours, theirs) in enumerate(zip(likelens, naive, strict=True), start=1)]
     rows.append(("**day total**", total(likelens), total(naive)))
     for label, ours, theirs in rows:
