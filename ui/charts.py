@@ -209,7 +209,7 @@ def supporters_summary(bars: Sequence[SupporterBar], *, shown: int = 10) -> str:
     """The board in one paragraph for people who cannot see the chart (Discord markdown, escaped)."""
     if not bars:
         return "No likes recorded in this period yet."
-    parts = [f"{rank}. @{safe(b.handle, 20)} {plural(b.posts_liked, 'post')}"
+    parts = [f"{rank}. {safe('@' + b.handle, 21)} {plural(b.posts_liked, 'post')}"
              + (" (linked member)" if b.linked else "") for rank, b in enumerate(bars[:shown], start=1)]
     linked = sum(1 for b in bars if b.linked)
     text = (f"Chart: {plural(len(bars), 'supporter')} ranked by posts liked, "
@@ -235,5 +235,5 @@ def trend_summary(samples: Sequence[LikeSample], newest_likers: Sequence[MarkedL
             f"{plural(len(ordered), 'sample')}.")
     newest = sorted(newest_likers, key=lambda m: m.first_seen)[-NEWEST_MARKED:]
     if newest:
-        text += " Newest likers: " + ", ".join(f"@{safe(m.handle, 20)}" for m in reversed(newest)) + "."
+        text += " Newest likers: " + ", ".join(safe("@" + m.handle, 21) for m in reversed(newest)) + "."
     return clip(text, SUMMARY_CHARS)
