@@ -29,6 +29,7 @@ from digests.supporters import (
 )
 from store.like_history import LikeHistory
 from store.member_links import MemberLinks
+from ui.members_embeds import BoardFacts, BoardRow
 from xapi import errors
 from xapi.client import XClient
 
@@ -114,3 +115,14 @@ async def build_board(
         BoardCost(posts_listed=listed, posts_read=len(returned), likers_returned=sum(returned.values())),
         complete,
     )
+
+
+def board_view(board: SupportersBoard, account_handle: str | None) -> tuple[list[BoardRow], BoardFacts]:
+    """What ui.members_embeds.render_top and the chart take from a board."""
+    rows = [BoardRow(s.liker_id, s.handle, s.posts_liked, s.member_id) for s in board.supporters]
+    facts = BoardFacts(
+        account_handle, board.days, posts_in_period=len(board.posts), posts_read=board.cost.posts_read,
+        posts_waiting=len(board.plan.deferred) + len(board.rate_limited), cost_low=board.cost.low_dollars,
+        cost_high=board.cost.high_dollars, listing_complete=board.listing_complete,
+    )
+    return rows, facts

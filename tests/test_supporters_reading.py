@@ -12,7 +12,7 @@ import aiosqlite
 import pytest_asyncio
 
 from digests.supporters import MAX_READS_PER_BOARD
-from digests.supporters_reading import SupportersBoard, build_board
+from digests.supporters_reading import SupportersBoard, board_view, build_board
 from store.db import open_database
 from store.like_history import LikeHistory
 from store.member_links import MemberLinks
@@ -123,3 +123,16 @@ async def test_max_reads_caps_the_requests_and_defers_the_rest(
         capped = await board(client, conn, max_reads=2)
         assert capped.cost.posts_read == 2 == liking_requests(x_sandbox)
         assert len(capped.plan.deferred) == len(capped.posts) - 1 - 2
+
+
+async def test_the_board_view_feeds_the_top_embed_and_chart(
+    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        built = await board(make_client(session, x_sandbox), conn, max_reads=3)
+    rows, facts = board_view(built, "likelens_demo")
+    expected = [(s.liker_id, s.posts_liked, s.member_id) for s in built.supporters]
+    assert [(r.x_user_id, r.posts_liked, r.member_id) for r in rows] == expected
+    assert (facts.posts_in_period, facts.posts_read, facts.posts_waiting) == (
+        len(built.posts), 3, len(built.posts) - 1 - 3)
+    assert facts.cost_high == built.cost.high_dollars and facts.days == 7

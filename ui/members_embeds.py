@@ -45,6 +45,30 @@ def consent_sentence(account_handle: str | None) -> str:
             "`/unlink` removes it.")
 
 
+def _shown(text: str, limit: int, markdown: bool) -> str:
+    return safe(text, limit) if markdown else clip(text, limit)
+
+
+def linked_sentence(handle: str, server_name: str, *, markdown: bool) -> str:
+    """What the callback page (markdown=False: plain text, HTML-escaped by the page) or Discord
+    (markdown=True: escaped) says once the member's X account is linked."""
+    server = _shown(server_name, 100, markdown)
+    return f"Linked {_shown('@' + handle, 51, markdown)} to your account on {server}."
+
+
+def already_linked_sentence(handle: str, *, markdown: bool) -> str:
+    """The refusal when another member of the server has linked that X account (who is not said)."""
+    return (f"{_shown('@' + handle, 51, markdown)} is already linked to another member of this server, "
+            "so nothing was linked.")
+
+
+def unlinked_sentence(handle: str | None) -> str:
+    """The /unlink answer (Discord, escaped): what was removed, or that there was nothing to remove."""
+    if handle is None:
+        return "Your Discord account here is not linked to an X account: nothing to remove."
+    return f"Unlinked {safe('@' + handle, 51)}: moderators no longer see it beside your likes."
+
+
 @dataclass(frozen=True, slots=True)
 class LinkedLiker:
     """A liker of the post who linked their X account to a member of this server."""

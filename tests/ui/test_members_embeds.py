@@ -19,10 +19,13 @@ from ui.members_embeds import (
     BoardFacts,
     BoardRow,
     LinkedLiker,
+    already_linked_sentence,
     consent_sentence,
+    linked_sentence,
     render_members,
     render_top,
     render_trend,
+    unlinked_sentence,
 )
 
 MENTION = re.compile(r"<@!?([0-9]+)>")
@@ -166,3 +169,18 @@ def test_the_consent_sentence_is_exact() -> None:
     assert "@everyone" not in consent_sentence("everyone @everyone")
     assert consent_sentence(None).startswith("Your X handle will be shown to this server's moderators beside "
                                              "your likes of this server's X account's posts.")
+
+
+def test_the_link_sentences_say_what_happened_escaped_only_for_discord() -> None:
+    assert linked_sentence("maple_fan", "Maple <Guild>", markdown=False) == (
+        "Linked @maple_fan to your account on Maple <Guild>.")
+    assert linked_sentence("maple_fan", "**Maple**", markdown=True) == (
+        "Linked @maple\\_fan to your account on \\*\\*Maple\\*\\*.")
+    assert already_linked_sentence("maple_fan", markdown=False) == (
+        "@maple_fan is already linked to another member of this server, so nothing was linked.")
+    assert "@everyone" not in already_linked_sentence("everyone", markdown=True)
+    assert unlinked_sentence("maple_fan") == (
+        "Unlinked @maple\\_fan: moderators no longer see it beside your likes.")
+    assert unlinked_sentence(None) == (
+        "Your Discord account here is not linked to an X account: nothing to remove.")
+    assert len(linked_sentence("x" * 500, "s" * 5000, markdown=True)) < 200
