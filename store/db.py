@@ -175,6 +175,48 @@ MIGRATIONS: list[str] = [
         items INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (guild_id, day)
     ) WITHOUT ROWID;
+    # 13: members' opted-in X accounts (store/member_links.py),
+    #    one per member per server and one member per X account per server; no token of theirs.
+    """
+    CREATE TABLE member_links (
+        guild_id INTEGER NOT NULL,
+        member_id INTEGER NOT NULL,
+        x_user_id TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        linked_at REAL NOT NULL,
+        PRIMARY KEY (guild_id, member_id)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX member_links_x_user ON member_links (guild_id, x_user_id);
+    """,
+    # 14: recorded likers and like counts of the X accounts' posts (store/like_history.py),
+    #    keyed by the account that read them, and when each post's likers were last read.
+    """
+    CREATE TABLE post_likers (
+        account_id TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        liker_id TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        first_seen REAL NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('digest', 'lookup', 'live')),
+        PRIMARY KEY (account_id, post_id, liker_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX post_likers_first_seen ON post_likers (first_seen);
+    CREATE TABLE like_count_samples (
+        account_id TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        like_count INTEGER NOT NULL,
+        PRIMARY KEY (account_id, post_id, at)
+    ) WITHOUT ROWID;
+    CREATE INDEX like_count_samples_at ON like_count_samples (at);
+    CREATE TABLE post_liker_reads (
+        account_id TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        read_at REAL NOT NULL,
+        like_count INTEGER,
+        PRIMARY KEY (account_id, post_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX post_liker_reads_read_at ON post_liker_reads (read_at);
     """,
 ]
 
