@@ -175,6 +175,7 @@ MIGRATIONS: list[str] = [
         items INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (guild_id, day)
     ) WITHOUT ROWID;
+    """,
     # 13: members' opted-in X accounts (store/member_links.py),
     #    one per member per server and one member per X account per server; no token of theirs.
     """
