@@ -180,6 +180,12 @@ async def due_digests(conn: aiosqlite.Connection, now: float, limit: int) -> lis
         return [_digest(row) for row in await cursor.fetchall()]
 
 
+async def set_account(conn: aiosqlite.Connection, digest_id: int, account_id: str) -> None:
+    """Record the X account (user id) digest_id serves: a digest added before accounts were recorded."""
+    async with transaction(conn):
+        await conn.execute("UPDATE digests SET account_id = ? WHERE id = ?", (account_id, digest_id))
+
+
 async def delete_digest(conn: aiosqlite.Connection, digest_id: int) -> None:
     """Delete a digest with its seen items and run log."""
     async with transaction(conn):

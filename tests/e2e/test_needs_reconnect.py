@@ -122,3 +122,26 @@ async def test_concurrent_lookups_after_expiry_share_one_refresh_per_account(tmp
             # One refresh per account, however many of its lookups met the expired token at once.
             assert x.oauth2.refreshes == 2
             assert [p.id for p in found] == posts and {a.username for a in accounts} == {"harbor_club"}
+
+
+async def test_a_digest_from_before_accounts_were_recorded_adopts_its_account_and_then_pauses_on_a_change(
+    tmp_path: Path,
+) -> None:
+    clock = SettableClock()
+    async with DiscordEmulator(bot_public=True) as emulator, sandbox_on(clock) as x:
+        guild = emulator.guild
+        async with accounts_bot(emulator, x, tmp_path / "likelens.db", clock=clock) as bot:
+            await connect_sandbox_account(bot, x, guild.id, handle="maple_guild")
+            await run_in(emulator, guild, "digest add", subject="liked", channel="digests", every="6h")
+            # As migration 6 leaves a digest added by an older LikeLens: no account recorded.
+            await bot.store.conn.execute("UPDATE digests SET account_id = NULL")
+            await bot.store.conn.commit()
+            await scheduler_of(bot).tick()
+            digest = await digest_store.get_digest(bot.store.conn, 1)
+            maple = bot.accounts.serving(int(guild.id))
+            assert digest is not None and maple is not None and digest.account_id == maple.x_user_id
+            await connect_sandbox_account(bot, x, guild.id, handle="harbor_club")
+            clock.advance(hours=7)
+            await scheduler_of(bot).tick()
+            digest = await digest_store.get_digest(bot.store.conn, 1)
+            assert digest is not None and (digest.state, digest.reason) == ("paused", ACCOUNT_CHANGED)
