@@ -17,10 +17,10 @@ from discord import app_commands
 from discord.ext import commands
 from discord.utils import escape_markdown
 
+from accounts.callback_pages import CallbackPage, page_for_flow_error
 from accounts.connect_flow import Connected, ConnectFlow
 from accounts.oauth_flow import CallbackQuery, OAuthFlowError
 from ui.failures import report_failure
-from web import CallbackPage, page_for_flow_error
 
 if TYPE_CHECKING:
     from bot import LikesBot

@@ -8,11 +8,10 @@ Content-Security-Policy that allows nothing at all, since the pages need no scri
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 
 from aiohttp import web
 
-from accounts import oauth_flow
+from accounts.callback_pages import CallbackPage, page_for_flow_error
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -22,15 +21,6 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackPage:
-    """What a page says: a short title (also its heading), one sentence, and the HTTP status."""
-
-    title: str
-    sentence: str
-    status: int = 200
 
 
 def render_html(page: CallbackPage) -> str:
@@ -68,22 +58,5 @@ HANDLER_FAILED = CallbackPage(
     500,
 )
 
-# Title and status of the page for each way an authorization fails; the sentence is the error's.
-_FLOW_ERROR_PAGES: list[tuple[type[oauth_flow.OAuthFlowError], str, int]] = [
-    (oauth_flow.ConsentDenied, "Nothing connected", 200),
-    (oauth_flow.UnknownState, "Link expired", 400),
-    (oauth_flow.CodeRejected, "Sign-in expired", 400),
-    (oauth_flow.AuthorizationFailed, "Nothing connected", 400),
-    (oauth_flow.AccountSuspended, "Account suspended", 403),
-    (oauth_flow.ClientRejected, "LikeLens is not set up for X", 502),
-    (oauth_flow.XUnavailable, "X is unavailable", 502),
-    (oauth_flow.UnexpectedAnswer, "Unexpected answer from X", 502),
-]
-
-
-def page_for_flow_error(error: oauth_flow.OAuthFlowError) -> CallbackPage:
-    """The page that tells a person why the authorization did not complete."""
-    for cls, title, status in _FLOW_ERROR_PAGES:
-        if isinstance(error, cls):
-            return CallbackPage(title, error.message, status)
-    return CallbackPage("Nothing connected", error.message, 400)
+__all__ = ["HANDLER_FAILED", "METHOD_NOT_ALLOWED", "NOT_FOUND", "SECURITY_HEADERS", "CallbackPage",
+           "page_for_flow_error", "page_response", "render_html"]
