@@ -214,12 +214,16 @@ class DigestScheduler:
             return RunOutcome("skipped", f"Digest #{digest.id}'s server read its X items for today: "
                                          "it runs after UTC midnight.")
         reader = reader_for(serving)
-        account_id = await self._account_id(serving, reader)
-        if account_id is not None and digest.account_id is None:
-            # Added before LikeLens recorded accounts: it adopts the one serving it now.
-            await store.set_account(self.bot.store.conn, digest.id, account_id)
-        elif account_id is not None and account_id != digest.account_id:
-            return await self.runner.pause(digest, ACCOUNT_CHANGED)
+        if digest.account_id is None:
+            # Added before LikeLens recorded accounts: it adopts the one serving it now, once known
+            # without asking X (a digest of a server the bot left must cost no request).
+            known = serving.x_user_id or (reader.known_account.id if reader.known_account else None)
+            if known is not None:
+                await store.set_account(self.bot.store.conn, digest.id, known)
+        else:
+            account_id = await self._account_id(serving, reader)
+            if account_id is not None and account_id != digest.account_id:
+                return await self.runner.pause(digest, ACCOUNT_CHANGED)
         try:
             return await self.run_digest(digest, reader)
         except Exception:
