@@ -9,11 +9,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import LikesBot
 from store import digests
+from tests.accounts_support import accounts_bot, connect_sandbox_account, run_in
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.e2e.likes_support import next_id
 from tests.emulator import DiscordEmulator
 from xapi import sandbox
 from xapi.sandbox import XSandbox
+from xapi.sandbox.community import COMMUNITY_MAPLE
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -88,3 +90,21 @@ async def test_no_token_or_secret_appears_in_a_scrape(
     ]
     assert "likelens_x_requests_total" in text
     assert [s for s in secrets if s and s in text] == []
+
+
+async def test_a_connected_account_is_labelled_by_its_handle_and_its_tokens_stay_out(
+    x_sandbox: XSandbox, tmp_path: Path,
+) -> None:
+    async with DiscordEmulator(bot_public=True) as emulator, \
+            accounts_bot(emulator, x_sandbox, tmp_path / "likelens.db") as bot:
+        serving = await connect_sandbox_account(bot, x_sandbox, emulator.guild.id, handle="maple_guild")
+        result = await run_in(emulator, emulator.guild, "likes post", post=COMMUNITY_MAPLE.post_ids[0])
+        assert result.embeds, result.content
+        text = (await scrape(bot))[1]
+    found = samples(text)
+    assert value(found, "likelens_x_requests_total", endpoint="liking_users", account="maple_guild") == 1
+    # A public bot: the configured account serves no server and asked X nothing for one.
+    assert ("likelens_x_requests_total", frozenset({("endpoint", "liking_users"),
+                                                    ("account", "configured")})) not in found
+    tokens = [*x_sandbox.oauth2.access_tokens, serving.refresh_token()]
+    assert tokens and [t for t in tokens if t and t in text] == []
