@@ -20,17 +20,20 @@ from discord.ext import commands
 
 from tests.botharness import discord_pointed_at
 from tests.emulator import DiscordEmulator, Guild
-from tests.emulator.sharding import shard_of
+from tests.emulator.sharding import guild_of, shard_of
 
 
 class ShardedProbe(commands.AutoShardedBot):
-    """A bare AutoShardedBot that answers /ping and records the interactions it received."""
+    """A bare AutoShardedBot that answers /ping and records the interactions and every guild's
+    gateway events it received (raw, before discord.py drops those of guilds it does not know)."""
 
     def __init__(self, shard_ids: list[int]) -> None:
         super().__init__(
             command_prefix="!", intents=discord.Intents.default(), shard_count=3, shard_ids=shard_ids,
+            enable_debug_events=True,
         )
         self.received: list[str] = []
+        self.events: list[tuple[str, str | None]] = []
 
         @self.tree.command(name="ping", description="Which process answers")
         async def ping(interaction: discord.Interaction) -> None:
@@ -38,6 +41,14 @@ class ShardedProbe(commands.AutoShardedBot):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         self.received.append(str(interaction.guild_id))
+
+    async def on_socket_raw_receive(self, raw: str) -> None:
+        frame = json.loads(raw)
+        if frame.get("t"):
+            self.events.append((frame["t"], guild_of(frame["t"], frame["d"])))
+
+    def guilds_heard(self, event: str) -> set[str | None]:
+        return {guild for name, guild in self.events if name == event}
 
 
 @contextlib.asynccontextmanager
@@ -75,14 +86,20 @@ async def test_two_sharded_processes_each_get_only_their_guilds_and_interactions
                 await front.tree.sync()
                 assert {str(g.id) for g in front.guilds} == guilds_on(emulator, 0, 1)
                 assert {str(g.id) for g in back.guilds} == guilds_on(emulator, 2)
-                assert {str(third.id)} <= guilds_on(emulator, 2) and len(back.guilds) >= 1
+                assert front.guilds_heard("GUILD_CREATE") == guilds_on(emulator, 0, 1)
+                assert back.guilds_heard("GUILD_CREATE") == guilds_on(emulator, 2)
 
+                await emulator.set_bot_deny(first.channel("general"), discord.Permissions(embed_links=True))
+                await emulator.set_bot_deny(third.channel("general"), discord.Permissions(embed_links=True))
                 assert await ping(emulator, third) == "pong from shards [2]"
-                # A later interaction of shard 0 reaches front after anything sent to it before.
+                # Later interactions reach front after anything sent to it before on the same socket.
                 assert await ping(emulator, first) == "pong from shards [0, 1]"
                 assert await ping(emulator, second) == "pong from shards [0, 1]"
                 assert front.received == [first.id, second.id]
                 assert back.received == [third.id]
+                assert front.guilds_heard("CHANNEL_UPDATE") == {first.id}
+                assert back.guilds_heard("CHANNEL_UPDATE") == {third.id}
+                assert front.guilds_heard("INTERACTION_CREATE") == {first.id, second.id}
     readies = [f for f in emulator.gateway_frames if f.get("op") == 2]
     assert sorted(tuple(f["d"]["shard"]) for f in readies) == [(0, 3), (1, 3), (2, 3)]
 
