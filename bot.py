@@ -36,6 +36,7 @@ from store.meta import get_meta, set_meta
 from store.oauth_states import OAuthStates
 from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
 from web import CallbackPage, WebServer, make_app
+from web.metrics import BotMetrics
 from web.pages import HANDLER_FAILED
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.caching import TTLCache
@@ -188,7 +189,10 @@ class LikesBot(commands.Bot):
         for event in ("on_ready", "on_resumed"):
             self.add_listener(self._gateway_came_up, event)
         self.add_listener(self._gateway_went_down, "on_disconnect")
-        app = make_app(is_connected=self.gateway_connected, handle_callback=self._handle_x_callback)
+        self.metrics = BotMetrics(self)
+        self.add_listener(self.metrics.tally.on_interaction, "on_interaction")
+        app = make_app(is_connected=self.gateway_connected, handle_callback=self._handle_x_callback,
+                       metrics=self.metrics.scrape)
         self.web = WebServer(app, public_base_url=self.settings.public_base_url)
         await self.web.start(self.settings.web_host, self.settings.web_port)
         self._resources.push_async_callback(self.web.close)

@@ -1,4 +1,4 @@
-"""The aiohttp.web application: `GET /healthz` and `GET /x/callback`.
+"""The aiohttp.web application: `GET /healthz`, `GET /x/callback` and (when given) `GET /metrics`.
 
 The callback's work (consume the state, exchange the code, store, edit the Discord answer) is the
 caller's `CallbackHandler`; this module reads the query, hands it over and renders the page the
@@ -26,6 +26,9 @@ from web.pages import (
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+# Prometheus' text format 0.0.4 (web/metrics.py renders it; kept here so the app needs no prometheus_client).
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class CallbackHandler(Protocol):
@@ -34,8 +37,12 @@ class CallbackHandler(Protocol):
     async def __call__(self, query: CallbackQuery) -> CallbackPage: ...
 
 
-def make_app(*, is_connected: Callable[[], bool], handle_callback: CallbackHandler) -> web.Application:
-    """The web application; `is_connected()` says whether the Discord gateway is connected now."""
+def make_app(
+    *, is_connected: Callable[[], bool], handle_callback: CallbackHandler,
+    metrics: Callable[[], Awaitable[bytes]] | None = None,
+) -> web.Application:
+    """The web application; `is_connected()` says whether the Discord gateway is connected now,
+    `metrics()` renders GET /metrics (None: no such route)."""
     app = web.Application(middlewares=[_error_pages])
     app.on_response_prepare.append(_add_security_headers)
 
@@ -54,7 +61,13 @@ def make_app(*, is_connected: Callable[[], bool], handle_callback: CallbackHandl
             page = HANDLER_FAILED
         return page_response(page)
 
+    async def scrape(request: web.Request) -> web.Response:
+        assert metrics is not None
+        return web.Response(body=await metrics(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
     app.router.add_get(HEALTH_PATH, healthz)
+    if metrics is not None:
+        app.router.add_get(METRICS_PATH, scrape)
     # No HEAD: a link preview's HEAD must not consume a state meant for the person's browser.
     app.router.add_get(CALLBACK_PATH, callback, allow_head=False)
     return app

@@ -300,7 +300,7 @@ class XClient:
         while True:
             self._refuse_if_spent(ep, auth)
             header = await auth.authorization(self._session, self._base_url, "GET", url)
-            self.stats.requests_sent += 1
+            self.stats.count_request(ep.name)
             try:
                 async with self._session.get(
                     yarl.URL(url, encoded=True), headers={"Authorization": header}, allow_redirects=False,
@@ -315,7 +315,9 @@ class XClient:
             else:
                 self._budgets.update(ep.name, auth.identity, headers)
                 if status == 200:
+                    items_before = self.stats.items_total()
                     result = parse(_decode(text, ep.name))
+                    self.stats.count_items(ep.name, self.stats.items_total() - items_before)
                     self._cache.put(key, result)
                     return result
                 if status == 401 and not refreshed and await auth.after_unauthorized(

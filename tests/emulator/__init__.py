@@ -38,7 +38,9 @@ applies Discord's observed limits (the default has room enough for every test an
 Gateway: `await emulator.drop_gateway()` (no close frame), `send_reconnect()` (op 7),
 `invalidate_session(resumable=False)` (op 9), `hold_gateway()` (no HELLO until set: the bot stays
 offline), `await emulator.wait_for_resumes(n)` / `wait_for_readies(n)`; RESUME replays the events
-after the client's seq, then RESUMED.
+after the client's seq, then RESUMED. Sharding (sharding.py): `emulator.sharding` (GET /gateway/bot's
+`shards` and session start limit, `max_guilds_per_shard` for 4011), `emulator.add_guild(name,
+shard=(id, count))`; each guild's events go only to its shard's session; a bad shard closes 4010.
 """
 
 from tests.emulator.replies import DiscordError

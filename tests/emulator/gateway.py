@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from tests.emulator import sharding
 from tests.emulator.state import new_snowflake
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class GatewaySession:
     """One gateway session: its id, its sequence numbers and the socket it is on now (if any)."""
 
     session_id: str = field(default_factory=new_snowflake)
+    # [id, count] from IDENTIFY; an unsharded session is shard 0 of 1 (it gets every guild's events).
+    shard: tuple[int, int] = sharding.UNSHARDED
     sequence: int = 0
     ws: web.WebSocketResponse | None = None
     # (seq, the frame as sent): text, so a replayable frame holds no live payload (benchmarks free them).
@@ -131,18 +134,31 @@ async def _identify(emulator: DiscordEmulator, connection: Connection, data: dic
     if int(data.get("intents", 0)) & PRIVILEGED_INTENTS & ~emulator.allowed_privileged_intents:
         await connection.ws.close(code=4014, message=b"Disallowed intent(s).")
         return
-    session = GatewaySession(ws=connection.ws)
+    asked = sharding.requested_shard(data)
+    shard = asked or sharding.UNSHARDED
+    live_counts = [s.shard[1] for s in emulator.gateway.known.values()]
+    refused = sharding.refusal(emulator.sharding, shard, live_counts, [g.id for g in emulator.guilds])
+    if refused is not None:
+        await connection.ws.close(code=refused[0], message=refused[1].encode())
+        return
+    plan = emulator.sharding
+    plan.session_start_remaining = max(0, plan.session_start_remaining - 1)
+    session = GatewaySession(ws=connection.ws, shard=shard)
     connection.session = session
     emulator.gateway.known[session.session_id] = session
     emulator.sessions.append(session)
     base = f"ws://127.0.0.1:{emulator.port}/"
-    await session.dispatch("READY", {
+    guilds = [g for g in emulator.guilds if sharding.receives(shard, g.id)]
+    ready: dict[str, Any] = {
         "v": 10, "user": emulator.bot_user.to_json(), "session_id": session.session_id,
-        "resume_gateway_url": base, "guilds": [{"id": g.id, "unavailable": True} for g in emulator.guilds],
+        "resume_gateway_url": base, "guilds": [{"id": g.id, "unavailable": True} for g in guilds],
         "application": {"id": emulator.application_id, "flags": 0}, "private_channels": [],
         "relationships": [], "presences": [], "user_settings": {},
-    })
-    for guild in emulator.guilds:
+    }
+    if asked is not None:
+        ready["shard"] = list(asked)
+    await session.dispatch("READY", ready)
+    for guild in guilds:
         await session.dispatch("GUILD_CREATE", guild.to_json())
     emulator.gateway.readies += 1
     emulator.ready_sent.set()
@@ -191,9 +207,11 @@ class GatewayControl:
         task.add_done_callback(self._changes.discard)
 
     async def dispatch(self, event: str, data: Any) -> None:
-        """To every session Discord still knows: sent now if connected, else replayed on RESUME."""
+        """To every session of the event's shard Discord still knows: sent now, or replayed on RESUME."""
+        guild_id = sharding.guild_of(event, data)
         for session in list(self.known.values()):
-            await session.dispatch(event, data)
+            if sharding.receives(session.shard, guild_id):
+                await session.dispatch(event, data)
 
     def _live(self) -> list[Connection]:
         return [c for c in self.connections if c.session is not None and c.session.connected]

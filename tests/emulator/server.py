@@ -22,6 +22,7 @@ from tests.emulator.gateway import GatewayControl, GatewaySession, gateway_handl
 from tests.emulator.messages import new_message
 from tests.emulator.ratelimits import RateLimiter, RateLimits
 from tests.emulator.replies import DiscordError, json_response
+from tests.emulator.sharding import ShardingPlan
 from tests.emulator.state import (
     Channel,
     Guild,
@@ -67,6 +68,8 @@ class DiscordEmulator(World):
         # Sessions with a live socket now (a dropped session is resumable but not listed here).
         self.sessions: list[GatewaySession] = []
         self.gateway = GatewayControl(self)
+        # GET /gateway/bot's recommended shards and session start limit; IDENTIFY's shard checks.
+        self.sharding = ShardingPlan()
         self.ready_sent = asyncio.Event()
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[str, list[dict[str, Any]]] = {}
@@ -236,7 +239,7 @@ class DiscordEmulator(World):
             ("GET", "/users/@me", self._get_me),
             ("GET", "/oauth2/applications/@me", self._get_application),
             ("GET", "/gateway", self._get_gateway),
-            ("GET", "/gateway/bot", self._get_gateway),
+            ("GET", "/gateway/bot", self._get_bot_gateway),
             ("POST", "/interactions/{interaction_id}/{interaction_token}/callback", self._callback),
         ]
         routes: list[tuple[str, str, Route]] = [
@@ -310,10 +313,10 @@ class DiscordEmulator(World):
         })
 
     async def _get_gateway(self, request: web.Request) -> web.Response:
-        return json_response({
-            "url": f"ws://127.0.0.1:{self.port}/", "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1},
-        })
+        return json_response({"url": f"ws://127.0.0.1:{self.port}/"})
+
+    async def _get_bot_gateway(self, request: web.Request) -> web.Response:
+        return json_response(self.sharding.gateway_bot(f"ws://127.0.0.1:{self.port}/"))
 
     async def _callback(self, request: web.Request) -> web.Response:
         # A method, so a subclass can time callbacks (bench/harness.TimedEmulator).

@@ -10,6 +10,7 @@ from typing import Any
 
 import discord
 
+from tests.emulator.sharding import snowflake_on_shard
 from tests.emulator.state import Channel, Guild, Member, Overwrite, Role, User, new_snowflake
 
 
@@ -25,8 +26,9 @@ class World:
     async def dispatch(self, event: str, data: Any) -> None:
         raise NotImplementedError
 
-    def add_guild(self, name: str) -> Guild:
-        guild_id = new_snowflake()
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> Guild:
+        """A guild the bot is in; shard (id, count): its id lands on that shard, as Discord routes it."""
+        guild_id = new_snowflake() if shard is None else snowflake_on_shard(*shard)
         bot_role = Role(new_snowflake(), "LikeLens", discord.Permissions(
             view_channel=True, send_messages=True, embed_links=True, attach_files=True,
             read_message_history=True, use_application_commands=True,
