@@ -3,33 +3,33 @@
 Per call: validate the input locally, pick the token the endpoint accepts, serve from the TTL
 cache or share an identical in-flight request, refuse locally when the remembered rate budget is
 spent, retry 5xx/connection failures with backoff inside the caller's deadline, and turn every
-failure into an `xapi.errors` class.
+failure into an `xapi.errors` class. The request itself runs in `xapi.transport`, the answers
+are shaped in `xapi.responses`, the endpoint table is `xapi.endpoints`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import random
 import time
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
-from urllib.parse import quote
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import aiohttp
-import yarl
 
 from xapi import errors
 from xapi.auth import AnyAuth, BearerAuth, OAuth1UserAuth, OAuth2UserAuth
-from xapi.caching import SingleFlight, TTLCache
+from xapi.caching import TTLCache
+from xapi.endpoints import ENDPOINTS, Endpoint
 from xapi.fields import NAMING_FIELDS, FieldNaming
-from xapi.models import ItemT, Page, PartialError, Post, User
-from xapi.parsing import parse_page, parse_post, parse_single, parse_user
-from xapi.problems import error_class_for, error_from_response, make_error
+from xapi.models import Page, Post, User
+from xapi.parsing import parse_post, parse_user
 from xapi.ratelimit import RateBudget, RateBudgets, utc
+from xapi.responses import ResponseShaper
 from xapi.stats import ClientStats
+from xapi.transport import Transport
 from xapi.validation import check_id, check_ids, check_max_results, check_token, check_username
+
+# The endpoint table moved to xapi.endpoints; still importable from here (tests/xapi/test_faults.py).
+__all__ = ["ENDPOINTS", "MISSING_ANY_AUTH", "MISSING_USER_CONTEXT", "Endpoint", "XClient"]
 
 R = TypeVar("R")
 
@@ -38,35 +38,6 @@ MISSING_USER_CONTEXT = (
     "X_ACCESS_TOKEN_SECRET (OAuth 1.0a), or X_CLIENT_ID and X_OAUTH2_REFRESH_TOKEN (OAuth 2.0)."
 )
 MISSING_ANY_AUTH = MISSING_USER_CONTEXT[:-1] + ", or X_BEARER_TOKEN for public lookups."
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One X endpoint LikeLens calls: its budget key, path template and rules."""
-
-    name: str
-    path: str
-    needs_user: bool
-    answers: Literal["users", "posts"]
-    max_results: tuple[int, int] | None = None
-
-
-ENDPOINTS: dict[str, Endpoint] = {
-    e.name: e for e in (
-        Endpoint("liking_users", "/2/tweets/{}/liking_users", True, "users", (1, 100)),
-        Endpoint("liked_posts", "/2/users/{}/liked_tweets", True, "posts", (5, 100)),
-        Endpoint("user_posts", "/2/users/{}/tweets", False, "posts", (5, 100)),
-        Endpoint("user_by_username", "/2/users/by/username/{}", False, "users"),
-        Endpoint("post", "/2/tweets/{}", False, "posts"),
-        Endpoint("posts", "/2/tweets", False, "posts"),
-        Endpoint("me", "/2/users/me", True, "users"),
-    )
-}
-
-_MAX_ATTEMPTS = 4
-_BACKOFF_BASE = 0.25
-_BACKOFF_CAP = 2.0
-_DEADLINE_GRACE = 0.05
 
 
 class XClient:
@@ -87,18 +58,19 @@ class XClient:
     ) -> None:
         if field_naming not in NAMING_FIELDS:
             raise errors.InvalidInput("field_naming must be 'tweet' or 'post'.")
-        self._session = session
-        self._base_url = base_url.rstrip("/")
         self._user_auth = user_auth
         self._bearer = bearer
         self._fields = NAMING_FIELDS[field_naming]
-        self._deadline = deadline
         self._clock = clock
-        self._cache: TTLCache[Any] = cache if cache is not None else TTLCache(
+        shared_cache: TTLCache[Any] = cache if cache is not None else TTLCache(
             ttl=cache_ttl, max_size=cache_size, clock=clock)
-        self._flights: SingleFlight[Any] = SingleFlight()
         self._budgets = RateBudgets()
         self._stats = ClientStats(day=utc(clock()).date())
+        self._transport = Transport(
+            session, base_url=base_url.rstrip("/"), cache=shared_cache, budgets=self._budgets,
+            deadline=deadline, clock=clock, stats=lambda: self.stats, redact=self._redact,
+        )
+        self._answers = ResponseShaper(stats=lambda: self.stats, clock=clock)
 
     # ---- public calls -------------------------------------------------------------------
 
@@ -113,8 +85,8 @@ class XClient:
         ep = ENDPOINTS["liking_users"]
         params = self._page_params(ep, max_results, pagination_token, self._fields.for_users())
         path = ep.path.format(check_id(post_id, "post id"))
-        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_user, post_id),
-                                fresh=fresh)
+        return await self._call(ep, path, params, deadline,
+            lambda b: self._answers.page(b, parse_user, post_id), fresh=fresh)
 
     async def liked_posts(
         self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
@@ -127,8 +99,8 @@ class XClient:
         ep = ENDPOINTS["liked_posts"]
         params = self._page_params(ep, max_results, pagination_token, self._fields.for_posts())
         path = ep.path.format(check_id(user_id, "user id"))
-        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_post, user_id),
-                                fresh=fresh)
+        return await self._call(ep, path, params, deadline,
+            lambda b: self._answers.page(b, parse_post, user_id), fresh=fresh)
 
     async def user_posts(
         self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
@@ -138,22 +110,22 @@ class XClient:
         ep = ENDPOINTS["user_posts"]
         params = self._page_params(ep, max_results, pagination_token, self._fields.for_posts())
         path = ep.path.format(check_id(user_id, "user id"))
-        return await self._call(ep, path, params, deadline, lambda b: self._page(b, parse_post, user_id),
-                                fresh=fresh)
+        return await self._call(ep, path, params, deadline,
+            lambda b: self._answers.page(b, parse_post, user_id), fresh=fresh)
 
     async def user_by_username(self, username: str, *, deadline: float | None = None) -> User:
         """The user with this username (without the @)."""
         ep = ENDPOINTS["user_by_username"]
         path = ep.path.format(check_username(username))
         return await self._call(ep, path, self._fields.for_users(),
-            deadline, lambda b: self._one(b, parse_user))
+            deadline, lambda b: self._answers.one(b, parse_user))
 
     async def post(self, post_id: str, *, deadline: float | None = None, fresh: bool = False) -> Post:
         """One post by id (fresh=True: not from the cache, as liking_users)."""
         ep = ENDPOINTS["post"]
         path = ep.path.format(check_id(post_id, "post id"))
         return await self._call(ep, path, self._fields.for_posts(),
-            deadline, lambda b: self._one(b, parse_post), fresh=fresh)
+            deadline, lambda b: self._answers.one(b, parse_post), fresh=fresh)
 
     async def posts(
         self, post_ids: Sequence[str], *, deadline: float | None = None, fresh: bool = False,
@@ -166,13 +138,13 @@ class XClient:
         ep = ENDPOINTS["posts"]
         ids = check_ids(post_ids, "post id")
         params = {"ids": ",".join(ids)} | self._fields.for_posts()
-        return await self._call(ep, ep.path, params, deadline, self._batch, fresh=fresh)
+        return await self._call(ep, ep.path, params, deadline, self._answers.batch, fresh=fresh)
 
     async def me(self, *, deadline: float | None = None) -> User:
         """The account the user-context token belongs to."""
         ep = ENDPOINTS["me"]
         return await self._call(ep, ep.path, self._fields.for_users(),
-            deadline, lambda b: self._one(b, parse_user))
+            deadline, lambda b: self._answers.one(b, parse_user))
 
     @property
     def stats(self) -> ClientStats:
@@ -211,11 +183,6 @@ class XClient:
         # App-only lookups spend the app's budget, sparing the account's user budget.
         return self._bearer or self._user_auth
 
-    def _url(self, path: str, params: dict[str, str]) -> str:
-        # Encoded once here; the same string is signed and sent (aiohttp must not re-encode it).
-        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
-        return f"{self._base_url}{path}?{query}" if query else f"{self._base_url}{path}"
-
     async def _call(
         self, ep: Endpoint, path: str, params: dict[str, str], deadline: float | None,
         parse: Callable[[Any], R], *, fresh: bool = False,
@@ -225,148 +192,9 @@ class XClient:
             raise errors.MissingUserContext(
                 MISSING_USER_CONTEXT if ep.needs_user or self._bearer else MISSING_ANY_AUTH, endpoint=ep.name,
             )
-        url = self._url(path, params)
-        key: Hashable = (ep.name, url, auth.identity)
-        # A fresh read skips the cache but still shares an identical request in flight (asked just now).
-        cached = None if fresh else self._cache.get(key)
-        if cached is not None:
-            self.stats.cache_hits += 1
-            return cached  # type: ignore[no-any-return]
-        self._refuse_if_spent(ep, auth)
-        budget_seconds = self._deadline if deadline is None else deadline
-        if budget_seconds <= 0:
-            raise errors.InvalidInput("deadline must be a positive number of seconds.")
-        loop = asyncio.get_running_loop()
-        deadline_at = loop.time() + budget_seconds
-        try:
-            # The fetch enforces the deadline itself; the grace only bounds a misbehaving one.
-            async with asyncio.timeout_at(deadline_at + _DEADLINE_GRACE):
-                while True:
-                    try:
-                        result, joined = await self._flights.run(
-                            key, lambda: self._fetch(
-                                ep, auth=auth, url=url, key=key, parse=parse, deadline_at=deadline_at),
-                        )
-                        break
-                    except errors.Timeout:
-                        # A shared request that ran out of its first caller's (shorter) time: try again.
-                        if loop.time() >= deadline_at - _DEADLINE_GRACE:
-                            raise
-        except TimeoutError:
-            raise self._scrub(errors.Timeout(
-                f"X did not answer {ep.name} within {budget_seconds:g} s.", endpoint=ep.name,
-            )) from None
-        except errors.XApiError as exc:
-            if exc.endpoint is None:
-                exc.endpoint = ep.name
-            raise self._scrub(exc) from exc.__cause__
-        if joined:
-            self.stats.singleflight_joins += 1
-        return result  # type: ignore[no-any-return]
+        return await self._transport.call(ep, auth, path, params, deadline=deadline, parse=parse, fresh=fresh)
 
-    def _refuse_if_spent(self, ep: Endpoint, auth: AnyAuth) -> None:
-        budget = self._budgets.get(ep.name, auth.identity)
-        if budget is not None and budget.spent(self._clock()):
-            raise errors.RateLimited(
-                f"The X rate limit for {ep.name} is spent until {budget.reset_at:%H:%M:%S} UTC; "
-                "nothing was sent.", endpoint=ep.name, status=None, reset_at=budget.reset_at, sent=False,
-            )
-
-    async def _fetch(
-        self, ep: Endpoint, *, auth: AnyAuth, url: str, key: Hashable, parse: Callable[[Any], R],
-        deadline_at: float,
-    ) -> R:
-        failures: list[errors.XApiError] = []
-        try:
-            async with asyncio.timeout_at(deadline_at):
-                return await self._attempts(
-                    ep, auth=auth, url=url, key=key, parse=parse, deadline_at=deadline_at, failures=failures,
-                )
-        except TimeoutError:
-            # Out of time while retrying: what X said last tells more than "timeout".
-            if failures:
-                raise failures[-1] from None
-            raise errors.Timeout(
-                f"X did not answer {ep.name} before the deadline.", endpoint=ep.name,
-            ) from None
-
-    async def _attempts(
-        self, ep: Endpoint, *, auth: AnyAuth, url: str, key: Hashable, parse: Callable[[Any], R],
-        deadline_at: float, failures: list[errors.XApiError],
-    ) -> R:
-        loop = asyncio.get_running_loop()
-        refreshed = False
-        attempt = 0
-        while True:
-            self._refuse_if_spent(ep, auth)
-            header = await auth.authorization(self._session, self._base_url, "GET", url)
-            self.stats.count_request(ep.name)
-            try:
-                async with self._session.get(
-                    yarl.URL(url, encoded=True), headers={"Authorization": header}, allow_redirects=False,
-                ) as response:
-                    status, headers = response.status, response.headers
-                    text = await response.text(errors="replace")
-            except (aiohttp.ClientError, OSError) as exc:
-                failure: errors.XApiError = errors.ServerError(
-                    f"The connection to X failed during {ep.name}.", endpoint=ep.name,
-                )
-                failure.__cause__ = exc
-            else:
-                self._budgets.update(ep.name, auth.identity, headers)
-                if status == 200:
-                    items_before = self.stats.items_total()
-                    result = parse(_decode(text, ep.name))
-                    self.stats.count_items(ep.name, self.stats.items_total() - items_before)
-                    self._cache.put(key, result)
-                    return result
-                if status == 401 and not refreshed and await auth.after_unauthorized(
-                        self._session, self._base_url, header):
-                    refreshed = True
-                    continue
-                failure = error_from_response(
-                    status, text, headers, endpoint=ep.name, now=self._clock(), redact=self._redact)
-                if isinstance(failure, errors.RateLimited):
-                    self._budgets.mark_spent(ep.name, auth.identity, failure.reset_at)
-                if status < 500:
-                    raise failure
-            failures.append(failure)
-            attempt += 1
-            delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-            # Never sleep past the caller's deadline: fail with what X said instead.
-            if attempt >= _MAX_ATTEMPTS or loop.time() + delay >= deadline_at:
-                raise failure
-            await asyncio.sleep(delay)
-
-    # ---- answers to models --------------------------------------------------------------
-
-    def _count(self, kind: str, n: int) -> None:
-        self.stats.items_read[kind] = self.stats.items_read.get(kind, 0) + n
-
-    def _page(self, body: Any, parse_item: Callable[[object], Any], subject_id: str) -> Page[Any]:
-        page: Page[Any] = parse_page(body, parse_item)
-        if not page.items:
-            _raise_for_subject(page.errors, subject_id)
-        kind = "users" if parse_item is parse_user else "posts"
-        self._count(kind, len(page.items))
-        self._count("users", len(page.includes.users))
-        self._count("posts", len(page.includes.posts))
-        return page
-
-    def _batch(self, body: Any) -> Page[Post]:
-        # Unlike a subject's page, a batch with no post at all is still an answer: every id missing.
-        page: Page[Post] = parse_page(body, parse_post)
-        self._count("posts", len(page.items))
-        self._count("users", len(page.includes.users))
-        self._count("posts", len(page.includes.posts))
-        return page
-
-    def _one(self, body: Any, parse_item: Callable[[object], ItemT]) -> ItemT:
-        item, includes = parse_single(body, parse_item, now=self._clock())
-        self._count("users" if isinstance(item, User) else "posts", 1)
-        self._count("users", len(includes.users))
-        self._count("posts", len(includes.posts))
-        return item
+    # ---- secrets ----------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
         for auth in (self._user_auth, self._bearer):
@@ -374,31 +202,3 @@ class XClient:
                 if len(secret) >= 4:
                     text = text.replace(secret, "[redacted]")
         return text
-
-    def _scrub(self, exc: errors.XApiError) -> errors.XApiError:
-        message = self._redact(exc.message)
-        if message != exc.message:
-            exc.message = message
-            exc.args = (message,)
-        return exc
-
-
-def _decode(text: str, endpoint: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise errors.UndecodableResponse(
-            f"X answered {endpoint} with a body that is not valid JSON.", endpoint=endpoint, status=200,
-        ) from None
-
-
-def _raise_for_subject(problems: tuple[PartialError, ...], subject_id: str) -> None:
-    # An empty page whose errors name the requested post/user means X refused that subject.
-    for problem in problems:
-        if problem.resource_id == subject_id and problem.kind in (
-                "resource-not-found", "not-authorized-for-resource"):
-            raise make_error(error_class_for(problem.kind, None),
-                f"X could not return {problem.resource_type or 'resource'} {subject_id}: "
-                f"{problem.title or problem.kind}"[:240],
-            )
-
