@@ -3,8 +3,8 @@
 Pure helpers make the state, the code verifier and its challenge, the consent-page URL, and read
 the callback's query; three I/O steps talk to X: exchange the code, read `GET /2/users/me`, revoke.
 Every failure is one `OAuthFlowError` subclass whose message is a plain sentence for a person;
-no token, code, state or verifier ever enters a message, a repr or a log line. (A little over 300
-lines: the three I/O steps share one mapping of X's answers to errors, kept beside them.)
+no token, code, state or verifier ever enters a message, a repr or a log line. (A little
+over 300 lines: the three I/O steps share one mapping of X's answers to errors, kept beside them.)
 """
 
 from __future__ import annotations
