@@ -117,7 +117,7 @@ class MessageCommandsCog(commands.Cog):
                 return
             await defer(interaction, ephemeral=True)
             # Only needed to choose among several links; the client caches the account.
-            handle = await connected_handle(bot) if len(links) > 1 else None
+            handle = await connected_handle(bot, interaction.guild_id) if len(links) > 1 else None
             chosen = pick_link(links, handle)
             assert chosen is not None
             await likes_post(bot, interaction, post=chosen.post_id, public=False)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, cast
 import discord
 from discord import app_commands
 
+from ui.account_handles import learn
 from ui.text import clip, one_line
 from xapi import errors
 from xapi.client import XClient
@@ -148,6 +149,7 @@ class RecentPosts:
     async def _refresh(self, entry: _AccountPosts) -> None:
         try:
             me = await entry.client.me(deadline=self._deadline)
+            learn(entry.client, me.username)
             page = await entry.client.user_posts(
                 me.id, max_results=POSTS_PER_REFRESH, deadline=self._deadline)
             entry.posts = page.items
