@@ -194,6 +194,7 @@ class LikesBot(commands.Bot):
             self.store.conn, self.http_session, base_url=self.x_base_url, clock=clock,
             field_naming=settings.x_field_naming, deadline=self.x_deadline, oauth_client_id=client_id,
             oauth_client_secret=client_secret, redactor=self.redactor, cache=cache,
+            daily_cap=settings.x_daily_items_per_server,
         )
         self.accounts.use_configured(
             self.x, how="sandbox" if settings.sandbox else "configured",

@@ -23,7 +23,7 @@ OAUTH1_VARIABLES = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOK
 ENVIRONMENT_VARIABLES = (
     "DISCORD_TOKEN", "DEV_GUILD_ID", *OAUTH1_VARIABLES, "X_CLIENT_ID", "X_CLIENT_SECRET",
     "X_OAUTH2_REFRESH_TOKEN", "X_BEARER_TOKEN", "X_API_BASE_URL", "X_FIELD_NAMING", "X_ACCOUNT_GUILDS",
-    "DATABASE_PATH", "LOG_LEVEL", "LIKELENS_SECRET_KEY",
+    "DATABASE_PATH", "LOG_LEVEL", "LIKELENS_SECRET_KEY", "X_DAILY_ITEMS_PER_SERVER",
 )
 SERVER_ID_PATTERN = r"[1-9][0-9]{0,19}"
 
@@ -57,6 +57,8 @@ class Settings:
     x_account_guilds: frozenset[int] | None = None
     # Fernet keys for tokens at rest, comma-separated (accounts/token_vault.py); None: secret.key.
     likelens_secret_key: str | None = field(default=None, repr=False)
+    # The items (users + posts) one server may read from X per UTC day; None: no cap.
+    x_daily_items_per_server: int | None = None
     # True for `bot.py --sandbox`: X calls go to the in-process sandbox with its own credentials.
     sandbox: bool = False
 
@@ -139,6 +141,15 @@ def _check_account_guilds(value: str) -> frozenset[int]:
         )
     return frozenset(int(part) for part in ids)
 
+def _check_daily_items(value: str) -> int:
+    if not re.fullmatch(r"[1-9][0-9]{0,11}", value):
+        raise ConfigError(
+            f"X_DAILY_ITEMS_PER_SERVER is malformed ({value!r}): set it to the number of X items (users and "
+            "posts) one server may read per UTC day, a whole number above 0, or remove the line for no cap"
+        )
+    return int(value)
+
+
 def _check_secret_key(value: str) -> str:
     from accounts.token_vault import parse_keys  # noqa: PLC0415 (token_vault imports ConfigError)
 
@@ -195,6 +206,7 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
     database = _get(environ, "DATABASE_PATH")
     account_guilds = _get(environ, "X_ACCOUNT_GUILDS")
     secret_key = _get(environ, "LIKELENS_SECRET_KEY")
+    daily_items = _get(environ, "X_DAILY_ITEMS_PER_SERVER")
     return Settings(
         discord_token=token,
         x_api_key=None if sandbox else _get(environ, "X_API_KEY"),
@@ -212,6 +224,7 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
         dev_guild_id=_check_guild_id(guild) if guild else None,
         x_account_guilds=_check_account_guilds(account_guilds) if account_guilds else None,
         likelens_secret_key=_check_secret_key(secret_key) if secret_key else None,
+        x_daily_items_per_server=_check_daily_items(daily_items) if daily_items else None,
         sandbox=sandbox,
     )
 

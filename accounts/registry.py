@@ -28,6 +28,8 @@ import aiohttp
 import aiosqlite
 
 from accounts.oauth_flow import TokenGrant, XAccount
+from accounts.rule import refusal_sentence
+from accounts.server_x import LikeCountHints, ServerX
 from store import connected_accounts as stored
 from store.connected_accounts import ConnectedAccount
 from xapi import errors
@@ -160,7 +162,7 @@ class AccountRegistry:
         self, conn: aiosqlite.Connection, session: aiohttp.ClientSession, *, base_url: str,
         clock: Callable[[], float], field_naming: FieldNaming = "tweet", deadline: float = 10.0,
         oauth_client_id: str | None = None, oauth_client_secret: str | None = None,
-        redactor: Redactor | None = None, cache: TTLCache[Any] | None = None,
+        redactor: Redactor | None = None, cache: TTLCache[Any] | None = None, daily_cap: int | None = None,
     ) -> None:
         self._conn = conn
         self._session = session
@@ -174,6 +176,9 @@ class AccountRegistry:
         self._redactor = redactor
         self.cache: TTLCache[Any] = cache if cache is not None else shared_cache(clock)
         self._connections: dict[int, _Connection] = {}
+        # X_DAILY_ITEMS_PER_SERVER: the items each server may read per UTC day (None: no cap).
+        self.daily_cap = daily_cap
+        self._hints = LikeCountHints()
         self._configured: XClient | None = None
         self._configured_how: How = "configured"
         self._configured_serves: Callable[[int | None], bool] = lambda guild_id: False
@@ -239,6 +244,24 @@ class AccountRegistry:
                 connected_at=None, needs_reconnect=None, client=self._configured,
             )
         return None
+
+    def x_for(self, guild_id: int | None) -> ServerX:
+        """guild_id's X calls, on its serving account's client and within its daily cap.
+
+        Raises NoServingAccount (the refusal sentence) when no account serves it, and
+        AccountNeedsReconnect when X no longer accepts its connection: nothing is sent then.
+        """
+        serving = self.serving(guild_id)
+        if serving is None:
+            raise errors.NoServingAccount(refusal_sentence(guild_id))
+        if serving.needs_reconnect is not None:
+            raise errors.AccountNeedsReconnect(reconnect_sentence(serving.handle or "its account"))
+        return self.x_of(serving)
+
+    def x_of(self, serving: ServingAccount) -> ServerX:
+        """The metered X calls of serving's server (its client raises AccountNeedsReconnect itself)."""
+        return ServerX(serving.client, conn=self._conn, guild_id=serving.guild_id, cap=self.daily_cap,
+                       clock=self._clock, hints=self._hints)
 
     def connected(self) -> list[ServingAccount]:
         """Every connected account, by server id."""

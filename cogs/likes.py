@@ -15,6 +15,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from accounts.registry import ServingAccount
+from accounts.rule import refusal_sentence
+from accounts.server_x import ServerX
 from cogs.likes_browse import browse_context, likes_browser, start_browser
 from cogs.post_choices import post_autocomplete, recent_posts
 from ui.csv_export import EXPORT_COLUMNS, likers_csv
@@ -35,21 +38,21 @@ if TYPE_CHECKING:
 EXPORT_MAX_PAGES = 20
 
 
-async def _resolve(bot: LikesBot, ref: UserRef) -> User:
+async def _resolve(x: ServerX, ref: UserRef) -> User:
     """The account named by ref: looked up by username; an id is not looked up (see embeds.user_card).
 
     /likes check replaces it with X's own card when the id is among the likers; otherwise the
     yes/no answer needs nothing more than the id, so no request is spent on it.
     """
     if ref.username is not None:
-        return await bot.x.user_by_username(ref.username)
+        return await x.user_by_username(ref.username)
     assert ref.id is not None
     return User(id=ref.id, username="", name=f"X account {ref.id}")
 
 
-def _refuse_if_spent(bot: LikesBot, endpoint: str) -> None:
+def _refuse_if_spent(bot: LikesBot, x: ServerX, endpoint: str) -> None:
     """RateLimited, before any request (even the post lookup), when endpoint's budget is known spent."""
-    budget = bot.x.budget(endpoint)
+    budget = x.budget(endpoint)
     if budget is not None and budget.spent(bot.clock().timestamp()):
         raise errors.RateLimited(
             f"The X rate limit for {endpoint} is spent; nothing was sent.", endpoint=endpoint, status=None,
@@ -57,8 +60,8 @@ def _refuse_if_spent(bot: LikesBot, endpoint: str) -> None:
         )
 
 
-async def _own_post_context(bot: LikesBot, post_id: str) -> dict[str, object]:
-    context = await browse_context(bot, "liking_users", post_id)
+async def _own_post_context(x: ServerX, post_id: str) -> dict[str, object]:
+    context = await browse_context(x, "liking_users", post_id)
     if context.get("author") is None:
         # Not the connected account's post: X would refuse; say so without spending a request.
         raise errors.NotAuthorizedForResource("Not the connected account's post.", endpoint="liking_users")
@@ -67,9 +70,10 @@ async def _own_post_context(bot: LikesBot, post_id: str) -> dict[str, object]:
 
 async def likes_post(bot: LikesBot, interaction: discord.Interaction, *, post: str, public: bool) -> None:
     post_id = parse_post_ref(post)
+    x = bot.accounts.x_for(interaction.guild_id)
     await defer(interaction, ephemeral=not public)
-    _refuse_if_spent(bot, "liking_users")
-    context = await _own_post_context(bot, post_id)
+    _refuse_if_spent(bot, x, "liking_users")
+    context = await _own_post_context(x, post_id)
     await start_browser(bot, interaction, kind="liking_users", subject_id=post_id, context=context,
                         ephemeral=not public)
 
@@ -78,11 +82,12 @@ async def likes_liked(
     bot: LikesBot, interaction: discord.Interaction, *, user: str | None, public: bool
 ) -> None:
     ref = parse_user_ref(user) if user is not None else None
+    x = bot.accounts.x_for(interaction.guild_id)
     await defer(interaction, ephemeral=not public)
-    _refuse_if_spent(bot, "liked_posts")
-    me = await bot.x.me()
+    _refuse_if_spent(bot, x, "liked_posts")
+    me = await x.me()
     if ref is not None:
-        target = await _resolve(bot, ref)
+        target = await _resolve(x, ref)
         if target.id != me.id:
             if target.protected:
                 await answer_error(interaction, protected_account(target.username))
@@ -93,25 +98,26 @@ async def likes_liked(
                         context={"account": me.username}, ephemeral=not public)
 
 
-async def _likes_hidden(bot: LikesBot, post_id: str, listed: int) -> bool:
+async def _likes_hidden(x: ServerX, post_id: str, listed: int) -> bool:
     """Whether X listed fewer likers than the post's like count (some likes are not visible)."""
     # The post is cached when /likes post showed it; an unknown count may hide likes.
-    like_count = (await bot.x.post(post_id)).like_count
+    like_count = (await x.post(post_id)).like_count
     return like_count is None or listed < like_count
 
 
 async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: str, user: str) -> None:
     post_id = parse_post_ref(post)
     ref = parse_user_ref(user)
+    x = bot.accounts.x_for(interaction.guild_id)
     await defer(interaction, ephemeral=True)
-    _refuse_if_spent(bot, "liking_users")
-    target = await _resolve(bot, ref)
+    _refuse_if_spent(bot, x, "liking_users")
+    target = await _resolve(x, ref)
     liked = False
     listed = 0
     token: str | None = None
     # Same arguments as the paginator's first page: fresh likers come from the client's cache.
     for _ in range(EXPORT_MAX_PAGES):
-        page = await bot.x.liking_users(post_id, pagination_token=token)
+        page = await x.liking_users(post_id, pagination_token=token)
         listed += len(page.items)
         found = next((u for u in page.items if u.id == target.id), None)
         if found is not None:
@@ -124,7 +130,7 @@ async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: 
     if target.protected and not liked:
         note = ("This account is protected: X leaves protected accounts out of a post's likers, "
                 "so LikeLens cannot tell.")
-    elif not liked and await _likes_hidden(bot, post_id, listed):
+    elif not liked and await _likes_hidden(x, post_id, listed):
         note = ("X lists at most 100 likers per post and leaves out protected and suspended accounts, "
                 "so a like beyond those is not visible.")
     embed = bot.stamp(render_check(target, post_id, liked, note=note))
@@ -133,12 +139,13 @@ async def likes_check(bot: LikesBot, interaction: discord.Interaction, *, post: 
 
 async def likes_export(bot: LikesBot, interaction: discord.Interaction, *, post: str) -> None:
     post_id = parse_post_ref(post)
+    x = bot.accounts.x_for(interaction.guild_id)
     await defer(interaction, ephemeral=True)
     likers: list[User] = []
     token: str | None = None
     for number in range(1, EXPORT_MAX_PAGES + 1):
         await answer(interaction, content=f"Fetching likers from X: page {number}, {len(likers)} so far…")
-        page = await bot.x.liking_users(post_id, pagination_token=token)
+        page = await x.liking_users(post_id, pagination_token=token)
         likers.extend(page.items)
         token = page.next_token
         if not token:
@@ -150,15 +157,35 @@ async def likes_export(bot: LikesBot, interaction: discord.Interaction, *, post:
     ), file=file)
 
 
+def _how_served(serving: ServingAccount) -> str:
+    """How the account serves the server, for /likes status."""
+    if serving.how == "connected":
+        by = f"<@{serving.connected_by}>" if serving.connected_by else "a server manager"
+        when = f" <t:{int(serving.connected_at)}:R>" if serving.connected_at else ""
+        return f"connected by {by}{when}"
+    return "sandbox" if serving.how == "sandbox" else "configured in the environment"
+
+
 async def likes_status(bot: LikesBot, interaction: discord.Interaction) -> None:
+    serving = bot.accounts.serving(interaction.guild_id)
+    if serving is None:
+        raise errors.NoServingAccount(refusal_sentence(interaction.guild_id))
     await defer(interaction, ephemeral=True)
+    client = serving.client
+    x = bot.accounts.x_of(serving)
     me: User | None = None
     me_error = ""
     try:
-        me = await bot.x.me()
+        # The status must show even when the account needs reconnecting (its client says why).
+        me = await x.me()
+    except errors.AccountRefusal as refusal:
+        me_error = refusal.message
     except errors.XApiError as error:
         me_error = message_for(error)
-    embed = render_status(me, bot.x.budgets(), bot.x.stats, me_error=me_error, notices=bot.x.notices())
+    cap = bot.accounts.daily_cap
+    read_today = "" if cap is None else f"Read today: {await x.read_today():,} of {cap:,} items"
+    embed = render_status(me, client.budgets(), client.stats, me_error=me_error, notices=client.notices(),
+                          handle=serving.handle, how=_how_served(serving), read_today=read_today)
     await answer(interaction, embed=bot.stamp(embed))
 
 

@@ -30,6 +30,7 @@ from xapi.errors import InvalidInput
 from xapi.models import Page
 
 if TYPE_CHECKING:
+    from accounts.server_x import ServerX
     from bot import LikesBot
 
 __all__ = ["LIVE_PAGERS", "LikesBrowser", "browse_context", "likes_browser", "live_pagers", "start_browser"]
@@ -38,31 +39,33 @@ __all__ = ["LIVE_PAGERS", "LikesBrowser", "browse_context", "likes_browser", "li
 STATE_RETENTION_SECONDS = 30 * 24 * 3600
 
 
-def _source(bot: LikesBot, kind: str, subject_id: str, hooks: FetchHooks, state: BrowseState | None,
-            ) -> BrowseSource[Any]:
+def _source(bot: LikesBot, kind: str, subject_id: str, hooks: FetchHooks, state: BrowseState | None, *,
+            guild_id: int | None) -> BrowseSource[Any]:
     # The fetch keeps the hooks, not the LivePager: no cycle, so a dropped source is freed at once.
     async def fetch(token: str | None) -> Page[Any]:
+        # The paginator's own server's account, looked up at each fetch: it may have changed meanwhile.
+        x = bot.accounts.x_for(guild_id)
         if hooks.defer_click is not None:
             await defer(hooks.defer_click, update=True)
         page: Page[Any]
         if kind == "liking_users":
-            page = await bot.x.liking_users(subject_id, pagination_token=token)
+            page = await x.liking_users(subject_id, pagination_token=token)
         else:
-            page = await bot.x.liked_posts(subject_id, pagination_token=token)
+            page = await x.liked_posts(subject_id, pagination_token=token)
         hooks.problems.extend(e for e in page.errors if e not in hooks.problems)
         return page
 
     return BrowseSource(fetch, per_page=PER_PAGE, state=state)
 
 
-async def browse_context(bot: LikesBot, kind: BrowseKind, subject_id: str) -> dict[str, Any]:
+async def browse_context(x: ServerX, kind: BrowseKind, subject_id: str) -> dict[str, Any]:
     """What the header of a new paginator shows: the post (text, like count) or the account's handle."""
     if kind == "liking_users":
-        post = await bot.x.post(subject_id)
-        me = await bot.x.me() if post.author_id else None
+        post = await x.post(subject_id)
+        me = await x.me() if post.author_id else None
         author = me.username if me is not None and me.id == post.author_id else None
         return {"post_id": post.id, "text": post.text[:200], "like_count": post.like_count, "author": author}
-    me = await bot.x.me()
+    me = await x.me()
     return {"account": me.username if me.id == subject_id else f"id:{subject_id}"}
 
 
@@ -89,7 +92,7 @@ class LikesBrowser:
         live = self.pagers.entry(browse_id, now)
         try:
             async with live.lock:
-                live.source = _source(bot, kind, subject_id, live.hooks, None)
+                live.source = _source(bot, kind, subject_id, live.hooks, None, guild_id=interaction.guild_id)
                 page = await live.source.first()
                 record = BrowseRecord(browse_id, kind, subject_id, interaction.user.id, context,
                                       live.source.state().to_json(), interaction.guild_id)
@@ -108,7 +111,7 @@ class LikesBrowser:
         """Answer interaction with a new paginator over `kind` of subject_id. Never raises."""
         try:
             await defer(interaction, ephemeral=ephemeral)
-            context = await browse_context(self.bot, kind, subject_id)
+            context = await browse_context(self.bot.accounts.x_for(interaction.guild_id), kind, subject_id)
             await self.start(interaction, kind=kind, subject_id=subject_id, context=context,
                              ephemeral=ephemeral)
         except Exception as error:
@@ -142,7 +145,8 @@ class LikesBrowser:
                     except InvalidInput:
                         await answer_error(interaction, STATE_GONE)
                         return
-                    live.source = _source(bot, record.kind, record.subject_id, live.hooks, state)
+                    live.source = _source(bot, record.kind, record.subject_id, live.hooks, state,
+                                          guild_id=record.guild_id)
                     live.record = record
                 live.hooks.defer_click = interaction
                 try:

@@ -16,7 +16,7 @@ from store.digests import Digest
 from ui.digest_browse import DigestBrowseButton
 from ui.paginator import open_browser
 from ui.respond import answer, defer
-from xapi.errors import XApiError
+from xapi.errors import AccountRefusal, XApiError
 
 if TYPE_CHECKING:
     from bot import LikesBot
@@ -48,7 +48,8 @@ def reserve_refusal(bot: LikesBot, interaction: discord.Interaction, endpoint: s
     """
     if is_moderator(bot, interaction):
         return None
-    budget = bot.x.budget(endpoint)
+    serving = bot.accounts.serving(interaction.guild_id)
+    budget = serving.client.budget(endpoint) if serving is not None else None
     if digests_may_spend(budget, bot.clock().timestamp()):
         return None
     assert budget is not None
@@ -88,11 +89,17 @@ async def browse(interaction: discord.Interaction, button: DigestBrowseButton) -
     assert digest is not None
     # A new ephemeral message for the clicker: a component's plain defer would edit the digest itself.
     await defer(interaction)
-    # The connected account, read when clicked (the X client caches it).
-    try:
-        account_id = (await bot.x.me()).id
-    except XApiError:
-        account_id = ""
+    # The server's account, read when clicked (known for a connected one; else the X client caches it).
+    serving = bot.accounts.serving(interaction.guild_id)
+    account_id = serving.x_user_id if serving is not None and serving.x_user_id else ""
+    if not account_id:
+        try:
+            account_id = (await bot.accounts.x_for(interaction.guild_id).me()).id
+        except AccountRefusal as refused:
+            await answer(interaction, content=refused.message)
+            return
+        except XApiError:
+            account_id = ""
     if not account_id:
         await answer(interaction, content="X did not answer: try again in a minute.")
         return

@@ -89,12 +89,13 @@ async def digest_add(
             "Give it those permissions in that channel, then add the digest again.",
         )
         return
+    x = bot.accounts.x_for(interaction.guild_id)
     await defer(interaction)
     # The account the digest serves: its Browse button stops working if another one serves the server later.
-    account = await bot.x.me()
+    account = await x.me()
     if parsed.kind == "post":
         # Refused now, as /likes post refuses it (the cog's error handler says why in the same words).
-        post = await bot.x.post(parsed.id)
+        post = await x.post(parsed.id)
         if post.author_id != account.id:
             raise errors.NotAuthorizedForResource(
                 "Not the connected account's post.", endpoint="liking_users")

@@ -1,7 +1,8 @@
 """Reading digest subjects from X: SubjectReader shares each X call between a tick's digests.
 
-A tick reads a subject at most once whatever number of digests follow it, keeps a quarter of each
-endpoint's window for moderators (BudgetReserved), and batches the like counts of post subjects.
+A tick reads a subject at most once per X account (whatever number of digests follow it), keeps a
+quarter of each endpoint's window for moderators (BudgetReserved), and batches the like counts of
+post subjects.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from store.digests import Digest
 from ui.digest_embeds import DigestEntry, profile_url
 from ui.embeds import link_username
 from xapi import errors
+from xapi.client import XClient
 from xapi.models import Page, Post, User
 from xapi.validation import MAX_BATCH_IDS
 
@@ -56,10 +58,12 @@ class SubjectReader:
     """Reads subjects from X for one tick: each X call is made at most once per tick."""
 
     def __init__(
-        self, bot: LikesBot, *, reserve: bool, deadline: float, account: User | None = None,
+        self, bot: LikesBot, *, x: XClient, reserve: bool, deadline: float, account: User | None = None,
         fresh: bool = False,
     ) -> None:
         self.bot = bot
+        # One X account's client: a reader shares requests within an account, never across accounts.
+        self.x = x
         self.reserve = reserve
         # /digest run reads X afresh; a tick may use a page cached up to a minute earlier by /likes
         # (likers newer than that page wait for the next run: nothing is lost).
@@ -88,20 +92,20 @@ class SubjectReader:
         return await asyncio.shield(future)
 
     def _check_budget(self, endpoint: str) -> None:
-        budget = self.bot.x.budget(endpoint)
+        budget = self.x.budget(endpoint)
         if not policy.digests_may_spend(budget, self.bot.clock().timestamp()):
             assert budget is not None
             raise BudgetReserved(endpoint, budget.reset_at)
 
     async def account(self) -> User:
         if self.known_account is None:
-            self.known_account = await self._once(("me", ""), lambda: self.bot.x.me(deadline=self.deadline))
+            self.known_account = await self._once(("me", ""), lambda: self.x.me(deadline=self.deadline))
         return self.known_account
 
     async def likers(self, post_id: str) -> Page[User]:
         page: Page[User] = await self._once(
             ("liking_users", post_id),
-            lambda: self.bot.x.liking_users(post_id, deadline=self.deadline, fresh=self.fresh),
+            lambda: self.x.liking_users(post_id, deadline=self.deadline, fresh=self.fresh),
         )
         return page
 
@@ -125,7 +129,7 @@ class SubjectReader:
         try:
             page: Page[Post] = await self._once(
                 ("posts", ",".join(post_ids)),
-                lambda: self.bot.x.posts(post_ids, deadline=self.deadline, fresh=self.fresh),
+                lambda: self.x.posts(post_ids, deadline=self.deadline, fresh=self.fresh),
             )
         except (errors.XApiError, BudgetReserved):
             # The like count only goes to the run log: never fail a run for it (it is then unknown).
@@ -143,13 +147,13 @@ class SubjectReader:
         if digest.subject_kind == "liked":
             liked: Page[Post] = await self._once(
                 ("liked_posts", account.id),
-                lambda: self.bot.x.liked_posts(account.id, deadline=self.deadline, fresh=self.fresh),
+                lambda: self.x.liked_posts(account.id, deadline=self.deadline, fresh=self.fresh),
             )
             posts_liked = [(p.id, _liked_entry(p, liked.includes.user(p.author_id))) for p in liked.items]
             return Fetched(posts_liked, None, liked.next_token is not None)
         posts: Page[Post] = await self._once(
             ("user_posts", account.id),
-            lambda: self.bot.x.user_posts(
+            lambda: self.x.user_posts(
                 account.id, max_results=RECENT_POSTS_PAGE, deadline=self.deadline, fresh=self.fresh),
         )
         since = self.bot.clock() - timedelta(days=RECENT_DAYS)

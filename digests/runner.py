@@ -107,6 +107,9 @@ class DigestRunner:
             return await self._rate_limited(digest, now, reserved.reset_at, "kept for moderators")
         except errors.RateLimited as limited:
             return await self._rate_limited(digest, now, limited.reset_at, "X rate limit")
+        except errors.AccountNeedsReconnect as refused:
+            await store.log_run(conn, digest.id, now=now, status="failed", error=refused.message)
+            return await self.pause(digest, refused.message.rstrip("."))
         except (errors.NotFound, errors.NotAuthorizedForResource) as refused:
             reason = self._refusal_reason(digest, refused)
             await store.log_run(conn, digest.id, now=now, status="failed", error=refused.message)
@@ -200,6 +203,12 @@ class DigestRunner:
             f"LikeLens lacks {', '.join(missing)} in #{discord.utils.escape_markdown(channel_name)}. "
             f"Give it those permissions there, then `/digest resume digest:{digest.id}`"
         )
+        await store.set_state(self.bot.store.conn, digest.id, "paused", reason=reason, next_run_at=None)
+        await self._tell_creator(digest, reason)
+        return RunOutcome("paused", f"Paused: {reason}.")
+
+    async def pause(self, digest: Digest, reason: str) -> RunOutcome:
+        """Pause digest with reason (its creator is told); `/digest resume` starts it again."""
         await store.set_state(self.bot.store.conn, digest.id, "paused", reason=reason, next_run_at=None)
         await self._tell_creator(digest, reason)
         return RunOutcome("paused", f"Paused: {reason}.")

@@ -11,17 +11,20 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import discord
 
+from accounts.registry import ServingAccount, reconnect_sentence
 from digests.reading import SubjectReader
 from digests.runner import GUILD_LEFT_REASON, DigestRunner, RunOutcome
 from store import digests as store
 from store.digests import Digest, PendingRun
 from store.pruning import prune
+from xapi.client import XClient
 from xapi.models import User
 
 if TYPE_CHECKING:
@@ -33,6 +36,9 @@ TICK_SECONDS = 30.0
 MAX_DIGESTS_PER_TICK = 200
 # Old runs, seen items and digests of servers left go at most this often (store/pruning.py's bounds).
 PRUNE_EVERY_SECONDS = 3600.0
+# Why a digest pauses when its server is served by another X account than the one it was added for.
+ACCOUNT_CHANGED = "the server's X account changed"
+
 
 
 @dataclass
@@ -44,6 +50,35 @@ class TickReport:
     x_requests: int = 0
     seconds: float = 0.0
 
+
+
+class TickReaders:
+    """One SubjectReader per serving account, made when its first digest runs: requests are shared
+    within an account (its budgets and reserves are its own), never across accounts."""
+
+    def __init__(self, scheduler: DigestScheduler, due: list[Digest], *, reserve: bool, fresh: bool) -> None:
+        self._scheduler = scheduler
+        self._due = due
+        self._reserve = reserve
+        self._fresh = fresh
+        # id(client) -> (its reader, the client's requests sent before the reader's first run)
+        self.readers: dict[int, tuple[SubjectReader, int]] = {}
+
+    def __call__(self, serving: ServingAccount) -> SubjectReader:
+        client = serving.client
+        known = self.readers.get(id(client))
+        if known is not None:
+            return known[0]
+        scheduler = self._scheduler
+        reader = SubjectReader(
+            scheduler.bot, x=client, reserve=self._reserve, deadline=scheduler.x_deadline,
+            account=scheduler.known_account(client), fresh=self._fresh)
+        accounts = scheduler.bot.accounts
+        reader.expect_posts(
+            d.subject_id for d in self._due
+            if d.subject_kind == "post" and getattr(accounts.serving(d.guild_id), "client", None) is client)
+        self.readers[id(client)] = (reader, client.stats.requests_sent)
+        return reader
 
 
 class DigestScheduler:
@@ -61,7 +96,8 @@ class DigestScheduler:
         # The digest message's buttons (the cog passes the Browse button).
         self.runner = DigestRunner(bot, view_for or (lambda digest, run: None))
         self.last_report: TickReport | None = None
-        self._account: User | None = None
+        # Each account's own X user, read once (by /2/users/me) while its client lives.
+        self._accounts: weakref.WeakKeyDictionary[XClient, User] = weakref.WeakKeyDictionary()
         # Ticks and /digest run never run a digest at the same time.
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -110,21 +146,34 @@ class DigestScheduler:
         report = await prune(self.bot.store.conn, now=now, guild_left_reason=GUILD_LEFT_REASON)
         log.info("Pruned old digest data: %s", report)
 
+    def _readers(self, due: list[Digest], *, reserve: bool, fresh: bool = False) -> TickReaders:
+        return TickReaders(self, due, reserve=reserve, fresh=fresh)
+
+    def _finish(self, readers: TickReaders) -> int:
+        """Remember each account's user; returns the X requests the readers' accounts sent meanwhile."""
+        sent = 0
+        for reader, sent_before in readers.readers.values():
+            if reader.known_account is not None:
+                self._accounts[reader.x] = reader.known_account
+            sent += reader.x.stats.requests_sent - sent_before
+        return sent
+
+    def known_account(self, client: XClient) -> User | None:
+        """client's account's X user, when a run read it already."""
+        return self._accounts.get(client)
+
     async def tick(self) -> TickReport:
         """Run every due digest once; returns what was done."""
         started = time.perf_counter()
-        sent_before = self.bot.x.stats.requests_sent
         report = TickReport()
         async with self._lock:
             now = self.bot.clock().timestamp()
             due = await store.due_digests(self.bot.store.conn, now, self.max_per_tick)
             report.rows_read = len(due)
-            reader = SubjectReader(self.bot, reserve=True, deadline=self.x_deadline, account=self._account)
-            reader.expect_posts(d.subject_id for d in due if d.subject_kind == "post")
+            reader_for = self._readers(due, reserve=True)
             for digest in due:
-                report.outcomes[digest.id] = await self._run_guarded(digest.id, reader, due_by=now)
-            self._account = reader.known_account
-        report.x_requests = self.bot.x.stats.requests_sent - sent_before
+                report.outcomes[digest.id] = await self._run_guarded(digest.id, reader_for, due_by=now)
+            report.x_requests = self._finish(reader_for)
         report.seconds = time.perf_counter() - started
         self.last_report = report
         return report
@@ -132,14 +181,13 @@ class DigestScheduler:
     async def run_now(self, digest_id: int) -> RunOutcome:
         """/digest run: one run at once (it may use the moderators' share of the budget)."""
         async with self._lock:
-            reader = SubjectReader(
-                self.bot, reserve=False, deadline=self.x_deadline, account=self._account, fresh=True)
-            outcome = await self._run_guarded(digest_id, reader, due_by=None)
-            self._account = reader.known_account
+            reader_for = self._readers([], reserve=False, fresh=True)
+            outcome = await self._run_guarded(digest_id, reader_for, due_by=None)
+            self._finish(reader_for)
             return outcome
 
     async def _run_guarded(
-        self, digest_id: int, reader: SubjectReader, *, due_by: float | None
+        self, digest_id: int, reader_for: TickReaders, *, due_by: float | None
     ) -> RunOutcome:
         # Read again under the lock: a tick's due list and /digest run's row may be stale by now
         # (paused, removed, or run meanwhile: baseline_done and failures changed).
@@ -150,11 +198,20 @@ class DigestScheduler:
             return RunOutcome("skipped", f"Digest #{digest.id} is {digest.state} now: nothing was posted.")
         if due_by is not None and (digest.next_run_at is None or digest.next_run_at > due_by):
             return RunOutcome("skipped", f"Digest #{digest.id} is not due any more: nothing was posted.")
-        if not self.bot.account_serves(digest.guild_id):
+        serving = self.bot.accounts.serving(digest.guild_id)
+        if serving is None:
             # Nothing is read for a server no X account serves; put off a period, so it crowds out no other.
             next_run = self.bot.clock().timestamp() + digest.every_seconds
             await store.set_schedule(self.bot.store.conn, digest.id, next_run_at=next_run)
             return RunOutcome("skipped", f"No X account serves digest #{digest.id}'s server: nothing read.")
+        if serving.needs_reconnect is not None:
+            reason = reconnect_sentence(serving.handle or "its account").rstrip(".")
+            return await self.runner.pause(digest, reason)
+        reader = reader_for(serving)
+        if digest.account_id is not None:
+            account_id = await self._account_id(serving, reader)
+            if account_id is not None and account_id != digest.account_id:
+                return await self.runner.pause(digest, ACCOUNT_CHANGED)
         try:
             return await self.run_digest(digest, reader)
         except Exception:
@@ -163,6 +220,16 @@ class DigestScheduler:
             with contextlib.suppress(Exception):
                 await self.runner.fail(digest, now, "an unexpected error (see the bot's log)")
             return RunOutcome("failed", "The run failed unexpectedly; it will be retried later.")
+
+    async def _account_id(self, serving: ServingAccount, reader: SubjectReader) -> str | None:
+        """The serving account's X user id: known for a connected one, else read once (None: X failed)."""
+        if serving.x_user_id is not None:
+            return serving.x_user_id
+        try:
+            return (await reader.account()).id
+        except Exception:
+            # The run itself meets the same failure and says so.
+            return None
 
     async def guild_left(self, guild_id: int) -> None:
         """The bot was removed from a guild: its digests are disabled with the reason, not retried."""

@@ -262,11 +262,21 @@ def estimated_cost(items_read: dict[str, int]) -> float:
 
 def render_status(
     me: User | None, budgets: Sequence[RateBudget], stats: ClientStats, *, me_error: str = "",
-    footer: str = "", notices: Sequence[str] = (),
+    footer: str = "", notices: Sequence[str] = (), handle: str | None = None, how: str = "",
+    read_today: str = "",
 ) -> discord.Embed:
-    """The /likes status answer: connected account, budgets per endpoint, today's figures and cost."""
+    """The /likes status answer: connected account, budgets per endpoint, today's figures and cost.
+
+    handle: the account's @handle when known without X (a connected account); how: how it serves the
+    server ("connected by <@member> <t:…:R>", "configured in the environment", "sandbox");
+    read_today: the server's reads against its daily cap ("Read today: N of CAP items").
+    """
+    served = f" ({how})" if how else ""
     if me is not None:
-        account = f"{safe(one_line(me.name), NAME_CHARS)} ({profile_link(me)})"
+        account = f"{safe(one_line(me.name), NAME_CHARS)} ({profile_link(me)}){served}"
+    elif handle:
+        why = f"\n-# {safe(one_line(me_error), 500)}" if me_error else ""
+        account = f"@{safe(handle, 50)}{served}{why}"
     else:
         # The reason goes on its own line: it is a sentence, not the account's name.
         account = "unknown" + (f"\n-# {safe(one_line(me_error), 500)}" if me_error else "")
@@ -284,6 +294,7 @@ def render_status(
         f"Requests sent: {stats.requests_sent:,}\nCache hits: {stats.cache_hits:,}\n"
         f"Single-flight joins: {stats.singleflight_joins:,}\n"
         f"Items read: {plural(users, 'user')}, {plural(posts, 'post')}"
+        + (f"\n{read_today}" if read_today else "")
     ), inline=False)
     embed.add_field(name="Estimated cost today", value=(
         f"about ${estimated_cost(stats.items_read):.2f} (estimate at X's prices: users $0.010, posts $0.005 "

@@ -21,13 +21,16 @@ log = logging.getLogger("likelens.ui")
 HANDLE_LOOKUP_SECONDS = 2.0
 
 
-async def connected_handle(bot: LikesBot, guild_id: int | None = None) -> str | None:
-    """The username of the X account serving guild_id (the client caches it), or None if X does not say."""
+async def connected_handle(bot: LikesBot, guild_id: int | None) -> str | None:
+    """The username of the X account serving guild_id (known, or cached by its client), or None."""
     return await serving_handle(bot, guild_id, deadline=HANDLE_LOOKUP_SECONDS)
 
 
 async def sentence_for(bot: LikesBot, error: BaseException, guild_id: int | None = None) -> str:
     """What the user reads for error in guild_id; anything not an X error is logged with its traceback."""
+    if isinstance(error, errors.AccountRefusal):
+        # Refused locally (no account, one X no longer accepts, the daily cap): its own sentence.
+        return error.message
     if isinstance(error, errors.XApiError):
         log.info("X refused or failed (%s on %s): %s", type(error).__name__, error.endpoint, error.message)
         # Only the "private likes" sentence costs a request to name the account; bad input costs none.

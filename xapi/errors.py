@@ -88,11 +88,20 @@ class UndecodableResponse(XApiError):
     """X answered with a body that is not the JSON it documents."""
 
 
-class AccountNeedsReconnect(XApiError):
+class AccountRefusal(XApiError):
+    """Refused locally for the server's account (none, one X no longer accepts, a spent daily cap):
+    nothing was sent, and `message` is the one sentence the server's members read."""
+
+
+class NoServingAccount(AccountRefusal):
+    """No X account serves the server (any more): the sentence names `/x connect`."""
+
+
+class AccountNeedsReconnect(AccountRefusal):
     """X refused the server's connected account's refresh token: nothing is sent until a server
     manager connects again. `message` is the sentence the server's members read."""
 
 
-class DailyCapReached(XApiError):
+class DailyCapReached(AccountRefusal):
     """The server read its X_DAILY_ITEMS_PER_SERVER items today; refused locally, nothing was sent.
     `message` is the sentence (with the reset time) the server's members read."""

@@ -1,0 +1,189 @@
+"""ServerX: one server's view of its serving account's X client, metered by X_DAILY_ITEMS_PER_SERVER.
+
+Every lookup of a server goes through `bot.accounts.x_for(guild_id)`. A server with a cap reads at
+most that many items (users + posts in X's answers, includes too) per UTC day: before a call,
+the items it may return are reckoned (a page's max_results, or the post's like count when known;
+one item for a single lookup, two with its author) and the call is refused locally, nothing sent,
+when they would take the day's count past the cap; after it, what came back is added to the count
+in the store (store/daily_usage.py). Answers served from the shared cache count too: the cap is
+what a server may read. Without a cap nothing is counted (no store write per lookup).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from store import daily_usage
+from xapi import errors
+from xapi.client import XClient
+from xapi.models import Page, Post, User
+from xapi.ratelimit import RateBudget
+from xapi.stats import ClientStats
+
+log = logging.getLogger("likelens.accounts")
+# Like counts of posts seen lately, to reckon what a liking_users page will return (bounded).
+_HINTS_MAX = 2048
+
+
+def cap_sentence(cap: int, resets_at: float) -> str:
+    """What a member reads when the server's daily reads are used up."""
+    return (f"This server has read its {cap:,} X items for today (the operator's X_DAILY_ITEMS_PER_SERVER): "
+            f"lookups work again <t:{int(resets_at)}:R>.")
+
+
+class LikeCountHints:
+    """Recently seen like counts (public numbers), shared by every server's view."""
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[str, int] = OrderedDict()
+
+    def note(self, post: Post) -> None:
+        if post.like_count is not None:
+            self._counts[post.id] = post.like_count
+            self._counts.move_to_end(post.id)
+            while len(self._counts) > _HINTS_MAX:
+                self._counts.popitem(last=False)
+
+    def get(self, post_id: str) -> int | None:
+        return self._counts.get(post_id)
+
+
+def page_items(page: Page[Any]) -> int:
+    """Items in a page as the cap counts them: its items and its includes."""
+    return len(page.items) + len(page.includes.users) + len(page.includes.posts)
+
+
+class ServerX:
+    """The X calls of one server, on its account's client, within its daily item cap (None: no cap)."""
+
+    def __init__(
+        self, client: XClient, *, conn: aiosqlite.Connection, guild_id: int | None, cap: int | None,
+        clock: Callable[[], float], hints: LikeCountHints,
+    ) -> None:
+        self.client = client
+        self._conn = conn
+        self._guild_id = guild_id
+        self._cap = cap
+        self._clock = clock
+        self._hints = hints
+
+    # ---- the cap ---------------------------------------------------------------------
+
+    async def read_today(self) -> int:
+        """Items this server read today (UTC)."""
+        if self._guild_id is None:
+            return 0
+        return await daily_usage.items_read(self._conn, self._guild_id, daily_usage.utc_day(self._clock()))
+
+    @property
+    def cap(self) -> int | None:
+        return self._cap
+
+    async def _admit(self, expected: int, endpoint: str) -> None:
+        if self._cap is None or self._guild_id is None:
+            return
+        now = self._clock()
+        if await self.read_today() + expected > self._cap:
+            raise errors.DailyCapReached(cap_sentence(self._cap, daily_usage.next_utc_midnight(now)),
+                                         endpoint=endpoint)
+
+    async def _count(self, items: int) -> None:
+        if self._cap is None or self._guild_id is None or not items:
+            return
+        try:
+            await daily_usage.add_items(self._conn, self._guild_id, daily_usage.utc_day(self._clock()), items)
+        except sqlite3.Error:
+            # The answer is already read: a busy database loses the count, never the member's answer.
+            log.warning("Could not count %d X items read by server %d", items, self._guild_id, exc_info=True)
+
+    # ---- the calls (XClient's, with the same arguments) ------------------------------
+
+    async def liking_users(
+        self, post_id: str, *, max_results: int = 100, pagination_token: str | None = None,
+        deadline: float | None = None, fresh: bool = False,
+    ) -> Page[User]:
+        known = self._hints.get(post_id)
+        await self._admit(max_results if known is None else min(max_results, known), "liking_users")
+        page = await self.client.liking_users(
+            post_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
+            fresh=fresh,
+        )
+        await self._count(page_items(page))
+        return page
+
+    async def liked_posts(
+        self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
+        deadline: float | None = None, fresh: bool = False,
+    ) -> Page[Post]:
+        await self._admit(max_results, "liked_posts")
+        page = await self.client.liked_posts(
+            user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
+            fresh=fresh,
+        )
+        await self._count(page_items(page))
+        return page
+
+    async def user_posts(
+        self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
+        deadline: float | None = None, fresh: bool = False,
+    ) -> Page[Post]:
+        await self._admit(max_results, "user_posts")
+        page = await self.client.user_posts(
+            user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
+            fresh=fresh,
+        )
+        await self._count(page_items(page))
+        for post in page.items:
+            self._hints.note(post)
+        return page
+
+    async def user_by_username(self, username: str, *, deadline: float | None = None) -> User:
+        await self._admit(1, "user_by_username")
+        user = await self.client.user_by_username(username, deadline=deadline)
+        await self._count(1)
+        return user
+
+    async def post(self, post_id: str, *, deadline: float | None = None, fresh: bool = False) -> Post:
+        # The post and its author (an include).
+        await self._admit(2, "post")
+        post = await self.client.post(post_id, deadline=deadline, fresh=fresh)
+        await self._count(2 if post.author_id else 1)
+        self._hints.note(post)
+        return post
+
+    async def posts(
+        self, post_ids: Sequence[str], *, deadline: float | None = None, fresh: bool = False,
+    ) -> Page[Post]:
+        await self._admit(2 * len(set(post_ids)), "posts")
+        page = await self.client.posts(post_ids, deadline=deadline, fresh=fresh)
+        await self._count(page_items(page))
+        for post in page.items:
+            self._hints.note(post)
+        return page
+
+    async def me(self, *, deadline: float | None = None) -> User:
+        await self._admit(1, "me")
+        user = await self.client.me(deadline=deadline)
+        await self._count(1)
+        return user
+
+    # ---- what /likes status shows -----------------------------------------------------
+
+    @property
+    def stats(self) -> ClientStats:
+        return self.client.stats
+
+    def budget(self, endpoint: str) -> RateBudget | None:
+        return self.client.budget(endpoint)
+
+    def budgets(self) -> list[RateBudget]:
+        return self.client.budgets()
+
+    def notices(self) -> tuple[str, ...]:
+        return self.client.notices()
