@@ -5,8 +5,10 @@ unanswered, so the callbacks never wait for X: they answer from a per-account ca
 account's latest posts (one `user_posts` page), and a cache older than a minute (or empty) starts
 one refresh in the background. So X sees at most one `user_posts` request per account per minute
 whatever the typing rate, a cold cache answers at once with what it has (possibly nothing), and
-X failing leaves the choices empty. A typed link or id that parses is offered back first, so
-pasting still works as before.
+X failing leaves the choices empty. A refresh reads through the asking server's metered view of
+its account (`bot.accounts.x_of`), so X_DAILY_ITEMS_PER_SERVER counts it and a spent cap only
+leaves the choices as they were. A typed link or id that parses is offered back first, so pasting
+still works as before.
 
 Attach to an option with one line: `@app_commands.autocomplete(post=post_autocomplete)`.
 """
@@ -20,7 +22,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import discord
 from discord import app_commands
@@ -29,7 +31,7 @@ from ui.account_handles import learn
 from ui.text import clip, one_line
 from xapi import errors
 from xapi.client import XClient
-from xapi.models import Post
+from xapi.models import Page, Post, User
 from xapi.refs import parse_post_ref
 
 if TYPE_CHECKING:
@@ -111,6 +113,17 @@ def subject_choices(posts: tuple[Post, ...], typed: str, now: float) -> list[app
     return (words + post_choices(posts, typed, now))[:MAX_CHOICES]
 
 
+class PostsReader(Protocol):
+    """What a refresh reads through: the server's metered view of its account (accounts.server_x)."""
+
+    async def me(self, *, deadline: float | None = None) -> User: ...
+
+    async def user_posts(
+        self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
+        deadline: float | None = None, fresh: bool = False,
+    ) -> Page[Post]: ...
+
+
 @dataclass
 class _AccountPosts:
     """One account's cached posts; the entry holds its client, so the key (its id) is not reused."""
@@ -129,8 +142,9 @@ class RecentPosts:
         self._deadline = deadline
         self._accounts: OrderedDict[int, _AccountPosts] = OrderedDict()
 
-    def posts(self, client: XClient) -> tuple[Post, ...]:
-        """What is cached for client's account now, newest first; starts a refresh when one is due."""
+    def posts(self, client: XClient, reader: Callable[[], PostsReader]) -> tuple[Post, ...]:
+        """What is cached for client's account now, newest first; starts a refresh when one is due,
+        reading through reader() (the asking server's reads, counted against its daily cap)."""
         key = id(client)
         entry = self._accounts.get(key)
         if entry is None or entry.client is not client:
@@ -143,14 +157,14 @@ class RecentPosts:
         if due and entry.refresh is None:
             # Counted from the start: a failing X is asked once a minute too, not on every keystroke.
             entry.asked_at = now
-            entry.refresh = asyncio.create_task(self._refresh(entry), name="likelens-recent-posts")
+            entry.refresh = asyncio.create_task(self._refresh(entry, reader()), name="likelens-recent-posts")
         return entry.posts
 
-    async def _refresh(self, entry: _AccountPosts) -> None:
+    async def _refresh(self, entry: _AccountPosts, reader: PostsReader) -> None:
         try:
-            me = await entry.client.me(deadline=self._deadline)
+            me = await reader.me(deadline=self._deadline)
             learn(entry.client, me.username)
-            page = await entry.client.user_posts(
+            page = await reader.user_posts(
                 me.id, max_results=POSTS_PER_REFRESH, deadline=self._deadline)
             entry.posts = page.items
         except errors.XApiError as error:
@@ -198,7 +212,7 @@ def _cached_posts(interaction: discord.Interaction) -> tuple[tuple[Post, ...], f
     account = bot.accounts.serving(interaction.guild_id)
     if account is None or account.needs_reconnect is not None:
         return (), now
-    return recent_posts(bot).posts(account.client), now
+    return recent_posts(bot).posts(account.client, lambda: bot.accounts.x_of(account)), now
 
 
 async def post_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
