@@ -93,6 +93,14 @@ class ServerX:
             raise errors.DailyCapReached(cap_sentence(self._cap, daily_usage.next_utc_midnight(now)),
                                          endpoint=endpoint)
 
+    def known_like_count(self, post_id: str) -> int | None:
+        """The post's like count when a lookup saw it lately (no request), else None."""
+        return self._hints.get(post_id)
+
+    async def expect(self, items: int, endpoint: str) -> None:
+        """Refuse (DailyCapReached) before anything is sent when a lookup would read items past the cap."""
+        await self._admit(items, endpoint)
+
     async def _count(self, items: int) -> None:
         if self._cap is None or self._guild_id is None or not items:
             return

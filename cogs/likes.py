@@ -73,6 +73,10 @@ async def likes_post(bot: LikesBot, interaction: discord.Interaction, *, post: s
     x = bot.accounts.x_for(interaction.guild_id)
     await defer(interaction, ephemeral=not public)
     _refuse_if_spent(bot, x, "liking_users")
+    known = x.known_like_count(post_id)
+    if known is not None:
+        # The post and its author, the account and a page of likers: refused whole, before any request.
+        await x.expect(3 + min(known, 100), "liking_users")
     context = await _own_post_context(x, post_id)
     await start_browser(bot, interaction, kind="liking_users", subject_id=post_id, context=context,
                         ephemeral=not public)

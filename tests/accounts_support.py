@@ -8,18 +8,28 @@ hands the account and its tokens to `bot.accounts.connect`, as the /x callback d
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from accounts.oauth_flow import OAuthClientConfig, exchange_code, read_me
 from accounts.registry import ServingAccount
 from bot import LikesBot
+from config import Settings
+from tests.botharness import InteractionDriver, InteractionResult, emulator_settings, running_bot
+from tests.emulator import DiscordEmulator, Message
+from tests.emulator.state import Guild, Member
 from tests.xapi.test_sandbox_oauth import CALLBACK, App
 from xapi.sandbox import XSandbox
 from xapi.sandbox.community import COMMUNITIES
 
 MANAGER_ID = 4242
+# The X app (OAuth 2.0 client id) the test bots connect accounts through.
+APP_ID = "likelens-test-app"
 
 
 def community_id(handle: str) -> str:
@@ -61,3 +71,36 @@ async def connect_sandbox_account(
     serving = bot.accounts.serving(int(guild_id))
     assert serving is not None and serving.handle == handle
     return serving
+
+
+@contextlib.asynccontextmanager
+async def accounts_bot(
+    emulator: DiscordEmulator, sandbox: XSandbox, database: Path, **options: Any,
+) -> AsyncIterator[LikesBot]:
+    """A LikesBot on the sandbox that can connect accounts (X_CLIENT_ID = APP_ID); options go to
+    Settings (a field name) or LikesBot (e.g. clock)."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    overrides = {k: v for k, v in options.items() if k in names}
+    bot_options = {k: v for k, v in options.items() if k not in names}
+    settings = emulator_settings(emulator, sandbox.base_url, database, x_client_id=APP_ID, **overrides)
+    async with running_bot(emulator, settings, **bot_options) as bot:
+        yield bot
+
+
+async def run_in(
+    emulator: DiscordEmulator, guild: Guild, command: str, *, member: Member | None = None,
+    focused: str | None = None, **options: Any,
+) -> InteractionResult:
+    """Run /command (or its autocomplete, with focused) as member (default: a new manager) of guild."""
+    member = member or emulator.member("manager", guild=guild)
+    if "channel" in options:
+        options["channel"] = guild.channel(options["channel"])
+    interaction = emulator.build_slash(command, options, member=member, guild=guild, focused=focused)
+    return await InteractionDriver(emulator)._run(interaction, f"/{command}")
+
+
+async def click_in(
+    emulator: DiscordEmulator, message: Message | InteractionResult, custom_id: str, *, member: Member,
+) -> InteractionResult:
+    """member clicks custom_id on message."""
+    return await InteractionDriver(emulator).click(message, custom_id, member=member)

@@ -137,3 +137,31 @@ class _BotView:
 class _Stamp:
     def timestamp(self) -> float:
         return 1_800_000_000.0
+
+
+async def test_status_says_how_the_account_serves_the_server(
+    bot: LikesBot, emulator: DiscordEmulator, x_sandbox: XSandbox
+) -> None:
+    from tests.accounts_support import run_in  # noqa: PLC0415
+    from tests.e2e.likes_support import assert_no_pings  # noqa: PLC0415
+
+    configured = await run_in(emulator, emulator.guild, "likes status")
+    assert configured.embed["description"].splitlines()[0].endswith("(configured in the environment)")
+    # The configured account has no reads cap: no "Read today" line.
+    assert "Read today" not in str(configured.embed)
+    bot.accounts.oauth_client_id = APP_ID
+    await connect_sandbox_account(bot, x_sandbox, emulator.guild.id, handle="orbit_makers", member_id=777)
+    connected = await run_in(emulator, emulator.guild, "likes status")
+    first = connected.embed["description"].splitlines()[0]
+    assert "[@orbit\\_makers](https://x.com/orbit_makers)" in first
+    assert "(connected by <@777> <t:" in first and first.endswith(":R>)")
+    assert_no_pings(connected)
+
+
+async def test_the_sandbox_account_says_sandbox(emulator: DiscordEmulator, tmp_path: Path) -> None:
+    from tests.accounts_support import run_in  # noqa: PLC0415
+
+    settings = emulator_settings(emulator, "https://api.x.invalid", tmp_path / "likelens.db", sandbox=True)
+    async with running_bot(emulator, settings):
+        status = await run_in(emulator, emulator.guild, "likes status")
+        assert status.embed["description"].splitlines()[0].endswith("(sandbox)")
