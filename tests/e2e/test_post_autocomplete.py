@@ -212,3 +212,20 @@ async def test_each_server_is_offered_the_posts_of_its_own_account(
             assert await offered(unserved) == []
     # One refresh per account; nothing asked for the unserved server.
     assert len(x_sandbox.requests_to("/tweets")) == 2
+
+
+async def test_a_server_past_its_daily_cap_gets_no_choices_and_x_no_request(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
+) -> None:
+    # 100 posts cannot fit a cap of 50: the refresh is refused before it is sent.
+    settings = emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db",
+                                 x_daily_items_per_server=50)
+    async with running_bot(emulator, settings) as bot:
+        driver = InteractionDriver(emulator)
+        await warmed(bot, driver)
+        choices = await driver.autocomplete("likes post", "post", "")
+        typed = await driver.autocomplete("likes post", "post", sandbox.POST_7_LIKES)
+
+    assert choices == []
+    assert [c["value"] for c in typed] == [sandbox.POST_7_LIKES]
+    assert x_sandbox.requests_to(USER_POSTS) == []
