@@ -19,6 +19,7 @@ return the old ServingAccount, whose `refresh_token()` is the newest refresh tok
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -79,6 +80,9 @@ class AccountAuth(OAuth2UserAuth):
     ) -> None:
         super().__init__(client_id, client_secret, connection.refresh_token or "", on_rotate, clock=clock)
         self.handle = connection.handle
+        # The cache and budget key: this very connection (server, account, when), never another's.
+        which = f"{client_id}|{connection.guild_id}|{connection.x_user_id}|{connection.connected_at!r}"
+        self.identity = f"oauth2_user:{hashlib.sha256(which.encode()).hexdigest()[:16]}"
         self.refused: str | None = connection.needs_reconnect
         self._on_refused = on_refused
         if connection.access_token and connection.access_expires_at:

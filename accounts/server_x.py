@@ -93,6 +93,12 @@ class ServerX:
             raise errors.DailyCapReached(cap_sentence(self._cap, daily_usage.next_utc_midnight(now)),
                                          endpoint=endpoint)
 
+    async def cap_reached(self) -> float | None:
+        """When the server's reads are at its cap: when they start again (next UTC midnight); else None."""
+        if self._cap is None or self._guild_id is None or await self.read_today() < self._cap:
+            return None
+        return daily_usage.next_utc_midnight(self._clock())
+
     def known_like_count(self, post_id: str) -> int | None:
         """The post's like count when a lookup saw it lately (no request), else None."""
         return self._hints.get(post_id)
@@ -101,7 +107,8 @@ class ServerX:
         """Refuse (DailyCapReached) before anything is sent when a lookup would read items past the cap."""
         await self._admit(items, endpoint)
 
-    async def _count(self, items: int) -> None:
+    async def count(self, items: int) -> None:
+        """Add items this server read to today's count (only under a cap)."""
         if self._cap is None or self._guild_id is None or not items:
             return
         try:
@@ -122,7 +129,7 @@ class ServerX:
             post_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
             fresh=fresh,
         )
-        await self._count(page_items(page))
+        await self.count(page_items(page))
         return page
 
     async def liked_posts(
@@ -134,7 +141,7 @@ class ServerX:
             user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
             fresh=fresh,
         )
-        await self._count(page_items(page))
+        await self.count(page_items(page))
         return page
 
     async def user_posts(
@@ -146,7 +153,7 @@ class ServerX:
             user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
             fresh=fresh,
         )
-        await self._count(page_items(page))
+        await self.count(page_items(page))
         for post in page.items:
             self._hints.note(post)
         return page
@@ -154,14 +161,14 @@ class ServerX:
     async def user_by_username(self, username: str, *, deadline: float | None = None) -> User:
         await self._admit(1, "user_by_username")
         user = await self.client.user_by_username(username, deadline=deadline)
-        await self._count(1)
+        await self.count(1)
         return user
 
     async def post(self, post_id: str, *, deadline: float | None = None, fresh: bool = False) -> Post:
         # The post and its author (an include).
         await self._admit(2, "post")
         post = await self.client.post(post_id, deadline=deadline, fresh=fresh)
-        await self._count(2 if post.author_id else 1)
+        await self.count(2 if post.author_id else 1)
         self._hints.note(post)
         return post
 
@@ -170,7 +177,7 @@ class ServerX:
     ) -> Page[Post]:
         await self._admit(2 * len(set(post_ids)), "posts")
         page = await self.client.posts(post_ids, deadline=deadline, fresh=fresh)
-        await self._count(page_items(page))
+        await self.count(page_items(page))
         for post in page.items:
             self._hints.note(post)
         return page
@@ -178,7 +185,7 @@ class ServerX:
     async def me(self, *, deadline: float | None = None) -> User:
         await self._admit(1, "me")
         user = await self.client.me(deadline=deadline)
-        await self._count(1)
+        await self.count(1)
         return user
 
     # ---- what /likes status shows -----------------------------------------------------

@@ -120,6 +120,10 @@ class DigestRunner:
             # X's text is shown in /digest list: literal (markdown escaped), one line, short.
             phrase, when = x_failure_phrase(failure)
             return await self.fail(digest, now, phrase, when=when)
+        serving = self.bot.accounts.serving(digest.guild_id)
+        if serving is not None:
+            # What the run read counts against its server's daily cap (X_DAILY_ITEMS_PER_SERVER).
+            await self.bot.accounts.x_of(serving).count(len(fetched.items))
         if digest.subject_kind == "recent":
             await store.mark_posts_checked(conn, digest.id, fetched.checked_posts, now=now,
                                            forget_before=now - RECENT_DAYS * 86400)

@@ -207,6 +207,12 @@ class DigestScheduler:
         if serving.needs_reconnect is not None:
             reason = reconnect_sentence(serving.handle or "its account").rstrip(".")
             return await self.runner.pause(digest, reason)
+        resumes_at = await self.bot.accounts.x_of(serving).cap_reached()
+        if resumes_at is not None:
+            # X_DAILY_ITEMS_PER_SERVER: this server read its items today; the digest waits for the next day.
+            await store.set_schedule(self.bot.store.conn, digest.id, next_run_at=resumes_at)
+            return RunOutcome("skipped", f"Digest #{digest.id}'s server read its X items for today: "
+                                         "it runs after UTC midnight.")
         reader = reader_for(serving)
         if digest.account_id is not None:
             account_id = await self._account_id(serving, reader)

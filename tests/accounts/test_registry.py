@@ -165,3 +165,21 @@ async def test_the_sandbox_account_says_sandbox(emulator: DiscordEmulator, tmp_p
     async with running_bot(emulator, settings):
         status = await run_in(emulator, emulator.guild, "likes status")
         assert status.embed["description"].splitlines()[0].endswith("(sandbox)")
+
+
+def test_every_connection_has_its_own_token_identity_even_without_a_refresh_token() -> None:
+    # The shared cache keys answers by token identity: two connections must never share one, whether
+    # X gave them a refresh token or not (without offline.access), or they are the same X account.
+    from accounts.registry import AccountAuth  # noqa: PLC0415
+    from store.connected_accounts import ConnectedAccount  # noqa: PLC0415
+
+    def auth(guild_id: int, user_id: str) -> AccountAuth:
+        row = ConnectedAccount(guild_id, user_id, "h", "H", ("tweet.read",), 1, 1.0, access_token="a")
+        return AccountAuth(APP_ID, None, row, on_rotate=_nothing, on_refused=_nothing, clock=lambda: 0.0)
+
+    identities = {auth(1, "10").identity, auth(2, "20").identity, auth(3, "10").identity}
+    assert len(identities) == 3
+
+
+async def _nothing(*_: object) -> None:
+    return None

@@ -75,3 +75,40 @@ async def test_a_lookup_whose_likers_would_pass_the_cap_is_refused_before_its_fi
             refused = await run_in(emulator, guild, "likes post", post=MAPLE_POST)
             assert refused.content.startswith("This server has read its 20 X items for today")
             assert len(x.requests) == asked
+
+
+async def test_digests_count_against_the_cap_and_wait_for_the_next_utc_day_once_it_is_reached(
+    tmp_path: Path,
+) -> None:
+    from store import digests as digest_store  # noqa: PLC0415
+    from tests.e2e.digest_support import scheduler_of  # noqa: PLC0415
+
+    clock = SettableClock()
+    clock.now = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    async with DiscordEmulator(bot_public=True) as emulator, sandbox_on(clock) as x:
+        guild = emulator.guild
+        x.add_likers(MAPLE_POST, 4)
+        async with accounts_bot(emulator, x, tmp_path / "likelens.db", clock=clock,
+                                x_daily_items_per_server=12) as bot:
+            await scheduler_of(bot).stop()
+            await connect_sandbox_account(bot, x, guild.id)
+            added = await run_in(emulator, guild, "digest add", subject=MAPLE_POST, channel="digests",
+                                 every="1h")
+            assert "created" in added.content, added.content
+            clock.advance(minutes=1)
+            first = await scheduler_of(bot).tick()
+            assert [o.status for o in first.outcomes.values()] == ["baseline"]
+            status = await run_in(emulator, guild, "likes status")
+            read = status.embed["fields"][1]["value"].splitlines()[-1]
+            assert read.startswith("Read today: ") and int(read.split()[2]) >= 12, read
+            clock.advance(hours=2)
+            asked = len(x.requests)
+            capped = await scheduler_of(bot).tick()
+            assert [o.status for o in capped.outcomes.values()] == ["skipped"], capped
+            assert len(x.requests) == asked
+            digest = await digest_store.get_digest(bot.store.conn, 1)
+            assert digest is not None and digest.state == "active"
+            assert digest.next_run_at == next_midnight(clock.now)
+            clock.now = datetime.fromtimestamp(next_midnight(clock.now), UTC) + timedelta(seconds=1)
+            later = await scheduler_of(bot).tick()
+            assert [o.status for o in later.outcomes.values()] == ["nothing_new"], later
