@@ -14,6 +14,7 @@ members read, and nothing more is sent to X for it.
 
 Revoking at X on disconnect or replace is the caller's job (cogs/x.py): `disconnect` and `connect`
 return the old ServingAccount, whose `refresh_token()` is the newest refresh token it held.
+(A little over 300 lines: AccountAuth lives beside the registry whose store writes it triggers.)
 """
 
 from __future__ import annotations
