@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("likelens")
 
-EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x")
+EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x", "cogs.message_commands")
 COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"

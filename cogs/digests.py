@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs.post_choices import subject_autocomplete
 from digests import browsing
 from digests.commands import (
     digest_add,
@@ -85,6 +86,7 @@ class DigestsCog(commands.Cog):
         every="How often to post",
     )
     @app_commands.choices(every=EVERY_CHOICES)
+    @app_commands.autocomplete(subject=subject_autocomplete)
     async def add(
         self, interaction: discord.Interaction, subject: str, channel: discord.TextChannel,
         every: app_commands.Choice[str],

@@ -19,6 +19,7 @@ from accounts.registry import ServingAccount
 from accounts.rule import refusal_sentence
 from accounts.server_x import ServerX
 from cogs.likes_browse import browse_context, likes_browser, start_browser
+from cogs.post_choices import post_autocomplete, recent_posts
 from ui.csv_export import EXPORT_COLUMNS, likers_csv
 from ui.embeds import render_check, render_status
 from ui.error_messages import message_for, protected_account
@@ -218,6 +219,7 @@ class LikesCog(commands.Cog):
         self.bot.remove_dynamic_items(PageButton, PageLabel)
         use_controller(self.bot, None)
         await likes_browser(self.bot).flush()
+        await recent_posts(self.bot).close()
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -228,6 +230,7 @@ class LikesCog(commands.Cog):
 
     @likes.command(name="post", description="Who liked one of the account's posts")
     @app_commands.describe(post=POST_DESCRIPTION, public=PUBLIC_DESCRIPTION)
+    @app_commands.autocomplete(post=post_autocomplete)
     async def post(self, interaction: discord.Interaction, post: str, public: bool = False) -> None:
         await likes_post(self.bot, interaction, post=post, public=public)
 
@@ -243,11 +246,13 @@ class LikesCog(commands.Cog):
 
     @likes.command(name="check", description="Did this X user like this post?")
     @app_commands.describe(post=POST_DESCRIPTION, user="The X user's @handle, profile URL or id")
+    @app_commands.autocomplete(post=post_autocomplete)
     async def check(self, interaction: discord.Interaction, post: str, user: str) -> None:
         await likes_check(self.bot, interaction, post=post, user=user)
 
     @likes.command(name="export", description="All likers of a post as a CSV file")
     @app_commands.describe(post=POST_DESCRIPTION)
+    @app_commands.autocomplete(post=post_autocomplete)
     async def export(self, interaction: discord.Interaction, post: str) -> None:
         await likes_export(self.bot, interaction, post=post)
 

@@ -17,7 +17,9 @@ from digests.scheduler import DigestScheduler
 from digests.subjects import describe, parse_subject
 from store import digests as store
 from store.digests import Digest
+from ui.account_handles import known_handle
 from ui.digest_embeds import fit_lines
+from ui.error_messages import message_for
 from ui.respond import answer, defer
 from ui.text import plural
 from xapi import errors
@@ -71,7 +73,8 @@ async def digest_add(
     try:
         parsed = parse_subject(subject)
     except errors.InvalidReference as error:
-        await _answer(interaction, f"{error.message} Or write `liked` or `recent`.")
+        sentence = message_for(error, handle=known_handle(bot, interaction.guild_id))
+        await _answer(interaction, f"{sentence} Or write `liked` or `recent`.")
         return
     guild = interaction.guild
     target = guild.get_channel(channel.id) if guild else None

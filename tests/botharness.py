@@ -176,6 +176,13 @@ class InteractionDriver:
         )
         return await self._run(interaction, f"click on {custom_id}")
 
+    async def message_command(
+        self, name: str, message: Message, *, member: Member | None = None,
+    ) -> InteractionResult:
+        """Run the message command `name` (right-click → Apps) on message as member (default: a moderator)."""
+        interaction = self.emulator.build_message_command(name, message, member=member or self.moderator)
+        return await self._run(interaction, f"message command {name!r}")
+
     async def _run(self, interaction: Interaction, what: str) -> InteractionResult:
         await self.emulator.send_interaction(interaction)
         await self.emulator.wait_until(lambda: interaction.acknowledged, what=f"the bot to answer {what}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xapi import errors
+from xapi.refs import UnreadableReference
 
 APOLOGY = "Sorry, something went wrong on LikeLens' side. It has been logged; please try again later."
 
@@ -12,9 +13,14 @@ def _account(handle: str | None) -> str:
 
 
 def message_for(error: Exception, *, handle: str | None = None) -> str:
-    """The sentence shown for error; `handle` is the connected X account's username when known."""
+    """The sentence shown for error; `handle` is the serving X account's username when known.
+
+    An unreadable link or handle is answered with an example on that account (none without it).
+    """
     account = _account(handle)
     endpoint = getattr(error, "endpoint", None)
+    if isinstance(error, UnreadableReference) and handle:
+        return error.sentence(handle)
     if isinstance(error, errors.InvalidReference):
         return error.message
     if isinstance(error, errors.InvalidInput):

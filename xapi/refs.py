@@ -2,13 +2,17 @@
 
 `parse_post_ref` and `parse_user_ref` accept X's link forms (x.com, twitter.com, mobile.twitter.com
 and the embed fixers fxtwitter, vxtwitter, fixupx, with or without `www.`, any query or fragment)
-and raise `InvalidReference`, with an example of an accepted form, for anything else.
+and raise `UnreadableReference` (an `InvalidReference`), with an example of an accepted form, for
+anything else. The examples name the caller's account when it passes `handle` (the account that
+serves the server), else no account: `UnreadableReference.sentence(handle)` words it again for an
+account known only later.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
 from xapi.errors import InvalidReference
@@ -36,11 +40,46 @@ _PROFILE_TABS = frozenset({
     "verified_followers", "photo", "header_photo", "lists", "communities",
 })
 
-POST_EXAMPLE = "a post link like https://x.com/likelens_demo/status/1860000000000000002 or a post id"
-USER_EXAMPLE = (
-    "an @handle like @likelens_demo, a profile link like https://x.com/likelens_demo, "
-    "or id:1600000000000000001"
-)
+# Made-up ids of the right shape: the examples must not point at a real post of someone else's.
+_EXAMPLE_POST_ID = "1234567890123456789"
+_EXAMPLE_USER_ID = "1234567890"
+
+
+def post_example(handle: str | None = None) -> str:
+    """How to write a post reference, with a link on handle's account (none named without one)."""
+    link = f"https://x.com/{handle}/status/{_EXAMPLE_POST_ID}" if handle else "https://x.com/…/status/…"
+    return f"a post link like {link} or a post id"
+
+
+def user_example(handle: str | None = None) -> str:
+    """How to write an account reference, with handle as the example (none named without one)."""
+    if not handle:
+        return f"an @handle, a profile link like https://x.com/…, or id:{_EXAMPLE_USER_ID}"
+    return f"an @handle like @{handle}, a profile link like https://x.com/{handle}, or id:{_EXAMPLE_USER_ID}"
+
+
+ReferenceKind = Literal["post", "user", "mention"]
+
+
+def _refusal(kind: ReferenceKind, handle: str | None) -> str:
+    if kind == "post":
+        return f"That is not an X post. Paste {post_example(handle)}."
+    if kind == "user":
+        return f"That is not an X account. Give {user_example(handle)}."
+    return ("That is not an X account but a Discord mention. "
+            f"Paste their X handle instead: {user_example(handle)}.")
+
+
+class UnreadableReference(InvalidReference):
+    """What was pasted is no post or account reference; `message` says how to write one."""
+
+    def __init__(self, kind: ReferenceKind, handle: str | None = None) -> None:
+        self.kind: ReferenceKind = kind
+        super().__init__(_refusal(kind, handle))
+
+    def sentence(self, handle: str | None) -> str:
+        """The message again, its example naming @handle (None: no account)."""
+        return _refusal(self.kind, handle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +139,9 @@ def _post_id_from_segments(segments: list[str]) -> str | None:
     return None
 
 
-def parse_post_ref(text: str) -> str:
-    """The post id in a pasted post link or bare id; raises InvalidReference otherwise."""
+def parse_post_ref(text: str, *, handle: str | None = None) -> str:
+    """The post id in a pasted post link or bare id; raises UnreadableReference otherwise (its
+    example names handle's account)."""
     cleaned = _clean(text)
     if len(cleaned) <= _MAX_LENGTH:
         if ID_PATTERN.fullmatch(cleaned):
@@ -110,7 +150,7 @@ def parse_post_ref(text: str) -> str:
         post_id = _post_id_from_segments(segments) if segments is not None else None
         if post_id is not None:
             return post_id
-    raise InvalidReference(f"That is not an X post. Paste {POST_EXAMPLE}.")
+    raise UnreadableReference("post", handle)
 
 
 def _user_from_link(text: str) -> UserRef | None:
@@ -137,28 +177,28 @@ def _user_from_link(text: str) -> UserRef | None:
     return None
 
 
-def parse_user_ref(text: str) -> UserRef:
-    """The account named by `@handle`, `handle`, a profile link or `id:123`; raises InvalidReference.
+def parse_user_ref(text: str, *, handle: str | None = None) -> UserRef:
+    """The account named by `@name`, `name`, a profile link or `id:123`; raises InvalidReference.
 
     A number of up to 15 digits is read as a username (X handles may be all digits); write
     `id:123` for an id. Longer numbers are ids. A Discord mention (`<@123>`, `<#123>`) is refused.
+    The refusal (UnreadableReference) gives handle as its example.
     """
     # Checked before _clean, which would read <@123> as the handle @123.
     if isinstance(text, str) and _DISCORD_MENTION.fullmatch(text.strip()):
-        raise InvalidReference(
-            f"That is not an X account but a Discord mention. Paste their X handle instead: {USER_EXAMPLE}.")
+        raise UnreadableReference("mention", handle)
     cleaned = _clean(text)
     if len(cleaned) <= _MAX_LENGTH:
         id_form = re.fullmatch(r"id:\s*([0-9]{1,19})", cleaned, re.ASCII | re.IGNORECASE)
         if id_form:
             return UserRef(id=id_form.group(1))
-        handle = cleaned.removeprefix("@")
-        if USERNAME_PATTERN.fullmatch(handle):
-            return UserRef(username=handle)
+        name = cleaned.removeprefix("@")
+        if USERNAME_PATTERN.fullmatch(name):
+            return UserRef(username=name)
         # 16 to 19 digits cannot be a username (at most 15 characters): it is an id.
-        if handle == cleaned and ID_PATTERN.fullmatch(cleaned):
+        if name == cleaned and ID_PATTERN.fullmatch(cleaned):
             return UserRef(id=cleaned)
         ref = _user_from_link(cleaned)
         if ref is not None:
             return ref
-    raise InvalidReference(f"That is not an X account. Give {USER_EXAMPLE}.")
+    raise UnreadableReference("user", handle)

@@ -21,6 +21,8 @@ LIKES = {"post": {"post", "public"}, "liked": {"user", "public"}, "check": {"pos
          "export": {"post"}, "status": set()}
 DIGEST = {"add": {"subject", "channel", "every"}, "list": set(), "remove": {"digest"}, "pause": {"digest"},
           "resume": {"digest"}, "run": {"digest"}}
+# Message commands (right-click a message → Apps): type 3, no description, no options.
+MESSAGE_COMMANDS = {"Who liked this post"}
 
 
 def synced_tree(emulator: DiscordEmulator) -> dict[str, dict[str, Any]]:
@@ -36,13 +38,16 @@ def subcommands(command: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator: DiscordEmulator) -> None:
     tree = synced_tree(emulator)
-    assert set(tree) == {"likes", "digest", "x"}
+    assert set(tree) == {"likes", "digest", "x", *MESSAGE_COMMANDS}
+    assert {name for name, command in tree.items() if command["type"] == 3} == MESSAGE_COMMANDS
     likes, digest = subcommands(tree["likes"]), subcommands(tree["digest"])
     assert {name: sub.get("options", []) for name, sub in subcommands(tree["x"]).items()} == {
         "connect": [], "disconnect": []}
     assert {name: {o["name"] for o in sub.get("options", [])} for name, sub in likes.items()} == LIKES
     assert {name: {o["name"] for o in sub.get("options", [])} for name, sub in digest.items()} == DIGEST
-    for command in tree.values():
+    for name in MESSAGE_COMMANDS:
+        assert tree[name].get("description", "") == "" and not tree[name].get("options")
+    for command in (tree["likes"], tree["digest"]):
         assert command["description"]
         for sub in command["options"]:
             assert sub["description"], sub["name"]
@@ -53,6 +58,8 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
     assert int(tree["likes"]["default_member_permissions"]) == manage_messages
     assert int(tree["digest"]["default_member_permissions"]) == manage_guild
     assert int(tree["x"]["default_member_permissions"]) == manage_guild
+    for name in MESSAGE_COMMANDS:
+        assert int(tree[name]["default_member_permissions"]) == manage_messages
     for command in tree.values():
         # Guild only: usable in servers (context 0), never in DMs.
         assert command["contexts"] == [0] or command.get("dm_permission") is False
@@ -66,6 +73,10 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
     assert required(likes["post"]) == {"post": True, "public": False}
     assert required(likes["liked"]) == {"user": False, "public": False}
     assert required(likes["check"]) == {"post": True, "user": True}
+    # Every post option, and /digest add subject, offers the account's recent posts as one types.
+    autocompleted = {(sub, o["name"]) for sub, d in (*likes.items(), *digest.items())
+                     for o in d.get("options", []) if o.get("autocomplete")}
+    assert {("post", "post"), ("check", "post"), ("export", "post"), ("add", "subject")} <= autocompleted
     assert bot.synced_this_start
 
 
@@ -98,7 +109,7 @@ async def test_force_sync_and_a_dev_guild_sync_again(
         assert in_guild.synced_this_start
     (guild_sync,) = emulator.requests_to(*GUILD_SYNC)
     assert guild_sync.path.endswith(f"/guilds/{emulator.guild.id}/commands")
-    assert {c["name"] for c in guild_sync.json} == {"likes", "digest", "x"}
+    assert {c["name"] for c in guild_sync.json} == {"likes", "digest", "x", *MESSAGE_COMMANDS}
 
 
 ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [

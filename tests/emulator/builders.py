@@ -129,6 +129,35 @@ def option_values(
     return values
 
 
+def build_message_command(
+    emulator: DiscordEmulator, name: str, message: Message, *, member: Member,
+) -> Interaction:
+    """An APPLICATION_COMMAND of type 3 (MESSAGE): member picks Apps → name on message.
+
+    As Discord sends it: `data.type` 3, `data.target_id` the message, the message itself in
+    `data.resolved.messages`, the interaction in the message's channel.
+    """
+    channel = emulator.find_channel(message.channel_id)
+    guild = next((g for g in emulator.guilds if channel in g.channels), None)
+    if channel is None or guild is None:
+        raise LookupError(f"message {message.id} is in no channel of a guild the emulator knows")
+    found = next((c for c in commands_for(emulator, guild) if c["name"] == name and c.get("type") == 3), None)
+    if found is None:
+        synced = [(c["name"], c.get("type")) for c in commands_for(emulator, guild)]
+        raise LookupError(f"no message command {name!r} is synced (synced: {synced})")
+    required = found.get("default_member_permissions")
+    perms = member.permissions.value
+    admin = perms & discord.Permissions.administrator.flag
+    if required is not None and not admin and int(required) & perms != int(required):
+        raise PermissionError(f"Discord does not show {name!r} to a member without {required}")
+    interaction = base_interaction(emulator, 2, member, channel, guild)
+    interaction.payload["data"] = {
+        "id": found["id"], "name": name, "type": 3, "target_id": message.id, "guild_id": guild.id,
+        "resolved": {"messages": {message.id: dict(message.data)}},
+    }
+    return interaction
+
+
 def build_click(
     emulator: DiscordEmulator, message: Message, custom_id: str, *, member: Member,
     values: list[str] | None = None,

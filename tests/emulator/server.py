@@ -225,6 +225,10 @@ class DiscordEmulator(World):
         """A MESSAGE_COMPONENT interaction: member clicks custom_id (or picks values) on message."""
         return builders.build_click(self, message, custom_id, member=member, values=values)
 
+    def build_message_command(self, name: str, message: Message, *, member: Member) -> Interaction:
+        """A message command interaction: member picks Apps → name on message."""
+        return builders.build_message_command(self, name, message, member=member)
+
     async def send_interaction(self, interaction: Interaction) -> None:
         interaction.created_at = self.clock.now()
         assert self.sessions, "no bot is connected to the gateway"

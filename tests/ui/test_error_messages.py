@@ -8,6 +8,7 @@ import pytest
 
 from ui.error_messages import APOLOGY, message_for, protected_account
 from xapi import errors
+from xapi.refs import parse_post_ref
 
 SECRETISH = "Bearer AAAA-secret-token"
 
@@ -56,3 +57,12 @@ def test_without_a_known_handle_the_account_is_described() -> None:
 def test_protected_account() -> None:
     expected = "@locked_fan is a protected account: X does not show what it likes."
     assert protected_account("locked_fan") == expected
+
+
+def test_an_unreadable_reference_gives_its_example_on_the_serving_account() -> None:
+    with pytest.raises(errors.InvalidReference) as caught:
+        parse_post_ref("my favourite post")
+    assert "https://x.com/maple_guild/status/" in message_for(caught.value, handle="maple_guild")
+    # Unknown account: an example that names none (never the sandbox's account).
+    assert message_for(caught.value) == (
+        "That is not an X post. Paste a post link like https://x.com/…/status/… or a post id.")

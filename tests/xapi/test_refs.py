@@ -56,8 +56,12 @@ def test_post_forms_people_paste_give_the_post_id(text: str) -> None:
 ])
 def test_anything_else_is_refused_with_an_example_of_a_post_link(text: str) -> None:
     with pytest.raises(InvalidReference) as caught:
+        parse_post_ref(text, handle="maple_guild")
+    assert "https://x.com/maple_guild/status/" in str(caught.value)
+    with pytest.raises(InvalidReference) as unnamed:
         parse_post_ref(text)
-    assert "https://x.com/likelens_demo/status/" in str(caught.value)
+    # No account given: the example names none (never the sandbox's).
+    assert "a post link like https://x.com/…/status/… or a post id" in str(unnamed.value)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -89,19 +93,19 @@ def test_user_forms_people_paste_name_one_account(text: str, expected: UserRef) 
 ])
 def test_anything_else_is_refused_with_an_example_of_each_user_form(text: str) -> None:
     with pytest.raises(InvalidReference) as caught:
-        parse_user_ref(text)
+        parse_user_ref(text, handle="maple_guild")
     message = str(caught.value)
-    assert "@likelens_demo" in message
-    assert "id:1600000000000000001" in message
+    assert "@maple_guild" in message and "https://x.com/maple_guild" in message
+    assert "id:1234567890" in message
 
 
 @pytest.mark.parametrize("text", ["<@123>", "<@!123456789012345678>", " <@&42> ", "<#9>"])
 def test_a_discord_mention_is_refused_with_a_request_for_the_x_handle(text: str) -> None:
     with pytest.raises(InvalidReference) as caught:
-        parse_user_ref(text)
+        parse_user_ref(text, handle="maple_guild")
     message = str(caught.value)
     assert message.startswith("That is not an X account but a Discord mention. Paste their X handle")
-    assert "@likelens_demo" in message and "id:1600000000000000001" in message
+    assert "@maple_guild" in message and "id:1234567890" in message
 
 
 def test_user_ref_holds_exactly_one_of_id_and_username() -> None:
