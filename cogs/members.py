@@ -1,0 +1,128 @@
+"""/link and /unlink (every member): a member's own X account beside their likes, with consent first.
+
+`/link` answers ephemerally with the one consent sentence, then a link button to X's consent page
+(scopes `tweet.read users.read` only). The browser comes back to /x/callback, where the connect
+flow sees the state's purpose and hands it to accounts.link_flow: the member's X id and handle are
+stored for this server and the member's token is revoked at X (nothing of it is kept). The page and
+the edited ephemeral answer say what happened. `/unlink` deletes the link at once. When the bot
+leaves a server, every link of that server goes. (A member leaving is not seen: that event needs
+the privileged members intent, which LikeLens does not ask for; /unlink and the server's removal
+cover it, and links only ever name members who opted in.)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from accounts.connect_flow import ConnectFlow
+from accounts.link_flow import Linked
+from ui.failures import report_failure
+from ui.members_embeds import already_linked_sentence, consent_sentence, linked_sentence, unlinked_sentence
+from web import CallbackPage
+
+if TYPE_CHECKING:
+    from bot import LikesBot
+
+log = logging.getLogger(__name__)
+
+NONE = discord.AllowedMentions.none()
+NO_CLIENT = (
+    "This LikeLens has no X app set up for linking accounts: its operator must set X_CLIENT_ID "
+    "(the X app's OAuth 2.0 client id) and restart it."
+)
+LINK_HOW = ("If you agree, press **Link on X** and sign in with your own X account. "
+            "LikeLens reads who you are on X and keeps no access to your account. The link works once, "
+            "for 10 minutes.")
+
+
+def link_answer(done: Linked) -> str:
+    """The edited ephemeral /link answer (Discord markdown escaped)."""
+    if done.refused:
+        return already_linked_sentence(done.handle, markdown=True)
+    # The member is in that server: "this server" reads better than its name repeated.
+    return linked_sentence(done.handle, "this server", markdown=True)
+
+
+def link_page(done: Linked, server_name: str) -> CallbackPage:
+    """The /x/callback page of a finished /link (plain text; the page escapes it)."""
+    if done.refused:
+        return CallbackPage("Nothing linked", already_linked_sentence(done.handle, markdown=False), 409)
+    return CallbackPage("Linked", linked_sentence(done.handle, server_name, markdown=False)
+                        + " You can close this tab.")
+
+
+async def edit_original(bot: LikesBot, interaction_token: str, content: str) -> None:
+    """Edit a command's ephemeral answer through its interaction token (valid 15 minutes)."""
+    route = discord.http.Route(
+        "PATCH", "/webhooks/{application_id}/{interaction_token}/messages/@original",
+        application_id=bot.application_id, interaction_token=interaction_token,
+    )
+    payload = {"content": content, "components": [], "allowed_mentions": {"parse": []}}
+    try:
+        await bot.http.request(route, json=payload)
+    except discord.HTTPException as error:
+        # Linked all the same; the page says so.
+        log.warning("Could not edit the /link answer (HTTP %s)", error.status)
+
+
+async def finish_link(bot: LikesBot, done: Linked) -> CallbackPage:
+    """/x/callback after a /link: edit the member's answer, and the page to show."""
+    if done.interaction_token is not None:
+        await edit_original(bot, done.interaction_token, link_answer(done))
+    guild = bot.get_guild(done.guild_id)
+    return link_page(done, guild.name if guild is not None else "your Discord server")
+
+
+class MembersCog(commands.Cog, name="Members"):
+    """/link and /unlink, and forgetting a server's links when the bot leaves it."""
+
+    def __init__(self, bot: LikesBot) -> None:
+        self.bot = bot
+        self.flow: ConnectFlow | None = bot.connect_flow()
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError,
+    ) -> None:
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await report_failure(self.bot, interaction, cause)
+
+    @app_commands.command(
+        name="link", description="Show your X handle to this server's moderators beside your likes",
+    )
+    @app_commands.guild_only()
+    async def link(self, interaction: discord.Interaction[Any]) -> None:
+        if self.flow is None or interaction.guild_id is None:
+            await interaction.response.send_message(NO_CLIENT, ephemeral=True, allowed_mentions=NONE)
+            return
+        serving = self.bot.accounts.serving(interaction.guild_id)
+        url = await self.flow.start_link(
+            guild_id=interaction.guild_id, member_id=interaction.user.id, interaction_token=interaction.token,
+        )
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Link on X", style=discord.ButtonStyle.link, url=url))
+        # Consent first: the sentence stands above the button that gives it.
+        content = consent_sentence(serving.handle if serving is not None else None) + "\n\n" + LINK_HOW
+        await interaction.response.send_message(content, view=view, ephemeral=True, allowed_mentions=NONE)
+
+    @app_commands.command(name="unlink", description="Remove your X handle from this server at once")
+    @app_commands.guild_only()
+    async def unlink(self, interaction: discord.Interaction[Any]) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        removed = await self.bot.member_links.unlink(interaction.guild_id, interaction.user.id)
+        await interaction.edit_original_response(
+            content=unlinked_sentence(removed.handle if removed is not None else None), allowed_mentions=NONE)
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        removed = await self.bot.member_links.unlink_server(guild.id)
+        log.info("Left server %s: %d member links removed", guild.id, removed)
+
+
+async def setup(bot: LikesBot) -> None:
+    await bot.add_cog(MembersCog(bot))
