@@ -23,7 +23,6 @@ from accounts.connect_flow import ConnectFlow
 from accounts.link_flow import Linked
 from ui.failures import report_failure
 from ui.members_embeds import already_linked_sentence, consent_sentence, linked_sentence, unlinked_sentence
-from web import CallbackPage
 
 if TYPE_CHECKING:
     from bot import LikesBot
@@ -48,12 +47,13 @@ def link_answer(done: Linked) -> str:
     return linked_sentence(done.handle, "this server", markdown=True)
 
 
-def link_page(done: Linked, server_name: str) -> CallbackPage:
-    """The /x/callback page of a finished /link (plain text; the page escapes it)."""
+def link_page(done: Linked, server_name: str) -> tuple[str, str, int]:
+    """The /x/callback page of a finished /link: title, sentence (plain text; the page escapes it) and
+    HTTP status, as web.CallbackPage takes them (cogs/ does not import web/)."""
     if done.refused:
-        return CallbackPage("Nothing linked", already_linked_sentence(done.handle, markdown=False), 409)
-    return CallbackPage("Linked", linked_sentence(done.handle, server_name, markdown=False)
-                        + " You can close this tab.")
+        return "Nothing linked", already_linked_sentence(done.handle, markdown=False), 409
+    sentence = linked_sentence(done.handle, server_name, markdown=False)
+    return "Linked", sentence + " You can close this tab.", 200
 
 
 async def edit_original(bot: LikesBot, interaction_token: str, content: str) -> None:
@@ -70,7 +70,7 @@ async def edit_original(bot: LikesBot, interaction_token: str, content: str) -> 
         log.warning("Could not edit the /link answer (HTTP %s)", error.status)
 
 
-async def finish_link(bot: LikesBot, done: Linked) -> CallbackPage:
+async def finish_link(bot: LikesBot, done: Linked) -> tuple[str, str, int]:
     """/x/callback after a /link: edit the member's answer, and the page to show."""
     if done.interaction_token is not None:
         await edit_original(bot, done.interaction_token, link_answer(done))

@@ -166,7 +166,7 @@ class XCog(commands.Cog, name="XAccount"):
         except OAuthFlowError as error:
             return page_for_flow_error(error)
         if isinstance(done, Linked):
-            return await finish_link(self.bot, done)
+            return CallbackPage(*await finish_link(self.bot, done))
         self.last_connect = done
         if done.interaction_token is not None:
             await self._edit_answer(done.interaction_token, connected_sentence(done))

@@ -18,7 +18,8 @@ from xapi.sandbox import XSandbox
 GLOBAL_SYNC = ("PUT", "/applications/{application_id}/commands")
 GUILD_SYNC = ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
 LIKES = {"post": {"post", "public"}, "liked": {"user", "public"}, "check": {"post", "user"},
-         "export": {"post"}, "status": set()}
+         "export": {"post"}, "status": set(), "members": {"post", "public"}, "top": {"days", "public"},
+         "trend": {"post", "public"}}
 DIGEST = {"add": {"subject", "channel", "every"}, "list": set(), "remove": {"digest"}, "pause": {"digest"},
           "resume": {"digest"}, "run": {"digest"}}
 
@@ -36,7 +37,10 @@ def subcommands(command: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator: DiscordEmulator) -> None:
     tree = synced_tree(emulator)
-    assert set(tree) == {"likes", "digest", "x"}
+    assert set(tree) == {"likes", "digest", "x", "link", "unlink"}
+    # /link and /unlink: every member, about themselves only; no options.
+    for own in ("link", "unlink"):
+        assert tree[own].get("options", []) == [] and tree[own].get("default_member_permissions") is None
     likes, digest = subcommands(tree["likes"]), subcommands(tree["digest"])
     assert {name: sub.get("options", []) for name, sub in subcommands(tree["x"]).items()} == {
         "connect": [], "disconnect": []}
@@ -44,7 +48,7 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
     assert {name: {o["name"] for o in sub.get("options", [])} for name, sub in digest.items()} == DIGEST
     for command in tree.values():
         assert command["description"]
-        for sub in command["options"]:
+        for sub in command.get("options", []):
             assert sub["description"], sub["name"]
             for option in sub.get("options", []):
                 assert option["description"], (command["name"], sub["name"], option["name"])
@@ -66,6 +70,10 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
     assert required(likes["post"]) == {"post": True, "public": False}
     assert required(likes["liked"]) == {"user": False, "public": False}
     assert required(likes["check"]) == {"post": True, "user": True}
+    assert required(likes["members"]) == required(likes["trend"]) == {"post": True, "public": False}
+    assert required(likes["top"]) == {"days": False, "public": False}
+    days = next(o for o in likes["top"]["options"] if o["name"] == "days")
+    assert days["type"] == 4 and [c["value"] for c in days["choices"]] == [7, 30, 90]
     assert bot.synced_this_start
 
 
@@ -98,7 +106,7 @@ async def test_force_sync_and_a_dev_guild_sync_again(
         assert in_guild.synced_this_start
     (guild_sync,) = emulator.requests_to(*GUILD_SYNC)
     assert guild_sync.path.endswith(f"/guilds/{emulator.guild.id}/commands")
-    assert {c["name"] for c in guild_sync.json} == {"likes", "digest", "x"}
+    assert {c["name"] for c in guild_sync.json} == {"likes", "digest", "x", "link", "unlink"}
 
 
 ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [
@@ -108,6 +116,9 @@ ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("likes check", {"post": "1600000000000000002", "user": "@someone"}),
     ("likes export", {"post": "1600000000000000002"}),
     ("likes status", {}),
+    ("likes members", {"post": "1600000000000000002"}),
+    ("likes top", {"public": True}),
+    ("likes trend", {"post": "1600000000000000002"}),
     # The /digest commands are covered by tests/e2e/test_digests.py.
 ]
 
