@@ -8,6 +8,10 @@ the edited ephemeral answer say what happened. `/unlink` deletes the link at onc
 leaves a server, every link of that server goes. (A member leaving is not seen: that event needs
 the privileged members intent, which LikeLens does not ask for; /unlink and the server's removal
 cover it, and links only ever name members who opted in.)
+
+Hourly, the like counts of the posts LikeLens recorded in the last SAMPLE_DAYS days are sampled for
+/likes trend: one batched GET /2/tweets?ids= (100 posts) per account (X bills a post once per UTC
+day), through the server's metered account for connected accounts.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from accounts.connect_flow import ConnectFlow
 from accounts.link_flow import Linked
+from digests.post_checks import XReads
+from digests.trends import sample_like_counts
 from ui.failures import report_failure
 from ui.members_embeds import already_linked_sentence, consent_sentence, linked_sentence, unlinked_sentence
+from xapi import errors
 
 if TYPE_CHECKING:
     from bot import LikesBot
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NONE = discord.AllowedMentions.none()
+SAMPLE_DAYS = 7
 NO_CLIENT = (
     "This LikeLens has no X app set up for linking accounts: its operator must set X_CLIENT_ID "
     "(the X app's OAuth 2.0 client id) and restart it."
@@ -84,6 +92,50 @@ class MembersCog(commands.Cog, name="Members"):
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
         self.flow: ConnectFlow | None = bot.connect_flow()
+
+    async def cog_load(self) -> None:
+        self.hourly_samples.start()
+
+    async def cog_unload(self) -> None:
+        self.hourly_samples.cancel()
+
+    @tasks.loop(hours=1)
+    async def hourly_samples(self) -> None:
+        if self.hourly_samples.current_loop == 0:
+            # Not at start-up: a restart asks X nothing of its own (the first sample is an hour later).
+            return
+        try:
+            await self.sample_like_counts()
+        except Exception:
+            log.exception("Sampling like counts failed; it is tried again in an hour")
+
+    async def sample_like_counts(self) -> int:
+        """Record the like counts of each account's recently recorded posts; returns samples added."""
+        bot = self.bot
+        now = bot.clock().timestamp()
+        since = now - SAMPLE_DAYS * 86400
+        readers: dict[str, XReads] = {s.x_user_id: bot.accounts.x_of(s) for s in bot.accounts.connected()
+                                      if s.x_user_id and s.needs_reconnect is None}
+        added = 0
+        for account_id in await bot.like_history.recorded_accounts(since=since):
+            try:
+                reader = readers.get(account_id) or await self._configured_reader(account_id)
+                if reader is None:
+                    continue
+                posts = await bot.like_history.recent_posts(account_id, since=since)
+                added += await sample_like_counts(reader, bot.like_history, account_id=account_id,
+                                                  post_ids=posts, now=now)
+            except errors.XApiError as error:
+                log.warning("Like counts of an account not sampled this hour: %s", type(error).__name__)
+        return added
+
+    async def _configured_reader(self, account_id: str) -> XReads | None:
+        # The environment's account: its id is /2/users/me's (cached by its client).
+        client = getattr(self.bot, "x", None)
+        if client is None or not self.bot.settings.has_configured_account:
+            return None
+        me = await client.me()
+        return client if me.id == account_id else None
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError,
