@@ -32,6 +32,8 @@ from accounts.rule import configured_account_serves, unserved_servers_notice
 from accounts.token_vault import TokenVault, TokenVaultError, load_vault
 from config import Settings
 from store.db import Store
+from store.like_history import LikeHistory
+from store.member_links import MemberLinks
 from store.meta import get_meta, set_meta
 from store.oauth_states import OAuthStates
 from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("likelens")
 
-EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x", "cogs.message_commands")
+EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x", "cogs.message_commands", "cogs.members")
 COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
@@ -80,6 +82,8 @@ class LikesBot(commands.Bot):
     accounts: AccountRegistry
     x_base_url: str
     store: Store
+    member_links: MemberLinks
+    like_history: LikeHistory
     http_session: aiohttp.ClientSession
     web: WebServer
     vault: TokenVault
@@ -170,6 +174,8 @@ class LikesBot(commands.Bot):
         self._resources.push_async_callback(self.http_session.close)
         self.store = await Store.open(self.settings.database_path)
         self._resources.push_async_callback(self.store.close)
+        self.member_links = MemberLinks(self.store.conn)
+        self.like_history = LikeHistory(self.store.conn)
         await self._open_token_vault()
         await self._start_web_server()
         await self._open_accounts()
@@ -268,7 +274,7 @@ class LikesBot(commands.Bot):
         )
         return ConnectFlow(
             conn=self.store.conn, states=states, session=self.http_session, config=config,
-            accounts=self.accounts, clock=lambda: self.clock().timestamp(),
+            accounts=self.accounts, clock=lambda: self.clock().timestamp(), links=self.member_links,
         )
 
     async def _make_x_client(self, cache: TTLCache[Any]) -> XClient:

@@ -4,7 +4,9 @@
 the callback can edit the ephemeral answer) and gives the consent-page URL. `complete` runs the
 shared callback steps (accounts.oauth_callback), stores the account through the registry, and when
 it replaced another account revokes the old token at X and pauses the server's digests with the
-reason. `disconnect` revokes at X, forgets the tokens and pauses the digests. Each failure is an
+reason. A state saved by `start_link` (purpose link, /link) is finished by accounts.link_flow
+instead: the member linked, the grant revoked, no token kept.
+`disconnect` revokes at X, forgets the tokens and pauses the digests. Each failure is an
 OAuthFlowError whose message is one sentence for a person; nothing is stored then.
 """
 
@@ -20,9 +22,11 @@ import aiohttp
 import aiosqlite
 
 from accounts import oauth_flow
+from accounts.link_flow import Linked, MemberLinkStore, complete_link
 from accounts.oauth_callback import finish_authorization, revoke_quietly
 from accounts.oauth_flow import (
     CONNECT_SCOPES,
+    LINK_SCOPES,
     AuthorizationFailed,
     CallbackQuery,
     OAuthClientConfig,
@@ -86,6 +90,7 @@ class ConnectFlow:
     def __init__(
         self, *, conn: aiosqlite.Connection, states: OAuthStates, session: aiohttp.ClientSession,
         config: OAuthClientConfig, accounts: ConnectedAccounts, clock: Callable[[], float],
+        links: MemberLinkStore | None = None,
     ) -> None:
         self.conn = conn
         self.states = states
@@ -93,6 +98,7 @@ class ConnectFlow:
         self.config = config
         self.accounts = accounts
         self.clock = clock
+        self.links = links
 
     async def start(self, *, guild_id: int, member_id: int, interaction_token: str) -> str:
         """Save a new state for guild_id and member_id; the consent-page URL of the link button."""
@@ -103,18 +109,29 @@ class ConnectFlow:
         )
         return request.url
 
-    async def complete(self, query: CallbackQuery) -> Connected:
-        """Finish the authorization X sent the browser back with; OAuthFlowError says why not."""
+    async def start_link(self, *, guild_id: int, member_id: int, interaction_token: str) -> str:
+        """/link: save a state (purpose link, scopes tweet.read users.read only); the consent-page URL."""
+        request = oauth_flow.authorization_request(self.config, LINK_SCOPES)
+        await self.states.save(
+            request.state, purpose="link", guild_id=guild_id, member_id=member_id,
+            code_verifier=request.code_verifier, now=self.clock(), interaction_token=interaction_token,
+        )
+        return request.url
+
+    async def complete(self, query: CallbackQuery) -> Connected | Linked:
+        """Finish the authorization X sent the browser back with (by the state's purpose: /x connect's
+        or /link's); OAuthFlowError says why not."""
         arrived = time.perf_counter()
         done = await finish_authorization(
             query, states=self.states, session=self.session, config=self.config, now=self.clock(),
         )
         pending, account, grant = done.pending, done.account, done.grant
-        if pending.purpose != "connect":
-            # A /link state: another flow's; this one keeps no member token.
-            await revoke_quietly(self.session, self.config, grant)
-            raise AuthorizationFailed(
-                "This sign-in was not started with /x connect, so nothing was connected.")
+        if pending.purpose == "link":
+            if self.links is None:
+                await revoke_quietly(self.session, self.config, grant)
+                raise AuthorizationFailed("Linking X accounts is not set up here, so nothing was linked.")
+            return await complete_link(done, links=self.links, session=self.session, config=self.config,
+                                       now=self.clock())
         try:
             replaced = await self.accounts.connect(
                 pending.guild_id, member_id=pending.member_id, account=account, grant=grant, now=self.clock(),

@@ -19,6 +19,7 @@ from accounts.registry import ServingAccount
 from accounts.rule import refusal_sentence
 from accounts.server_x import ServerX
 from cogs.likes_browse import browse_context, likes_browser, start_browser
+from cogs.members_lookups import TOP_PERIODS, likes_members, likes_top, likes_trend
 from cogs.post_choices import post_autocomplete, recent_posts
 from ui.csv_export import EXPORT_COLUMNS, likers_csv
 from ui.embeds import render_check, render_status
@@ -259,6 +260,24 @@ class LikesCog(commands.Cog):
     @likes.command(name="status", description="Connected X account, rate-limit budget, cache and reads today")
     async def status(self, interaction: discord.Interaction) -> None:
         await likes_status(self.bot, interaction)
+
+    @likes.command(name="members", description="Which linked members of this server liked a post")
+    @app_commands.describe(post=POST_DESCRIPTION, public=PUBLIC_DESCRIPTION)
+    @app_commands.autocomplete(post=post_autocomplete)
+    async def members(self, interaction: discord.Interaction, post: str, public: bool = False) -> None:
+        await likes_members(self.bot, interaction, post=post, public=public)
+
+    @likes.command(name="top", description="The supporters board: who liked the most of the account's posts")
+    @app_commands.describe(days="The last 7, 30 or 90 days (default 30)", public=PUBLIC_DESCRIPTION)
+    @app_commands.choices(days=[app_commands.Choice(name=f"{d} days", value=d) for d in TOP_PERIODS])
+    async def top(self, interaction: discord.Interaction, days: int = 30, public: bool = False) -> None:
+        await likes_top(self.bot, interaction, days=days, public=public)
+
+    @likes.command(name="trend", description="A post's likes over time, as a chart")
+    @app_commands.describe(post=POST_DESCRIPTION, public=PUBLIC_DESCRIPTION)
+    @app_commands.autocomplete(post=post_autocomplete)
+    async def trend(self, interaction: discord.Interaction, post: str, public: bool = False) -> None:
+        await likes_trend(self.bot, interaction, post=post, public=public)
 
 
 async def setup(bot: LikesBot) -> None:

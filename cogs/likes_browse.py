@@ -9,6 +9,7 @@ with `ui.paginator.use_controller`, so ui/ never imports cogs/.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -40,7 +41,7 @@ STATE_RETENTION_SECONDS = 30 * 24 * 3600
 
 
 def _source(bot: LikesBot, kind: str, subject_id: str, hooks: FetchHooks, state: BrowseState | None, *,
-            guild_id: int | None) -> BrowseSource[Any]:
+            guild_id: int | None, account_id: str | None = None) -> BrowseSource[Any]:
     # The fetch keeps the hooks, not the LivePager: no cycle, so a dropped source is freed at once.
     async def fetch(token: str | None) -> Page[Any]:
         # The paginator's own server's account, looked up at each fetch: it may have changed meanwhile.
@@ -50,6 +51,9 @@ def _source(bot: LikesBot, kind: str, subject_id: str, hooks: FetchHooks, state:
         page: Page[Any]
         if kind == "liking_users":
             page = await x.liking_users(subject_id, pagination_token=token)
+            await _record_likers(bot, account_id, subject_id, page)
+            # Looked up with the fetch: a page answered from memory touches no store.
+            hooks.members.update(await _linked_members(bot, guild_id, page.items))
         else:
             page = await x.liked_posts(subject_id, pagination_token=token)
         hooks.problems.extend(e for e in page.errors if e not in hooks.problems)
@@ -58,13 +62,36 @@ def _source(bot: LikesBot, kind: str, subject_id: str, hooks: FetchHooks, state:
     return BrowseSource(fetch, per_page=PER_PAGE, state=state)
 
 
+async def _record_likers(bot: LikesBot, account_id: str | None, post_id: str, page: Page[Any]) -> None:
+    # Likers read are likers seen: /likes top and /likes trend count them without asking X again.
+    # The account is the post's author (browse_context checked it is the account's own post).
+    if account_id and page.items:
+        likers = [(user.id, user.username) for user in page.items]
+        await bot.like_history.record_likers(account_id, post_id, likers, source="lookup",
+                                             now=bot.clock().timestamp())
+
+
+def _author_id(context: dict[str, Any]) -> str | None:
+    author_id = context.get("author_id")
+    return author_id if isinstance(author_id, str) else None
+
+
+async def _linked_members(bot: LikesBot, guild_id: int | None, likers: Sequence[Any]) -> dict[str, int]:
+    """X id → member id of these likers who linked their X account in this server (one query)."""
+    if guild_id is None or not likers:
+        return {}
+    links = await bot.member_links.by_x_ids(guild_id, (user.id for user in likers))
+    return {x_id: link.member_id for x_id, link in links.items()}
+
+
 async def browse_context(x: ServerX, kind: BrowseKind, subject_id: str) -> dict[str, Any]:
     """What the header of a new paginator shows: the post (text, like count) or the account's handle."""
     if kind == "liking_users":
         post = await x.post(subject_id)
         me = await x.me() if post.author_id else None
         author = me.username if me is not None and me.id == post.author_id else None
-        return {"post_id": post.id, "text": post.text[:200], "like_count": post.like_count, "author": author}
+        return {"post_id": post.id, "text": post.text[:200], "like_count": post.like_count, "author": author,
+                "author_id": post.author_id if author is not None else None}
     me = await x.me()
     return {"account": me.username if me.id == subject_id else f"id:{subject_id}"}
 
@@ -92,13 +119,14 @@ class LikesBrowser:
         live = self.pagers.entry(browse_id, now)
         try:
             async with live.lock:
-                live.source = _source(bot, kind, subject_id, live.hooks, None, guild_id=interaction.guild_id)
+                live.source = _source(bot, kind, subject_id, live.hooks, None, guild_id=interaction.guild_id,
+                                      account_id=_author_id(context))
                 page = await live.source.first()
                 record = BrowseRecord(browse_id, kind, subject_id, interaction.user.id, context,
                                       live.source.state().to_json(), interaction.guild_id)
                 await save_browse(bot.store.conn, record, now=now)
                 live.record = record
-                embed = render_page(bot, kind, context, page, live.hooks.problems)
+                embed = render_page(bot, kind, context, page, live.hooks.problems, members=live.hooks.members)
                 await answer(interaction, embed=embed, view=pager_view(browse_id, page), ephemeral=ephemeral)
         except BaseException:
             self.pagers.drop(browse_id)
@@ -146,6 +174,7 @@ class LikesBrowser:
                         await answer_error(interaction, STATE_GONE)
                         return
                     live.source = _source(bot, record.kind, record.subject_id, live.hooks, state,
+                                          account_id=_author_id(record.context),
                                           guild_id=record.guild_id)
                     live.record = record
                 live.hooks.defer_click = interaction
@@ -159,7 +188,8 @@ class LikesBrowser:
                 if shown is None:
                     if len(live.rendered) >= RENDERED_PAGES:
                         live.rendered.clear()
-                    embed = render_page(bot, record.kind, record.context, page, problems)
+                    embed = render_page(bot, record.kind, record.context, page, problems,
+                                        members=live.hooks.members)
                     shown = live.rendered[key] = embed, pager_view(browse_id, page)
                 await update_clicked(interaction, embed=shown[0], view=shown[1])
                 # Stored after answering: a restart before it is written shows the page before.

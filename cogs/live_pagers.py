@@ -33,6 +33,8 @@ class FetchHooks:
     problems: list[PartialError] = field(default_factory=list)
     # Set while a click is being answered: deferred before its source asks X (Discord's 3 s deadline).
     defer_click: discord.Interaction | None = None
+    # X id → member id of the likers fetched who linked their X account in the pager's server (/link).
+    members: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

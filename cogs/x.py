@@ -19,7 +19,9 @@ from discord.utils import escape_markdown
 
 from accounts.callback_pages import CallbackPage, page_for_flow_error
 from accounts.connect_flow import Connected, ConnectFlow
+from accounts.link_flow import Linked
 from accounts.oauth_flow import CallbackQuery, OAuthFlowError
+from cogs.members import finish_link, link_answer
 from ui.failures import report_failure
 
 if TYPE_CHECKING:
@@ -163,6 +165,8 @@ class XCog(commands.Cog, name="XAccount"):
             done = await self.flow.complete(query)
         except OAuthFlowError as error:
             return page_for_flow_error(error)
+        if isinstance(done, Linked):
+            return CallbackPage(*await finish_link(self.bot, done))
         self.last_connect = done
         if done.interaction_token is not None:
             await self._edit_answer(done.interaction_token, connected_sentence(done))
@@ -179,6 +183,9 @@ class XCog(commands.Cog, name="XAccount"):
             done = await self.flow.complete(CallbackQuery.from_pasted_address(text))
         except OAuthFlowError as error:
             await interaction.followup.send(error.message, ephemeral=True, allowed_mentions=NONE)
+            return
+        if isinstance(done, Linked):
+            await interaction.followup.send(link_answer(done), ephemeral=True, allowed_mentions=NONE)
             return
         self.last_connect = done
         await interaction.edit_original_response(content=connected_sentence(done), view=None,

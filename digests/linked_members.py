@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digests.post_checks import own_post
+from digests.post_checks import XReads, own_post
 from store.like_history import LikeHistory
 from store.member_links import MemberLinks
 from ui.members_embeds import LinkedLiker
-from xapi.client import XClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +28,7 @@ class PostMembers:
 
 
 async def linked_likers(
-    client: XClient, history: LikeHistory, links: MemberLinks, *, guild_id: int, account_id: str,
+    client: XReads, history: LikeHistory, links: MemberLinks, *, guild_id: int, account_id: str,
     post_id: str, now: float, author_username: str | None = None,
 ) -> PostMembers:
     """The linked members of guild_id among the likers of account_id's post post_id."""

@@ -141,6 +141,9 @@ class SubjectReader:
         if digest.subject_kind == "post":
             page = await self.likers(digest.subject_id)
             like_count = await self.like_count(digest.subject_id)
+            await self._record(digest, digest.subject_id, page)
+            if like_count is not None:
+                await self._record_counts(digest, {digest.subject_id: like_count})
             entries = [(u.id, _liker_entry(u)) for u in page.items]
             return Fetched(entries, like_count, page.next_token is not None)
         account = await self.account()
@@ -174,10 +177,27 @@ class SubjectReader:
                 skipped.append(f"skipped post {post.id}: {_gone_phrase(gone)}")
                 continue
             read.append(post)
+            await self._record(digest, post.id, page)
             items += [(f"{post.id}:{u.id}", _liker_entry(u, post)) for u in page.items]
+        # The listing carries every recent post's like count: samples for /likes trend at no cost.
+        listed = {p.id: p.like_count for p in posts.items if p.like_count is not None}
+        await self._record_counts(digest, listed)
         counts = [p.like_count for p in read]
         likes = None if None in counts else sum(c for c in counts if c is not None)
         return Fetched(items, likes, checked_posts=tuple(p.id for p in read), skipped=tuple(skipped))
+
+
+    async def _record(self, digest: Digest, post_id: str, page: Page[User]) -> None:
+        """The likers read are recorded (source digest) for /likes top and /likes trend."""
+        if digest.account_id and page.items:
+            await self.bot.like_history.record_likers(
+                digest.account_id, post_id, [(u.id, u.username) for u in page.items], source="digest",
+                now=self.bot.clock().timestamp())
+
+    async def _record_counts(self, digest: Digest, counts: dict[str, int]) -> None:
+        if digest.account_id and counts:
+            await self.bot.like_history.record_like_counts(digest.account_id, counts,
+                                                           now=self.bot.clock().timestamp())
 
 
 def _gone_phrase(error: errors.XApiError) -> str:
@@ -188,7 +208,7 @@ def _gone_phrase(error: errors.XApiError) -> str:
 
 def _liker_entry(user: User, post: Post | None = None) -> DigestEntry:
     detail = user.name if post is None else f"{user.name} · on “{post.text[:60]}”"
-    return DigestEntry(f"@{user.username}", profile_url(user), detail)
+    return DigestEntry(f"@{user.username}", profile_url(user), detail, x_user_id=user.id)
 
 
 def _liked_entry(post: Post, author: User | None) -> DigestEntry:

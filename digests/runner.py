@@ -145,7 +145,10 @@ class DigestRunner:
                 await store.set_schedule(conn, digest.id, last_run_at=now, failures=0, next_run_at=next_run)
                 return RunOutcome("nothing_new", "Nothing new since the last run: nothing was posted.")
             noun = item_noun(digest.subject_kind, new=True)
-            embed = render_digest(subject, [entry for _, entry in new], noun=noun)
+            linked = await self.bot.member_links.by_x_ids(
+                digest.guild_id, [e.x_user_id for _, e in new if e.x_user_id is not None])
+            members = {x_id: link.member_id for x_id, link in linked.items()}
+            embed = render_digest(subject, [entry for _, entry in new], noun=noun, members=members)
             if digest.subject_kind == "post":
                 embed.url = Post(id=digest.subject_id, text="").url()
             self.bot.stamp(embed)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from digests.post_checks import XReads
 from digests.supporters import (
     DAY_SECONDS,
     MAX_READS_PER_BOARD,
@@ -31,7 +32,6 @@ from store.like_history import LikeHistory
 from store.member_links import MemberLinks
 from ui.members_embeds import BoardFacts, BoardRow
 from xapi import errors
-from xapi.client import XClient
 
 LISTING_PAGE = 100
 # 1,000 posts: an account posting more than 11 a day for 90 days gets a board of its newest 1,000.
@@ -55,7 +55,7 @@ class SupportersBoard:
 
 
 async def list_period_posts(
-    client: XClient, account_id: str, *, days: int, now: float,
+    client: XReads, account_id: str, *, days: int, now: float,
 ) -> tuple[list[PeriodPost], int, bool]:
     """(the account's posts of the period newest first, posts X returned, whether the listing is whole)."""
     start = now - check_period(days) * DAY_SECONDS
@@ -75,7 +75,7 @@ async def list_period_posts(
 
 
 async def build_board(
-    client: XClient, history: LikeHistory, links: MemberLinks, *, guild_id: int, account_id: str,
+    client: XReads, history: LikeHistory, links: MemberLinks, *, guild_id: int, account_id: str,
     days: int, now: float, max_reads: int = MAX_READS_PER_BOARD,
 ) -> SupportersBoard:
     """The supporters board of account_id's posts of the last `days` days, as served in guild_id."""

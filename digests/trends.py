@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from digests.post_checks import own_post
+from digests.post_checks import XReads, own_post
 from store.like_history import LikeHistory
 from ui.charts import NEWEST_MARKED, LikeSample, MarkedLiker
-from xapi.client import XClient
 from xapi.models import Post
 from xapi.validation import MAX_BATCH_IDS
 
@@ -34,7 +33,7 @@ def _moment(seconds: float) -> datetime:
 
 
 async def post_trend(
-    client: XClient, history: LikeHistory, *, account_id: str, post_id: str, now: float,
+    client: XReads, history: LikeHistory, *, account_id: str, post_id: str, now: float,
 ) -> PostTrend:
     """The like-count history of account_id's post, with today's count recorded first."""
     post = await own_post(client, account_id, post_id)
@@ -47,7 +46,7 @@ async def post_trend(
 
 
 async def sample_like_counts(
-    client: XClient, history: LikeHistory, *, account_id: str, post_ids: Sequence[str], now: float,
+    client: XReads, history: LikeHistory, *, account_id: str, post_ids: Sequence[str], now: float,
 ) -> int:
     """Record the like counts of account_id's posts among post_ids (batches of 100); returns samples added."""
     wanted = list(dict.fromkeys(post_ids))

@@ -203,6 +203,25 @@ class LikeHistory:
                                                     None if row[2] is None else int(row[2]))
         return found
 
+    async def recent_posts(self, account_id: str, *, since: float, limit: int = 500) -> list[str]:
+        """The account's posts with a liker or a like count recorded since `since`, newest activity first."""
+        async with self._conn.execute(
+            "SELECT post_id, MAX(seen) AS newest FROM ("
+            "SELECT post_id, first_seen AS seen FROM post_likers WHERE account_id = ? AND first_seen >= ? "
+            "UNION ALL SELECT post_id, at AS seen FROM like_count_samples WHERE account_id = ? AND at >= ?"
+            ") GROUP BY post_id ORDER BY newest DESC, post_id LIMIT ?",
+            (account_id, since, account_id, since, limit),
+        ) as cursor:
+            return [str(row[0]) for row in await cursor.fetchall()]
+
+    async def recorded_accounts(self, *, since: float) -> list[str]:
+        """The accounts (X user ids) with like-count samples or likers recorded since `since`."""
+        async with self._conn.execute(
+            "SELECT account_id FROM post_likers WHERE first_seen >= ? "
+            "UNION SELECT account_id FROM like_count_samples WHERE at >= ?", (since, since),
+        ) as cursor:
+            return sorted(str(row[0]) for row in await cursor.fetchall())
+
     async def like_counts(self, account_id: str, post_id: str) -> list[LikeCountSample]:
         """The post's like-count samples, oldest first."""
         async with self._conn.execute(

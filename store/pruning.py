@@ -11,6 +11,8 @@
 - Digests disabled because the bot left their server (reason `guild_left_reason`) and not run
   for LEFT_SERVER_DAYS: deleted, with their runs and items (ON DELETE CASCADE).
 - Paginator states (browse_states) untouched for BROWSE_STATE_DAYS (the paginator's own bound).
+- Like history (recorded likers, like-count samples, likers reads): store.like_history's bounds
+  (92 days; 1000 likers and 500 samples a post), in a transaction of its own after the others.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from store.like_history import LikeHistory
 from store.transactions import transaction
 
 DAY_SECONDS = 86400.0
@@ -38,6 +41,8 @@ class PruneReport:
     digest_items: int
     digests: int
     browse_states: int
+    likers: int = 0
+    like_samples: int = 0
 
 
 async def prune(conn: aiosqlite.Connection, *, now: float, guild_left_reason: str) -> PruneReport:
@@ -64,4 +69,6 @@ async def prune(conn: aiosqlite.Connection, *, now: float, guild_left_reason: st
         browse = await conn.execute(
             "DELETE FROM browse_states WHERE updated_at < ?", (now - BROWSE_STATE_DAYS * DAY_SECONDS,)
         )
-    return PruneReport(runs.rowcount, items.rowcount, left.rowcount, browse.rowcount)
+    history = await LikeHistory(conn).prune(now=now)
+    return PruneReport(runs.rowcount, items.rowcount, left.rowcount, browse.rowcount, history.likers,
+                       history.samples)

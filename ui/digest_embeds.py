@@ -6,7 +6,7 @@ lines that do not fit end in "and N more". Text from X is markdown-escaped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -28,6 +28,8 @@ class DigestEntry:
     title: str
     url: str
     detail: str = ""
+    # A liker's X id: the server member who linked it (/link) is shown beside it.
+    x_user_id: str | None = None
 
 
 def profile_url(user: User) -> str:
@@ -72,12 +74,25 @@ def fit_lines(lines: Sequence[str], budget: int) -> list[str]:
     return shown
 
 
-def render_digest(subject: str, entries: Sequence[DigestEntry], *, noun: str) -> discord.Embed:
+def member_line(entry: DigestEntry, members: Mapping[str, int]) -> str:
+    """entry_line, then the mention of the member who linked the liker's X account (embeds never ping)."""
+    line = entry_line(entry)
+    member_id = members.get(entry.x_user_id) if entry.x_user_id is not None else None
+    if member_id is None:
+        return line
+    mention = f" · <@{int(member_id)}>"
+    return clip(line, LINE_LIMIT - len(mention)) + mention
+
+
+def render_digest(
+    subject: str, entries: Sequence[DigestEntry], *, noun: str, members: Mapping[str, int] | None = None,
+) -> discord.Embed:
     """The digest embed: subject as title, as many entries as fit, then "…and N more".
 
-    `subject` is LikeLens' own text (already safe); `noun` names one item ("new liker").
+    `subject` is LikeLens' own text (already safe); `noun` names one item ("new liker"); `members`
+    maps a linked liker's X id to the server member's id.
     """
-    lines = fit_lines([entry_line(entry) for entry in entries], DESCRIPTION_BUDGET)
+    lines = fit_lines([member_line(entry, members or {}) for entry in entries], DESCRIPTION_BUDGET)
     title = clip(f"{plural(len(entries), noun)}: {subject}", TITLE_LIMIT)
     return discord.Embed(title=title, description="\n".join(lines)[:DESCRIPTION_LIMIT], colour=DIGEST_COLOUR)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -128,11 +128,15 @@ def _quote(text: str, limit: int) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
 
 
-def liker_field(user: User, includes: Includes, position: int) -> tuple[str, str]:
-    """(field name, field value) of one liker: name, linked handle, verified mark, age, followers, pinned."""
+def liker_field(
+    user: User, includes: Includes, position: int, member_id: int | None = None,
+) -> tuple[str, str]:
+    """(field name, field value) of one liker: name, linked handle (and the server member who linked
+    it, as a mention: embeds never ping), verified mark, age, followers, pinned."""
     display = safe(one_line(user.name), NAME_CHARS) or safe(one_line(user.username), 50) or f"id:{user.id}"
     name = f"{position}. {display}" + (" ☑️" if user.verified else "")
-    parts = [profile_link(user), f"joined {timestamp(user.created_at)}",
+    member = [f"<@{int(member_id)}>"] if member_id is not None else []
+    parts = [profile_link(user), *member, f"joined {timestamp(user.created_at)}",
              counted(user.followers_count, "follower")]
     value = " · ".join(parts)
     pinned = includes.post(user.pinned_post_id)
@@ -143,8 +147,10 @@ def liker_field(user: User, includes: Includes, position: int) -> tuple[str, str
 
 def render_likers_page(
     page: DisplayPage[User], header: PostHeader, *, per_page: int = 10, footnote: str = "", footer: str = "",
+    members: Mapping[str, int] | None = None,
 ) -> discord.Embed:
-    """One display page of a post's likers, under the post's header."""
+    """One display page of a post's likers, under the post's header; `members`: X id → the id of the
+    server member who linked that X account (/link)."""
     post_url = Post(id=header.post_id, text="").url(link_username(header.author_username))
     lines = [_quote(header.text, HEADER_TEXT_CHARS) if header.text else "> (no text)",
              f"❤️ {counted(header.like_count, 'like')} on X · [open the post]({post_url})"]
@@ -158,7 +164,7 @@ def render_likers_page(
     embed = _base("Who liked this post", "\n".join(lines), footer or page_label(page))
     first = page.number * per_page + 1
     for offset, user in enumerate(page.items[:FIELD_COUNT_LIMIT]):
-        name, value = liker_field(user, page.includes, first + offset)
+        name, value = liker_field(user, page.includes, first + offset, (members or {}).get(user.id))
         embed.add_field(name=name, value=value, inline=False)
     return fit(embed)
 

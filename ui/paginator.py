@@ -12,6 +12,7 @@ because ui/ may not import cogs/ (the design's "Shape"; see the README's layout)
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import discord
@@ -144,8 +145,10 @@ def partial_footnote(problems: list[PartialError]) -> str:
 
 def render_page(
     bot: LikesBot, kind: str, context: dict[str, Any], page: DisplayPage[Any], problems: list[PartialError],
+    *, members: Mapping[str, int] | None = None,
 ) -> discord.Embed:
-    """The embed of one display page, stamped with the bot's footer note."""
+    """The embed of one display page, stamped with the bot's footer note; `members` maps a linked
+    liker's X id to the server member's id (shown as a mention beside the handle)."""
     footnote = partial_footnote(problems)
     if kind == "liking_users":
         like_count = context.get("like_count")
@@ -155,7 +158,7 @@ def render_page(
             author_username=context.get("author") if isinstance(context.get("author"), str) else None,
         )
         likers = cast("DisplayPage[User]", page)
-        embed = render_likers_page(likers, header, per_page=PER_PAGE, footnote=footnote)
+        embed = render_likers_page(likers, header, per_page=PER_PAGE, footnote=footnote, members=members)
     else:
         account = str(context.get("account", "the account"))
         posts = cast("DisplayPage[Post]", page)

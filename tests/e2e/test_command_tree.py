@@ -18,7 +18,8 @@ from xapi.sandbox import XSandbox
 GLOBAL_SYNC = ("PUT", "/applications/{application_id}/commands")
 GUILD_SYNC = ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
 LIKES = {"post": {"post", "public"}, "liked": {"user", "public"}, "check": {"post", "user"},
-         "export": {"post"}, "status": set()}
+         "export": {"post"}, "status": set(), "members": {"post", "public"}, "top": {"days", "public"},
+         "trend": {"post", "public"}}
 DIGEST = {"add": {"subject", "channel", "every"}, "list": set(), "remove": {"digest"}, "pause": {"digest"},
           "resume": {"digest"}, "run": {"digest"}}
 # Message commands (right-click a message → Apps): type 3, no description, no options.
@@ -38,8 +39,11 @@ def subcommands(command: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator: DiscordEmulator) -> None:
     tree = synced_tree(emulator)
-    assert set(tree) == {"likes", "digest", "x", *MESSAGE_COMMANDS}
+    assert set(tree) == {"likes", "digest", "x", "link", "unlink", *MESSAGE_COMMANDS}
     assert {name for name, command in tree.items() if command["type"] == 3} == MESSAGE_COMMANDS
+    # /link and /unlink: every member, about themselves only; no options.
+    for own in ("link", "unlink"):
+        assert tree[own].get("options", []) == [] and tree[own].get("default_member_permissions") is None
     likes, digest = subcommands(tree["likes"]), subcommands(tree["digest"])
     assert {name: sub.get("options", []) for name, sub in subcommands(tree["x"]).items()} == {
         "connect": [], "disconnect": []}
@@ -49,7 +53,7 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
         assert tree[name].get("description", "") == "" and not tree[name].get("options")
     for command in (tree["likes"], tree["digest"]):
         assert command["description"]
-        for sub in command["options"]:
+        for sub in command.get("options", []):
             assert sub["description"], sub["name"]
             for option in sub.get("options", []):
                 assert option["description"], (command["name"], sub["name"], option["name"])
@@ -76,7 +80,12 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
     # Every post option, and /digest add subject, offers the account's recent posts as one types.
     autocompleted = {(sub, o["name"]) for sub, d in (*likes.items(), *digest.items())
                      for o in d.get("options", []) if o.get("autocomplete")}
-    assert {("post", "post"), ("check", "post"), ("export", "post"), ("add", "subject")} <= autocompleted
+    assert {("post", "post"), ("check", "post"), ("export", "post"), ("members", "post"), ("trend", "post"),
+            ("add", "subject")} <= autocompleted
+    assert required(likes["members"]) == required(likes["trend"]) == {"post": True, "public": False}
+    assert required(likes["top"]) == {"days": False, "public": False}
+    days = next(o for o in likes["top"]["options"] if o["name"] == "days")
+    assert days["type"] == 4 and [c["value"] for c in days["choices"]] == [7, 30, 90]
     assert bot.synced_this_start
 
 
@@ -109,7 +118,8 @@ async def test_force_sync_and_a_dev_guild_sync_again(
         assert in_guild.synced_this_start
     (guild_sync,) = emulator.requests_to(*GUILD_SYNC)
     assert guild_sync.path.endswith(f"/guilds/{emulator.guild.id}/commands")
-    assert {c["name"] for c in guild_sync.json} == {"likes", "digest", "x", *MESSAGE_COMMANDS}
+    synced = {c["name"] for c in guild_sync.json}
+    assert synced == {"likes", "digest", "x", "link", "unlink", *MESSAGE_COMMANDS}
 
 
 ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [
@@ -119,6 +129,9 @@ ALL_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("likes check", {"post": "1600000000000000002", "user": "@someone"}),
     ("likes export", {"post": "1600000000000000002"}),
     ("likes status", {}),
+    ("likes members", {"post": "1600000000000000002"}),
+    ("likes top", {"public": True}),
+    ("likes trend", {"post": "1600000000000000002"}),
     # The /digest commands are covered by tests/e2e/test_digests.py.
 ]
 
