@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import sys
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,14 +27,15 @@ from accounts.oauth_flow import OAuthClientConfig
 from accounts.registry import AccountRegistry, shared_cache
 from accounts.rule import configured_account_serves, unserved_servers_notice
 from accounts.token_vault import TokenVault, TokenVaultError, load_vault
+from cogs.command_sync import command_tree_payload, sync_commands_if_changed
 from config import Settings
 from store.db import Store
 from store.like_history import LikeHistory
 from store.member_links import MemberLinks
-from store.meta import get_meta, set_meta
 from store.oauth_states import OAuthStates
 from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
 from web import CallbackPage, WebServer, make_app
+from web.alive_file import AliveFile
 from web.metrics import BotMetrics
 from web.pages import HANDLER_FAILED
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
@@ -51,10 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens")
 
 EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x", "cogs.message_commands", "cogs.members")
-COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
-ALIVE_INTERVAL = 30.0
 
 
 # What the bot needs in a channel: read it, post embeds and CSV files, and use its own buttons.
@@ -187,8 +183,22 @@ class LikesBot(commands.Bot):
                 log.exception("Extension %s failed to load; the others still run", extension)
         await self.sync_commands_if_changed()
         if self.alive_file is not None:
-            task = asyncio.create_task(self._keep_alive_file(self.alive_file), name="likelens-alive-file")
-            self._resources.push_async_callback(self._stop_alive_file, task, self.alive_file)
+            self._keep_alive_file(AliveFile(self.alive_file, lambda: bool(self.ws and self.ws.open)))
+
+    def _keep_alive_file(self, alive: AliveFile) -> None:
+        # Disconnected: no file at once (the healthcheck fails now, not 90 s later); back: a fresh one.
+        async def fresh() -> None:
+            alive.write()
+
+        async def gone() -> None:
+            alive.remove()
+
+        self.add_listener(gone, "on_disconnect")
+        for event in ("on_ready", "on_resumed"):
+            self.add_listener(fresh, event)
+        task = asyncio.create_task(alive.keep_fresh(self.wait_until_ready, self.is_closed),
+                                   name="likelens-alive-file")
+        self._resources.push_async_callback(alive.stop, task)
 
     async def _start_web_server(self) -> None:
         """/x/callback and /healthz on WEB_HOST:WEB_PORT (a busy port: WebServerError, one sentence)."""
@@ -341,33 +351,11 @@ class LikesBot(commands.Bot):
 
     def command_tree_payload(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
         """The JSON `tree.sync(guild=guild)` would send."""
-        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        return command_tree_payload(self, guild)
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync the command tree when its hash differs from the last synced one (or --sync)."""
-        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
-        if guild is not None:
-            self.tree.copy_global_to(guild=guild)
-        target = f"guild:{guild.id}" if guild else "global"
-        payload = self.command_tree_payload(guild)
-        # The application is part of the key: a database reused with another bot token syncs again.
-        digest = hashlib.sha256(
-            json.dumps(
-                {"application": self.application_id, "target": target, "commands": payload}, sort_keys=True
-            ).encode()
-        ).hexdigest()
-        if not self.force_sync and await get_meta(self.store.conn, COMMAND_TREE_HASH_KEY) == digest:
-            log.info("Command tree unchanged since the last sync (%s): not syncing", target)
-            return False
-        try:
-            await self.tree.sync(guild=guild)
-        except discord.HTTPException:
-            log.exception("Syncing the command tree (%s) failed; the old commands stay in place", target)
-            return False
-        await set_meta(self.store.conn, COMMAND_TREE_HASH_KEY, digest)
-        self.synced_this_start = True
-        log.info("Synced %d commands (%s)", len(payload), target)
-        return True
+        return await sync_commands_if_changed(self)
 
     async def on_ready(self) -> None:
         guilds = len(self.guilds)
@@ -382,47 +370,6 @@ class LikesBot(commands.Bot):
         if notice is not None and not self._unserved_notice_logged:
             self._unserved_notice_logged = True
             log.warning(notice)
-
-    async def _keep_alive_file(self, path: Path) -> None:
-        # Disconnected: no file at once (the healthcheck fails now, not 90 s later); back: a fresh one.
-        self.add_listener(self._alive_file_gone, "on_disconnect")
-        self.add_listener(self._alive_file_fresh, "on_ready")
-        self.add_listener(self._alive_file_fresh, "on_resumed")
-        await self.wait_until_ready()
-        while not self.is_closed():
-            # Only a bot with a live gateway connection counts as healthy.
-            if not self.ws or not self.ws.open:
-                await asyncio.sleep(1)
-                continue
-            self._write_alive_file(path)
-            await asyncio.sleep(ALIVE_INTERVAL)
-
-    def _write_alive_file(self, path: Path) -> None:
-        # Synchronous (a tiny write), so it never lands after an on_disconnect that removed the file.
-        if not self.ws or not self.ws.open:
-            return
-        try:
-            path.write_text(str(time.time()))
-        except OSError:
-            # A full disk must not end the loop silently: say so and try again next time.
-            log.warning("Could not refresh the healthcheck file %s", path, exc_info=True)
-
-    async def _alive_file_fresh(self) -> None:
-        if self.alive_file is not None:
-            self._write_alive_file(self.alive_file)
-
-    async def _alive_file_gone(self) -> None:
-        if self.alive_file is not None:
-            with contextlib.suppress(OSError):
-                self.alive_file.unlink(missing_ok=True)
-
-    @staticmethod
-    async def _stop_alive_file(task: asyncio.Task[None], path: Path) -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        # A stopped bot is not healthy: the healthcheck must not see a fresh file for 90 s more.
-        await asyncio.to_thread(path.unlink, missing_ok=True)
 
     async def close(self) -> None:
         try:

@@ -32,10 +32,11 @@ import aiohttp
 import discord
 from dotenv import find_dotenv, load_dotenv
 
-from bot import ALIVE_INTERVAL, LikesBot
+from bot import LikesBot
 from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
 from store.db import MIGRATIONS
 from web import WebServerError
+from web.alive_file import ALIVE_INTERVAL
 
 log = logging.getLogger("likelens")
 
