@@ -45,6 +45,7 @@ EXTENSIONS = ("cogs.likes", "cogs.digests")
 COMMAND_TREE_HASH_KEY = "command_tree_hash"
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
+SIMULATED_LIKE_SECONDS = 20.0
 ALIVE_INTERVAL = 30.0
 
 
@@ -215,6 +216,8 @@ class LikesBot(commands.Bot):
             server = sandbox.XSandbox(clock=lambda: self.clock().timestamp(), record_bodies=False)
             base_url = await server.start()
             self._resources.push_async_callback(server.close)
+            # A newcomer's `/digest add … every:live` shows likes arriving (one every 20 s).
+            server.start_simulated_likes(SIMULATED_LIKE_SECONDS)
             user_auth = OAuth1UserAuth(
                 sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
                 sandbox.SANDBOX_ACCESS_TOKEN, sandbox.SANDBOX_ACCESS_TOKEN_SECRET,

@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
+import bot as bot_module
 from bot import LikesBot
 from digests.live_feed import LiveFeed
-from tests.botharness import InteractionDriver
+from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.e2e import digest_support
 from tests.e2e.digest_support import SettableClock, digest_bot, posted, sandbox_on
 from tests.emulator import DiscordEmulator
@@ -177,3 +179,17 @@ async def test_a_crash_between_recording_and_posting_posts_once_after_the_restar
         links = await until_likers(emulator, 3)
         assert len(links) == len(set(links)) == 3
         assert len(posted(emulator)) == 2
+
+
+async def test_sandbox_mode_shows_a_live_digest_of_simulated_likes(
+    emulator: DiscordEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bot_module, "SIMULATED_LIKE_SECONDS", 0.2)
+    settings = emulator_settings(emulator, "https://api.x.com", tmp_path / "likelens.db", sandbox=True)
+    async with running_bot(emulator, settings):
+        result = await InteractionDriver(emulator).slash(
+            "digest add", subject="recent", channel="digests", every="live")
+        assert "Live digest #1 created" in result.content
+        await emulator.wait_until(lambda: len(liker_links(posted(emulator)[1:])) >= 1, within=15,
+                                  what="a simulated like posted")
+        assert posted(emulator)[0].data["content"].startswith("Tracking started")
