@@ -279,6 +279,7 @@ class LiveFeed:
     async def flush_all(self) -> int:
         """Post every active live digest's waiting likes; returns how many were posted."""
         posted = 0
+        self.poster.backlog = False
         for digest in await self.live_digests():
             if digest.state != "active":
                 continue
@@ -286,4 +287,6 @@ class LiveFeed:
                 posted += await self.poster.flush(digest)
             except Exception:
                 log.exception("Live digest %d could not be posted", digest.id)
+        if self.poster.backlog:
+            self._wake.set()  # The rest goes out after min_gap.
         return posted

@@ -22,7 +22,15 @@ from store import digests as digest_store
 from store import like_events as events
 from store.digests import Digest, PendingRun
 from store.transactions import transaction
-from ui.digest_embeds import DigestEntry, profile_url, render_baseline, render_digest
+from ui.digest_embeds import (
+    DESCRIPTION_BUDGET,
+    DigestEntry,
+    entry_line,
+    fit_lines,
+    profile_url,
+    render_baseline,
+    render_digest,
+)
 from ui.text import clip
 from xapi.models import Post
 
@@ -59,6 +67,8 @@ class LivePoster:
     def __init__(self, bot: LikesBot) -> None:
         self.bot = bot
         self.messages_sent = 0
+        # Set when a flush left likes for the next message (one message could not list them all).
+        self.backlog = False
 
     def _channel(self, digest: Digest) -> discord.TextChannel | None:
         guild = self.bot.get_guild(digest.guild_id)
@@ -115,6 +125,12 @@ class LivePoster:
             if ready:
                 await events.set_cursor(conn, digest.id, ready[-1].id)
             return 0
+        batch = list(new.values())
+        fitting = self._fitting(digest, batch, [text for _, text in notes])
+        # Each liker is listed, never hidden in "…and N more": the rest waits for the next message.
+        last_id = ready[-1].id if fitting == len(batch) else batch[fitting].id - 1
+        self.backlog = self.backlog or fitting < len(batch)
+        new = {item_key(digest, like): like for like in batch[:fitting]}
         payload = self._batch_payload(digest, list(new.values()), [text for _, text in notes])
         async with transaction(conn):
             pending = await digest_store.begin_run(
@@ -122,10 +138,17 @@ class LivePoster:
                 items_found=len(ready), like_count=None, payload=json.dumps(payload),
             )
             if ready:
-                await events.set_cursor(conn, digest.id, ready[-1].id)
+                await events.set_cursor(conn, digest.id, last_id)
             await events.drop_notes(conn, [note_id for note_id, _ in notes])
         await self._deliver(digest, pending)
         return len(new)
+
+    def _fitting(self, digest: Digest, likes: list[events.RecordedLike], notes: list[str]) -> int:
+        """How many of likes one message lists in full (with the notes above them)."""
+        budget = DESCRIPTION_BUDGET - sum(len(note) + 4 for note in notes)
+        lines = [entry_line(_entry(digest, like)) for like in likes]
+        shown = fit_lines(lines, budget)
+        return max(1, len(shown) - (1 if len(shown) < len(lines) or shown[-1] != lines[-1] else 0))
 
     def _batch_payload(
         self, digest: Digest, likes: list[events.RecordedLike], notes: list[str],

@@ -112,6 +112,17 @@ async def test_a_burst_of_50_likes_in_a_second_is_a_few_messages_each_liker_once
     assert len(posted(emulator)) - 1 <= 3
 
 
+async def test_a_burst_larger_than_one_message_lists_every_liker_in_the_next_messages(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox,
+) -> None:
+    await start_live(dbot, driver, emulator)
+    x.add_likers(POST, 150)
+    links = await until_likers(emulator, 150)
+    assert len(links) == len(set(links)) == 150
+    descriptions = [m.data["embeds"][0]["description"] for m in posted(emulator)[1:]]
+    assert not any("more" in d.splitlines()[-1] for d in descriptions)
+
+
 async def test_stream_drops_and_stalls_lose_and_double_no_like(
     dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox,
 ) -> None:
