@@ -99,6 +99,24 @@ class LiveFeed:
         found = [await digest_store.get_digest(conn, i) for i in await events.live_digest_ids(conn)]
         return [d for d in found if d is not None]
 
+    async def still_served(self) -> list[Digest]:
+        """The live digests whose account still serves their server (a disconnected one's need nothing)."""
+        kept = []
+        for digest in await self.live_digests():
+            serving = self.bot.accounts.serving(digest.guild_id)
+            if serving is None:
+                continue
+            account_id = serving.x_user_id
+            if account_id is None:
+                try:
+                    # The configured account's id (its client caches the answer).
+                    account_id = (await serving.client.me()).id
+                except errors.XApiError:
+                    account_id = digest.account_id  # Unknown now: keep what the digest needs.
+            if account_id == digest.account_id:
+                kept.append(digest)
+        return kept
+
     # ---- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -107,7 +125,7 @@ class LiveFeed:
         if not digests or self.activity is None or self.subscriptions is None:
             return
         try:
-            problems = await self.subscriptions.reconcile(digests, self._auth_for_account)
+            problems = await self.subscriptions.reconcile(await self.still_served(), self._auth_for_account)
         except errors.XApiError as failure:
             problems = [failure.message]
         for problem in problems:
@@ -161,9 +179,10 @@ class LiveFeed:
         self.ensure_running()
 
     async def released(self) -> None:
-        """A live digest went: delete the subscriptions no live digest needs any more."""
+        """A live digest or an account went (digest remove; cogs/x.py after /x disconnect): delete the
+        subscriptions no live digest of a still-serving account needs any more."""
         if self.subscriptions is not None:
-            await self.subscriptions.release_unneeded(await self.live_digests())
+            await self.subscriptions.release_unneeded(await self.still_served())
 
     # ---- the stream ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from bot import LikesBot
 from store import digests as store
+from tests.accounts_support import accounts_bot, connect_sandbox_account
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.e2e import digest_support
 from tests.e2e.digest_support import SettableClock, digest_bot, posted, sandbox_on
@@ -115,3 +116,18 @@ async def test_the_subscription_cap_is_a_sentence_and_no_digest_is_made(
     assert "cannot start this live digest" in text and "1,500" in text
     assert await store.guild_digests(dbot.store.conn, int(emulator.guild.id)) == []
     assert posted(emulator) == []
+
+
+async def test_a_connected_accounts_subscription_is_made_with_its_token_and_goes_when_it_disconnects(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock,
+) -> None:
+    async with accounts_bot(emulator, x, tmp_path / "likelens.db", clock=clock) as bot:
+        serving = await connect_sandbox_account(bot, x, emulator.guild.id, handle="maple_guild")
+        await add_live(InteractionDriver(emulator), "recent")
+        tag = f"likelens:{bot.application_id}"
+        assert at_x(x) == [(serving.x_user_id, "inbound", tag)]
+        await bot.accounts.disconnect(int(emulator.guild.id))
+        feed = getattr(bot.get_cog("DigestsCog"), "live", None)
+        assert feed is not None
+        await feed.released()  # what cogs/x.py calls after /x disconnect
+        assert at_x(x) == []
