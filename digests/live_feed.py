@@ -176,6 +176,10 @@ class LiveFeed:
             liker_ids = [user.id for user in page.items]
             like_count = x.known_like_count(digest.subject_id)
         await self.poster.baseline(digest, liker_ids, like_count)
+        conn = self.bot.store.conn
+        if await get_meta(conn, events.ALIVE_KEY) is None:
+            # The stream's first connection backfills from here: likes before it connects are not lost.
+            await set_meta(conn, events.ALIVE_KEY, str(self.bot.clock().timestamp()))
         self.ensure_running()
 
     async def released(self) -> None:

@@ -37,6 +37,8 @@ driver = digest_support.driver
 @pytest_asyncio.fixture
 async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
     async with sandbox_on(clock) as server:
+        # Keep-alives well inside the reader's 1 s stall limit: only the tests' stalls are stalls.
+        server.streams.keepalive_seconds = 0.2
         yield server
 
 
@@ -100,6 +102,19 @@ async def test_baseline_then_each_new_liker_posted_once(
     assert sent and all(r.json["allowed_mentions"] == {"parse": []} for r in sent)
 
 
+async def test_likes_between_the_add_and_the_streams_first_connection_are_posted(
+    dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox,
+) -> None:
+    feed_of(dbot).stream_options = dict(QUICK_STREAM)
+    x.streams.streams_down = True  # the stream's first connection comes after these likes
+    await driver.slash("digest add", subject=POST_URL, channel="digests", every="live")
+    x.add_likers(POST, 2)
+    await asyncio.sleep(0.3)
+    x.streams.streams_down = False
+    links = await until_likers(emulator, 2)
+    assert len(links) == len(set(links)) == 2
+
+
 async def test_a_burst_of_50_likes_in_a_second_is_a_few_messages_each_liker_once(
     dbot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator, x: XSandbox,
 ) -> None:
@@ -129,13 +144,14 @@ async def test_stream_drops_and_stalls_lose_and_double_no_like(
     await start_live(dbot, driver, emulator)
     live = feed_of(dbot)
     for round_ in range(4):
+        connects = live.stream.stats.connects
         x.add_likers(POST, 3)
         if round_ % 2:
             x.stall_streams()
         else:
             x.drop_streams()
         x.add_likers(POST, 2)  # while the reader is away: the backfill brings them
-        await asyncio.sleep(0.3)
+        await digest_support.until(lambda n=connects: live.stream.stats.connects > n, "the reconnect")
     links = await until_likers(emulator, 20)
     assert len(links) == len(set(links)) == 20
     assert live.stream.stats.drops >= 4 and live.stream.stats.stalls >= 1
