@@ -71,6 +71,10 @@ async def connected(live: LiveFeed) -> None:
     raise AssertionError("the stream did not connect")
 
 
+async def reconnected(live: LiveFeed, connects_before: int) -> None:
+    await digest_support.until(lambda: live.stream.stats.connects > connects_before, "the reconnect")
+
+
 def liker_links(messages: list[Message]) -> list[str]:
     """The profile links of every liker the live messages list, in order (duplicates kept)."""
     links: list[str] = []
@@ -151,7 +155,7 @@ async def test_stream_drops_and_stalls_lose_and_double_no_like(
         else:
             x.drop_streams()
         x.add_likers(POST, 2)  # while the reader is away: the backfill brings them
-        await digest_support.until(lambda n=connects: live.stream.stats.connects > n, "the reconnect")
+        await reconnected(live, connects)
     links = await until_likers(emulator, 20)
     assert len(links) == len(set(links)) == 20
     assert live.stream.stats.drops >= 4 and live.stream.stats.stalls >= 1
