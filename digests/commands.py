@@ -225,6 +225,10 @@ async def digest_run(
     if found.state != "active":
         await _answer(interaction, f"Digest #{found.id} is {state_phrase(found)}.")
         return
+    if policy.is_live(found.every_seconds):
+        await _answer(interaction, f"Digest #{found.id} is live: it posts each new like within seconds, "
+                      "so there is nothing to run.")
+        return
     await defer(interaction)
     outcome = await scheduler.run_now(found.id)
     await _answer(interaction, outcome.text)

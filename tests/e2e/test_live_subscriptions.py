@@ -131,3 +131,15 @@ async def test_a_connected_accounts_subscription_is_made_with_its_token_and_goes
         assert feed is not None
         await feed.released()  # what cogs/x.py calls after /x disconnect
         assert at_x(x) == []
+
+
+async def test_digest_run_of_a_live_digest_reads_nothing_and_schedules_nothing(
+    dbot: LikesBot, driver: InteractionDriver, x: XSandbox,
+) -> None:
+    await add_live(driver, POST_URL)
+    reads = len(x.requests_to("/liking_users"))
+    text = (await driver.slash("digest run", digest=1)).content
+    assert "live" in text
+    assert len(x.requests_to("/liking_users")) == reads
+    found = await store.get_digest(dbot.store.conn, 1)
+    assert found is not None and found.next_run_at is None
