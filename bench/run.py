@@ -27,6 +27,7 @@ BENCHMARKS = (
     ("digest_tick", "5. Digest tick (bench/digest_tick.py, by the digest helper)"),
     ("digest_subjects", "5b. Digest tick over 1,000 subjects against a naive scheduler"),
     ("startup", "6. Startup"),
+    ("live_likes", "7. Live likes: latency, drops, X requests, likers past 100"),
 )
 BENCH_TIMEOUT = 900
 
