@@ -28,6 +28,7 @@ BENCHMARKS = (
     ("digest_subjects", "5b. Digest tick over 1,000 subjects against a naive scheduler"),
     ("startup", "6. Startup"),
     ("live_likes", "7. Live likes: latency, drops, X requests, likers past 100"),
+    ("live_kills", "7b. Live likes across kill -9 of the bot process"),
 )
 BENCH_TIMEOUT = 900
 
