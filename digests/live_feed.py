@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens.live")
 
 ALIVE_EVERY_SECONDS = 5.0
+RESOLVE_RETRY_SECONDS = 60.0
 
 
 def bearer_of(bot: LikesBot) -> BearerAuth | None:
@@ -134,6 +135,9 @@ class LiveFeed:
             if await events.cursor_of(self.bot.store.conn, digest.id) is None and digest.state == "active":
                 await self.begin(digest)
         self.ensure_running()
+        # Likes recorded before a restart whose liker was still being looked up.
+        for account_id, post_id in await events.unresolved_posts(self.bot.store.conn):
+            self._resolve_soon(account_id, post_id)
 
     def ensure_running(self) -> None:
         if self._tasks or self.activity is None:
@@ -250,12 +254,16 @@ class LiveFeed:
                 x = await self._x_of_account(account_id)
                 if x is None:
                     return
-                page = await x.liking_users(post_id, fresh=True)
+                try:
+                    page = await x.liking_users(post_id, fresh=True)
+                except errors.XApiError as failure:
+                    # The waiting likes hold their digests' next messages: try again, never give up.
+                    log.warning("Could not read the likers of post %s: %s", post_id, failure.message)
+                    await asyncio.sleep(RESOLVE_RETRY_SECONDS)
+                    continue
                 await events.resolve(conn, account_id=account_id, direction="inbound", post_id=post_id,
                                      waiting=waiting, newest_likers=page.items)
                 self._wake.set()
-        except errors.XApiError as failure:
-            log.warning("Could not read the likers of post %s: %s", post_id, failure.message)
         finally:
             self._resolving.pop(post_id, None)
 

@@ -66,6 +66,14 @@ async def unresolved(conn: aiosqlite.Connection, post_id: str) -> list[int]:
         return [int(row[0]) for row in await cursor.fetchall()]
 
 
+async def unresolved_posts(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
+    """(account id, post id) of every post with likes whose liker is not known yet (after a restart)."""
+    async with conn.execute(
+        "SELECT DISTINCT account_id, post_id FROM like_events WHERE liker_id IS NULL"
+    ) as cursor:
+        return [(str(r[0]), str(r[1])) for r in await cursor.fetchall()]
+
+
 async def known_likers(conn: aiosqlite.Connection, account_id: str, direction: str, post_id: str) -> set[str]:
     """The likers already recorded for the post."""
     async with conn.execute(

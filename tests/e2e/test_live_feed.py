@@ -224,3 +224,18 @@ async def test_sandbox_mode_shows_a_live_digest_of_simulated_likes(
         await emulator.wait_until(lambda: len(liker_links(posted(emulator)[1:])) >= 1, within=15,
                                   what="a simulated like posted")
         assert posted(emulator)[0].data["content"].startswith("Tracking started")
+
+
+async def test_likes_without_their_liker_recorded_before_a_restart_are_resolved_and_posted_after_it(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock,
+) -> None:
+    database = tmp_path / "likelens.db"
+    async with digest_bot(emulator, x, database, clock) as first:
+        await start_live(first, InteractionDriver(emulator), emulator, gather_seconds=3600.0)
+        x.omit_includes = True
+        x.add_likers(POST, 4)
+        live = feed_of(first)
+        await digest_support.until(lambda: live.recorded == 4, "4 likes recorded")
+    async with digest_bot(emulator, x, database, clock):
+        links = await until_likers(emulator, 4)
+        assert len(links) == len(set(links)) == 4
