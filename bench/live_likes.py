@@ -204,8 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows, ok = asyncio.run(bench(args.quick))
     print("\n".join(rows))
-    print("\n- kill -9 of a bot subprocess is not measured here (see tests/e2e/test_live_feed.py for a stop "
-          "between recording and posting).")
+    print("\n- kill -9 of the bot process: bench/live_kills.py.")
     return 0 if ok else 1
 
 
