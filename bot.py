@@ -51,6 +51,7 @@ log = logging.getLogger("likelens")
 EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x", "cogs.message_commands", "cogs.members")
 OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
+SIMULATED_LIKE_SECONDS = 20.0
 
 
 # What the bot needs in a channel: read it, post embeds and CSV files, and use its own buttons.
@@ -302,6 +303,8 @@ class LikesBot(commands.Bot):
             base_url = await server.start()
             self.sandbox_authorize_url = base_url + "/i/oauth2/authorize"
             self._resources.push_async_callback(server.close)
+            # A newcomer's `/digest add … every:live` shows likes arriving (one every 20 s).
+            server.start_simulated_likes(SIMULATED_LIKE_SECONDS)
             user_auth = OAuth1UserAuth(
                 sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
                 sandbox.SANDBOX_ACCESS_TOKEN, sandbox.SANDBOX_ACCESS_TOKEN_SECRET,

@@ -27,6 +27,8 @@ BENCHMARKS = (
     ("digest_tick", "5. Digest tick (bench/digest_tick.py, by the digest helper)"),
     ("digest_subjects", "5b. Digest tick over 1,000 subjects against a naive scheduler"),
     ("startup", "6. Startup"),
+    ("live_likes", "7. Live likes: latency, drops, X requests, likers past 100"),
+    ("live_kills", "7b. Live likes across kill -9 of the bot process"),
     ("charts", "8. Chart rendering (ui/charts.py)"),
     ("supporters", "9. /likes top: X requests against the naive board"),
 )

@@ -24,6 +24,7 @@ from digests.commands import (
     digest_resume,
     digest_run,
 )
+from digests.live_feed import LiveFeed
 from digests.scheduler import DigestScheduler
 from ui.digest_browse import DigestBrowseButton, browse_view, handle_clicks_with
 from ui.failures import report_failure
@@ -31,7 +32,7 @@ from ui.failures import report_failure
 if TYPE_CHECKING:
     from bot import LikesBot
 
-EVERY_CHOICES = [app_commands.Choice(name=value, value=value) for value in ("1h", "6h", "12h", "24h")]
+EVERY_CHOICES = [app_commands.Choice(name=value, value=value) for value in ("1h", "6h", "12h", "24h", "live")]
 
 
 DIGEST_DESCRIPTION = "The digest's id (see /digest list)"
@@ -58,8 +59,12 @@ class DigestsCog(commands.Cog):
         handle_clicks_with(browsing.browse)
         self.bot.add_dynamic_items(DigestBrowseButton)
         self.scheduler.start()
+        # Live digests: the activity stream, started now if any exists (else when the first is added).
+        self.live = LiveFeed(self.bot)
+        await self.live.start()
 
     async def cog_unload(self) -> None:
+        await self.live.stop()
         await self.scheduler.stop()
         self.bot.remove_dynamic_items(DigestBrowseButton)
 
@@ -83,7 +88,7 @@ class DigestsCog(commands.Cog):
     @app_commands.describe(
         subject="A post URL or id, `liked` (posts the account likes) or `recent` (the account's new posts)",
         channel="The channel the digest is posted to",
-        every="How often to post",
+        every="How often to post (live: each new like within seconds)",
     )
     @app_commands.choices(every=EVERY_CHOICES)
     @app_commands.autocomplete(subject=subject_autocomplete)
@@ -91,7 +96,8 @@ class DigestsCog(commands.Cog):
         self, interaction: discord.Interaction, subject: str, channel: discord.TextChannel,
         every: app_commands.Choice[str],
     ) -> None:
-        await digest_add(self.bot, interaction, subject=subject, channel=channel, every=every.value)
+        await digest_add(self.bot, interaction, subject=subject, channel=channel, every=every.value,
+                         live=self.live)
 
     @digest.command(name="list", description="This server's digests")
     async def list_(self, interaction: discord.Interaction) -> None:
@@ -101,7 +107,7 @@ class DigestsCog(commands.Cog):
     @app_commands.describe(digest=DIGEST_DESCRIPTION)
     @app_commands.autocomplete(digest=_digest_autocomplete)
     async def remove(self, interaction: discord.Interaction, digest: app_commands.Range[int, 1]) -> None:
-        await digest_remove(self.bot, interaction, digest=digest)
+        await digest_remove(self.bot, interaction, digest=digest, live=self.live)
 
     @digest.command(name="pause", description="Stop posting a digest (keeps its settings)")
     @app_commands.describe(digest=DIGEST_DESCRIPTION)

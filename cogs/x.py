@@ -143,6 +143,7 @@ class XCog(commands.Cog, name="XAccount"):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         gone = await self.flow.disconnect(interaction.guild_id)
+        await self._release_live_subscriptions()
         if gone is None:
             sentence = "No X account is connected to this server, so nothing changed."
         else:
@@ -156,6 +157,15 @@ class XCog(commands.Cog, name="XAccount"):
                 sentence += "; 1 digest was paused" if count == 1 else f"; {count} digests were paused"
             sentence += "."
         await interaction.edit_original_response(content=sentence, allowed_mentions=NONE)
+
+    async def _release_live_subscriptions(self) -> None:
+        # The account's like.create subscriptions go with it (digests/live_feed.py keeps the others).
+        live = getattr(self.bot.get_cog("DigestsCog"), "live", None)
+        if live is not None:
+            try:
+                await live.released()
+            except Exception:
+                log.exception("Deleting live subscriptions after a disconnect failed: the next start does")
 
     async def handle_callback(self, query: CallbackQuery) -> CallbackPage:
         """/x/callback: finish the authorization, say so in the page and in the ephemeral answer."""

@@ -26,6 +26,7 @@ from xapi import errors
 
 if TYPE_CHECKING:
     from bot import LikesBot
+    from digests.live_feed import LiveFeed
 
 LIST_LIMIT = 3900
 
@@ -60,6 +61,11 @@ def state_phrase(digest: Digest, *, bold: bool = False) -> str:
 
 def describe_digest(digest: Digest) -> str:
     """One /digest list entry."""
+    if policy.is_live(digest.every_seconds):
+        return (
+            f"**#{digest.id}** {describe(digest.subject_kind, digest.subject_id)} → <#{digest.channel_id}>, "
+            f"live · last posted {_when(digest.last_run_at)} · {state_phrase(digest, bold=True)}"
+        )
     return (
         f"**#{digest.id}** {describe(digest.subject_kind, digest.subject_id)} → <#{digest.channel_id}>, "
         f"every {policy.every_label(digest.every_seconds)} · last run {_when(digest.last_run_at)} · "
@@ -68,7 +74,8 @@ def describe_digest(digest: Digest) -> str:
 
 
 async def digest_add(
-    bot: LikesBot, interaction: discord.Interaction, *, subject: str, channel: discord.TextChannel, every: str
+    bot: LikesBot, interaction: discord.Interaction, *, subject: str, channel: discord.TextChannel,
+    every: str, live: LiveFeed | None = None,
 ) -> None:
     try:
         parsed = parse_subject(subject)
@@ -89,6 +96,13 @@ async def digest_add(
             "Give it those permissions in that channel, then add the digest again.",
         )
         return
+    is_live = every == policy.LIVE
+    if is_live:
+        missing_live = "Live digests are not available in this bot." if live is None else live.missing(
+            interaction.guild_id)
+        if missing_live is not None:
+            await _answer(interaction, missing_live)
+            return
     x = bot.accounts.x_for(interaction.guild_id)
     await defer(interaction)
     # The account the digest serves: its Browse button stops working if another one serves the server later.
@@ -104,15 +118,30 @@ async def digest_add(
         if existing.channel_id == target.id and existing.subject_key == (parsed.kind, parsed.id):
             await _answer(interaction, f"Digest #{existing.id} already posts this to {target.mention}.")
             return
+    if is_live and live is not None:
+        try:
+            # Before the digest exists: a refusal (the cap among them) leaves nothing behind.
+            await live.subscribe(target.guild.id, account.id, parsed.kind)
+        except errors.XApiError as refused:
+            await _answer(interaction, f"LikeLens cannot start this live digest: {refused.message}")
+            return
     try:
         digest = await store.add_digest(
             conn, guild_id=target.guild.id, channel_id=target.id, creator_id=interaction.user.id,
             subject_kind=parsed.kind, subject_id=parsed.id, every_seconds=policy.EVERY_SECONDS[every],
-            now=bot.clock().timestamp(), account_id=account.id,
+            now=bot.clock().timestamp(), account_id=account.id, due=not is_live,
         )
     except store.DuplicateDigest as duplicate:
         # Another /digest add of the same digest won the race since the check above.
         await _answer(interaction, f"Digest #{duplicate.existing_id} already posts this to {target.mention}.")
+        return
+    if is_live and live is not None:
+        await live.begin(digest)
+        await _answer(
+            interaction,
+            f"Live digest #{digest.id} created: {describe(parsed.kind, parsed.id)} → {target.mention}. "
+            "It posted one \"tracking started\" line; new likes follow within seconds.",
+        )
         return
     await _answer(
         interaction,
@@ -138,11 +167,21 @@ async def digest_list(bot: LikesBot, interaction: discord.Interaction) -> None:
         await store.clear_creator_notice(conn, digest.id)
 
 
-async def digest_remove(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
+async def digest_remove(
+    bot: LikesBot, interaction: discord.Interaction, *, digest: int, live: LiveFeed | None = None,
+) -> None:
     found = await _find(bot, interaction, digest)
-    if found is not None:
-        await store.delete_digest(bot.store.conn, found.id)
-        await _answer(interaction, f"Digest #{found.id} removed.")
+    if found is None:
+        return
+    await store.delete_digest(bot.store.conn, found.id)
+    if live is not None and policy.is_live(found.every_seconds):
+        try:
+            await live.released()
+        except errors.XApiError as refused:
+            await _answer(interaction, f"Digest #{found.id} removed. X did not delete its live-likes "
+                          f"subscription now ({refused.message}); LikeLens deletes it at its next start.")
+            return
+    await _answer(interaction, f"Digest #{found.id} removed.")
 
 
 async def digest_pause(bot: LikesBot, interaction: discord.Interaction, *, digest: int) -> None:
@@ -173,9 +212,9 @@ async def digest_resume(bot: LikesBot, interaction: discord.Interaction, *, dige
     if missing:
         await _answer(interaction, f"LikeLens still lacks {', '.join(missing)} in {channel.mention}.")
         return
-    await store.set_state(
-        bot.store.conn, found.id, "active", reason=None, next_run_at=bot.clock().timestamp(), failures=0
-    )
+    # A live digest is never scheduled: the stream feeds it again once it is active.
+    next_run = None if policy.is_live(found.every_seconds) else bot.clock().timestamp()
+    await store.set_state(bot.store.conn, found.id, "active", reason=None, next_run_at=next_run, failures=0)
     await store.clear_creator_notice(bot.store.conn, found.id)
     await _answer(interaction, f"Digest #{found.id} resumed: it runs within a minute.")
 
@@ -188,6 +227,10 @@ async def digest_run(
         return
     if found.state != "active":
         await _answer(interaction, f"Digest #{found.id} is {state_phrase(found)}.")
+        return
+    if policy.is_live(found.every_seconds):
+        await _answer(interaction, f"Digest #{found.id} is live: it posts each new like within seconds, "
+                      "so there is nothing to run.")
         return
     await defer(interaction)
     outcome = await scheduler.run_now(found.id)

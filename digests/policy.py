@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from xapi.ratelimit import RateBudget
 
-EVERY_SECONDS: dict[str, int] = {"1h": 3600, "6h": 6 * 3600, "12h": 12 * 3600, "24h": 24 * 3600}
+# "live" (0): posted from X's activity stream as likes arrive (digests/live_feed.py), never scheduled.
+LIVE = "live"
+EVERY_SECONDS: dict[str, int] = {"1h": 3600, "6h": 6 * 3600, "12h": 12 * 3600, "24h": 24 * 3600, LIVE: 0}
 MAX_FAILURES = 8
 BACKOFF_BASE_SECONDS = 300.0
 BACKOFF_CAP_SECONDS = 6 * 3600.0
@@ -26,6 +28,11 @@ def every_label(seconds: int) -> str:
         if value == seconds:
             return label
     return f"{seconds / 3600:g}h"
+
+
+def is_live(every_seconds: int) -> bool:
+    """A live digest (`every:live`) has no schedule: the activity stream drives it."""
+    return every_seconds == EVERY_SECONDS[LIVE]
 
 
 def next_run_after_success(now: float, every_seconds: int) -> float:

@@ -219,6 +219,40 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX post_liker_reads_read_at ON post_liker_reads (read_at);
     """,
+    # 15: live likes (store/like_events.py): the app's like.create subscriptions LikeLens made, the
+    #     like events recorded before anything is posted (deduplicated by event_uuid and by
+    #     post + liker), each live digest's position in them, and notes its next message carries.
+    """
+    CREATE TABLE live_subscriptions (
+        account_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        subscription_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (account_id, direction)
+    ) WITHOUT ROWID;
+    CREATE TABLE like_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_uuid TEXT UNIQUE,
+        account_id TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        post_id TEXT NOT NULL,
+        liker_id TEXT,
+        liker_json TEXT,
+        liked_at REAL,
+        recorded_at REAL NOT NULL,
+        UNIQUE (account_id, direction, post_id, liker_id)
+    );
+    CREATE INDEX like_events_unresolved ON like_events (post_id) WHERE liker_id IS NULL;
+    CREATE TABLE live_cursors (
+        digest_id INTEGER PRIMARY KEY REFERENCES digests (id) ON DELETE CASCADE,
+        last_event_id INTEGER NOT NULL
+    );
+    CREATE TABLE live_notes (
+        id INTEGER PRIMARY KEY,
+        digest_id INTEGER NOT NULL REFERENCES digests (id) ON DELETE CASCADE,
+        text TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -105,7 +105,7 @@ async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun 
 
 
 async def finish_run(
-    conn: aiosqlite.Connection, run: PendingRun, *, message_id: int, now: float, next_run_at: float,
+    conn: aiosqlite.Connection, run: PendingRun, *, message_id: int, now: float, next_run_at: float | None,
 ) -> None:
     """Discord accepted run's message: its items are delivered, the digest is scheduled again."""
     async with transaction(conn):

@@ -96,9 +96,10 @@ class DuplicateDigest(Exception):
 
 async def add_digest(
     conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, creator_id: int, subject_kind: SubjectKind,
-    subject_id: str, every_seconds: int, now: float, account_id: str | None = None,
+    subject_id: str, every_seconds: int, now: float, account_id: str | None = None, due: bool = True,
 ) -> Digest:
-    """Create an active digest, due at once (its first run records the baseline).
+    """Create an active digest, due at once (its first run records the baseline); `due=False` for a
+    live digest, which the scheduler never runs (digests/live_feed.py does).
 
     Raises DuplicateDigest when the channel already has a digest of this subject (a UNIQUE index
     decides, so two concurrent adds cannot both insert).
@@ -108,7 +109,8 @@ async def add_digest(
             "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
             "created_at, next_run_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id, channel_id, subject_kind, subject_id) DO NOTHING",
-            (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now, now, account_id),
+            (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now,
+             now if due else None, account_id),
         )
         if cursor.rowcount == 0:
             async with conn.execute(

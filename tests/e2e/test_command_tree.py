@@ -68,7 +68,7 @@ async def test_the_first_start_syncs_the_final_tree_once(bot: LikesBot, emulator
         # Guild only: usable in servers (context 0), never in DMs.
         assert command["contexts"] == [0] or command.get("dm_permission") is False
     add_options = {o["name"]: o for o in digest["add"]["options"]}
-    assert [c["value"] for c in add_options["every"]["choices"]] == ["1h", "6h", "12h", "24h"]
+    assert [c["value"] for c in add_options["every"]["choices"]] == ["1h", "6h", "12h", "24h", "live"]
     assert add_options["channel"]["type"] == 7
     assert all(o["required"] for o in add_options.values())
     def required(sub: dict[str, Any]) -> dict[str, bool]:

@@ -1,0 +1,326 @@
+"""The live feed: one activity stream per X app, its like events recorded, then posted in batches.
+
+Started by the digests cog when a live digest exists (or the first is added), stopped on unload.
+Each like event is recorded durably (store/like_events.py) before anything is posted; the flusher
+then posts every live digest's new likes, one message per digest per `min_gap` seconds at most
+(bursts become a few messages), within a second or two of the first waiting like otherwise.
+A like without its liker is resolved from the post's first liking_users page, one request per post
+for a burst (single-flight). A StreamGap longer than X's backfill is filled from liking_users for the
+live post digests, and every live digest's next message says what may still be missing. The time
+the stream was last alive is stored, so a restart backfills from it (resume_from).
+
+A little over 300 lines: the stream, the liker look-ups and the gap filling share the feed's tasks
+and wake-up; splitting the look-ups out (digests/live_likers.py) is the next step if it grows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from digests.live_posting import LivePoster
+from digests.live_subscriptions import LiveSubscriptions, UserAuth, direction_of
+from store import digests as digest_store
+from store import like_events as events
+from store.digests import Digest
+from store.meta import get_meta, set_meta
+from xapi import errors
+from xapi.activity import ActivityClient
+from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
+from xapi.models import LikeEvent, StreamGap, User
+
+if TYPE_CHECKING:
+    from bot import LikesBot
+
+log = logging.getLogger("likelens.live")
+
+ALIVE_EVERY_SECONDS = 5.0
+RESOLVE_RETRY_SECONDS = 60.0
+
+
+def bearer_of(bot: LikesBot) -> BearerAuth | None:
+    """The X app's bearer (X_BEARER_TOKEN, or the sandbox's), which the stream needs."""
+    bearer = getattr(bot.x, "_bearer", None)
+    return bearer if isinstance(bearer, BearerAuth) else None
+
+
+def user_auth_of(bot: LikesBot, guild_id: int | None) -> UserAuth | None:
+    """The user-context token of the account serving guild_id (None: it has none)."""
+    serving = bot.accounts.serving(guild_id)
+    auth = getattr(serving.client, "_user_auth", None) if serving is not None else None
+    return auth if isinstance(auth, OAuth1UserAuth | OAuth2UserAuth) else None
+
+
+def gap_sentence(gap: StreamGap) -> str:
+    start, end = int(gap.start.timestamp()), int(gap.end.timestamp())
+    return (f"X's stream was down from <t:{start}:f> to <t:{end}:f>; likes in that window beyond the "
+            "newest 100 may be missing.")
+
+
+class LiveFeed:
+    """The bot's one activity stream and what it feeds (the digests cog owns it)."""
+
+    def __init__(self, bot: LikesBot) -> None:
+        self.bot = bot
+        self.poster = LivePoster(bot)
+        self.gather_seconds = 0.5
+        self.min_gap = 2.0
+        # Options of the ActivityStream (tests shorten the stall and backoff).
+        self.stream_options: dict[str, Any] = {}
+        self.recorded = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._resolving: dict[str, asyncio.Task[None]] = {}
+        self.activity: ActivityClient | None = None
+        self.subscriptions: LiveSubscriptions | None = None
+        bearer = bearer_of(bot)
+        if bearer is not None:
+            self.activity = ActivityClient(bot.http_session, base_url=bot.x_base_url, bearer=bearer,
+                                           clock=lambda: bot.clock().timestamp())
+            self.subscriptions = LiveSubscriptions(
+                bot.store.conn, self.activity, tag=f"likelens:{bot.application_id}",
+                clock=lambda: bot.clock().timestamp())
+
+    def missing(self, guild_id: int | None) -> str | None:
+        """Why a live digest cannot be added for guild_id's account now, in one sentence (None: it can)."""
+        if self.activity is None:
+            return ("Live digests need X_BEARER_TOKEN (the X app's bearer token, for X's activity stream): "
+                    "the bot's operator sets it and restarts LikeLens.")
+        if user_auth_of(self.bot, guild_id) is None:
+            return ("Live digests need the server's X account to have authorized LikeLens (user context): "
+                    "connect it with `/x connect`.")
+        return None
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    async def live_digests(self) -> list[Digest]:
+        conn = self.bot.store.conn
+        found = [await digest_store.get_digest(conn, i) for i in await events.live_digest_ids(conn)]
+        return [d for d in found if d is not None]
+
+    async def still_served(self) -> list[Digest]:
+        """The live digests whose account still serves their server (a disconnected one's need nothing)."""
+        kept = []
+        for digest in await self.live_digests():
+            serving = self.bot.accounts.serving(digest.guild_id)
+            if serving is None:
+                continue
+            account_id = serving.x_user_id
+            if account_id is None:
+                try:
+                    # The configured account's id (its client caches the answer).
+                    account_id = (await serving.client.me()).id
+                except errors.XApiError:
+                    account_id = digest.account_id  # Unknown now: keep what the digest needs.
+            if account_id == digest.account_id:
+                kept.append(digest)
+        return kept
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """At start: reconcile the subscriptions and read the stream, if any live digest exists."""
+        digests = await self.live_digests()
+        if not digests or self.activity is None or self.subscriptions is None:
+            return
+        try:
+            problems = await self.subscriptions.reconcile(await self.still_served(), self._auth_for_account)
+        except errors.XApiError as failure:
+            problems = [failure.message]
+        for problem in problems:
+            log.warning("Live likes: %s", problem)
+        for digest in digests:
+            if await events.cursor_of(self.bot.store.conn, digest.id) is None and digest.state == "active":
+                await self.begin(digest)
+        self.ensure_running()
+        # Likes recorded before a restart whose liker was still being looked up.
+        for account_id, post_id in await events.unresolved_posts(self.bot.store.conn):
+            self._resolve_soon(account_id, post_id)
+
+    def ensure_running(self) -> None:
+        if self._tasks or self.activity is None:
+            return
+        self._tasks = [asyncio.create_task(self._read_stream(), name="live-stream"),
+                       asyncio.create_task(self._flush_forever(), name="live-flush")]
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop reading and posting (recorded likes not yet posted are posted after the next start)."""
+        tasks = [*self._tasks, *self._resolving.values()]
+        self._tasks, self._resolving = [], {}
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _auth_for_account(self, account_id: str) -> UserAuth | None:
+        for serving in self.bot.accounts.connected():
+            if serving.x_user_id == account_id:
+                return user_auth_of(self.bot, serving.guild_id)
+        return user_auth_of(self.bot, None) or getattr(self.bot.x, "_user_auth", None)
+
+    # ---- digests come and go ----------------------------------------------------------------
+
+    async def subscribe(self, guild_id: int, account_id: str, subject_kind: str) -> None:
+        """The subscription a new live digest of guild_id's account needs (raises X's refusal)."""
+        auth = user_auth_of(self.bot, guild_id)
+        assert self.subscriptions is not None and auth is not None  # `missing` said so otherwise
+        await self.subscriptions.ensure(account_id, direction_of(subject_kind), auth)
+
+    async def begin(self, digest: Digest) -> None:
+        """A new live digest's baseline (the post's listed likers count as seen), then it is fed."""
+        liker_ids: list[str] = []
+        like_count: int | None = None
+        if digest.subject_kind == "post":
+            x = self.bot.accounts.x_for(digest.guild_id)
+            page = await x.liking_users(digest.subject_id)
+            liker_ids = [user.id for user in page.items]
+            like_count = x.known_like_count(digest.subject_id)
+        await self.poster.baseline(digest, liker_ids, like_count)
+        conn = self.bot.store.conn
+        if await get_meta(conn, events.ALIVE_KEY) is None:
+            # The stream's first connection backfills from here: likes before it connects are not lost.
+            await set_meta(conn, events.ALIVE_KEY, str(self.bot.clock().timestamp()))
+        self.ensure_running()
+
+    async def released(self) -> None:
+        """A live digest or an account went (digest remove; cogs/x.py after /x disconnect): delete the
+        subscriptions no live digest of a still-serving account needs any more."""
+        if self.subscriptions is not None:
+            await self.subscriptions.release_unneeded(await self.still_served())
+
+    # ---- the stream ---------------------------------------------------------------------------
+
+    async def _read_stream(self) -> None:
+        assert self.activity is not None
+        conn = self.bot.store.conn
+        alive = await get_meta(conn, events.ALIVE_KEY)
+        resume = datetime.fromtimestamp(float(alive), UTC) if alive else None
+        stream = self.activity.stream(clock=lambda: self.bot.clock().timestamp(), resume_from=resume,
+                                      **self.stream_options)
+        self.stream = stream
+        heartbeat = asyncio.create_task(self._keep_alive_time(stream.connected))
+        try:
+            async for item in stream:
+                if isinstance(item, LikeEvent):
+                    await self._record(item)
+                else:
+                    await self._fill_gap(item)
+        except errors.XApiError as refused:
+            log.error("X refused the activity stream: %s", refused.message)
+        finally:
+            heartbeat.cancel()
+            await stream.aclose()
+
+    async def _keep_alive_time(self, connected: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(ALIVE_EVERY_SECONDS)
+            if connected.is_set():
+                await set_meta(self.bot.store.conn, events.ALIVE_KEY, str(self.bot.clock().timestamp()))
+
+    async def _record(self, event: LikeEvent) -> None:
+        account_id, direction = event.filter_user_id, event.direction or "inbound"
+        if account_id is None:
+            return
+        liker = event.liker
+        if liker is None and direction == "outbound":
+            # The account itself liked the post: no request needed to know who.
+            liker = User(id=account_id, username="", name="")
+        row = await events.record_like(
+            self.bot.store.conn, event_uuid=event.event_uuid, account_id=account_id, direction=direction,
+            post_id=event.liked_post_id, liker=liker,
+            liked_at=event.created_at.timestamp() if event.created_at else None,
+            now=self.bot.clock().timestamp())
+        if row is None:
+            return
+        self.recorded += 1
+        if liker is None:
+            self._resolve_soon(account_id, event.liked_post_id)
+        self._wake.set()
+
+    def _resolve_soon(self, account_id: str, post_id: str) -> None:
+        if post_id in self._resolving:
+            return  # One liking_users request for the whole burst of this post.
+        self._resolving[post_id] = asyncio.create_task(self._resolve(account_id, post_id))
+
+    async def _resolve(self, account_id: str, post_id: str) -> None:
+        conn = self.bot.store.conn
+        try:
+            await asyncio.sleep(self.gather_seconds)
+            while waiting := await events.unresolved(conn, post_id):
+                x = await self._x_of_account(account_id)
+                if x is None:
+                    return
+                try:
+                    page = await x.liking_users(post_id, fresh=True)
+                except errors.XApiError as failure:
+                    # The waiting likes hold their digests' next messages: try again, never give up.
+                    log.warning("Could not read the likers of post %s: %s", post_id, failure.message)
+                    await asyncio.sleep(RESOLVE_RETRY_SECONDS)
+                    continue
+                await events.resolve(conn, account_id=account_id, direction="inbound", post_id=post_id,
+                                     waiting=waiting, newest_likers=page.items)
+                self._wake.set()
+        finally:
+            self._resolving.pop(post_id, None)
+
+    async def _x_of_account(self, account_id: str) -> Any:
+        for digest in await self.live_digests():
+            if digest.account_id == account_id:
+                return self.bot.accounts.x_for(digest.guild_id)
+        return None
+
+    async def _fill_gap(self, gap: StreamGap) -> None:
+        conn = self.bot.store.conn
+        digests = [d for d in await self.live_digests() if d.state == "active"]
+        now = self.bot.clock().timestamp()
+        for digest in digests:
+            if digest.subject_kind != "post" or not digest.account_id:
+                continue
+            try:
+                x = self.bot.accounts.x_for(digest.guild_id)
+                page = await x.liking_users(digest.subject_id, fresh=True)
+            except errors.XApiError as failure:
+                log.warning("Could not fill the stream gap for post %s: %s", digest.subject_id,
+                            failure.message)
+                continue
+            for user in reversed(page.items):
+                await events.record_like(conn, event_uuid=None, account_id=digest.account_id,
+                                         direction="inbound", post_id=digest.subject_id, liker=user,
+                                         liked_at=None, now=now)
+        await events.add_note(conn, [d.id for d in digests], gap_sentence(gap))
+        self._wake.set()
+
+    # ---- posting ------------------------------------------------------------------------------
+
+    async def _flush_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = -self.min_gap
+        while True:
+            await self._wake.wait()
+            # A short gather for the burst, and no channel gets more than one message per min_gap.
+            await asyncio.sleep(max(self.gather_seconds, last + self.min_gap - loop.time()))
+            self._wake.clear()
+            last = loop.time()
+            await self.flush_all()
+
+    async def flush_all(self) -> int:
+        """Post every active live digest's waiting likes; returns how many were posted."""
+        posted = 0
+        self.poster.backlog = False
+        for digest in await self.live_digests():
+            if digest.state != "active":
+                continue
+            try:
+                posted += await self.poster.flush(digest)
+            except Exception:
+                log.exception("Live digest %d could not be posted", digest.id)
+        if self.poster.backlog:
+            self._wake.set()  # The rest goes out after min_gap.
+        return posted
