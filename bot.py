@@ -21,6 +21,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from accounts.configured import configured_x
 from accounts.connect_flow import ConnectFlow
 from accounts.gate import AccountCheckedTree, admit
 from accounts.oauth_flow import OAuthClientConfig
@@ -33,13 +34,11 @@ from store.db import Store
 from store.like_history import LikeHistory
 from store.member_links import MemberLinks
 from store.oauth_states import OAuthStates
-from store.oauth_tokens import attach_vault, current_refresh_token, save_refresh_token, secure_stored_tokens
+from store.oauth_tokens import attach_vault, secure_stored_tokens
 from web import CallbackPage, WebServer, make_app
 from web.alive_file import AliveFile
 from web.metrics import BotMetrics
 from web.pages import HANDLER_FAILED
-from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
-from xapi.caching import TTLCache
 from xapi.client import XClient
 
 if TYPE_CHECKING:
@@ -49,9 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens")
 
 EXTENSIONS = ("cogs.likes", "cogs.digests", "cogs.x", "cogs.message_commands", "cogs.members")
-OAUTH2_TOKEN_NAME = "x_oauth2"
 SIMULATED_NOTE = "Simulated data (LikeLens X sandbox)"
-SIMULATED_LIKE_SECONDS = 20.0
 
 
 # What the bot needs in a channel: read it, post embeds and CSV files, and use its own buttons.
@@ -249,7 +246,12 @@ class LikesBot(commands.Bot):
         settings = self.settings
         clock = lambda: self.clock().timestamp()  # noqa: E731 (one clock for every client)
         cache = shared_cache(clock)
-        self.x = await self._make_x_client(cache)
+        configured = await configured_x(
+            settings, self.http_session, self.store.conn, cache=cache, clock=clock, deadline=self.x_deadline,
+            redactor=self.redactor, resources=self._resources, callback_url=self.web.callback_url,
+        )
+        self.x, self.x_base_url = configured.client, configured.base_url
+        self.sandbox_authorize_url = configured.sandbox_authorize_url
         client_id, client_secret = settings.x_client_id, settings.x_client_secret
         if settings.sandbox:
             from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
@@ -287,70 +289,6 @@ class LikesBot(commands.Bot):
             conn=self.store.conn, states=states, session=self.http_session, config=config,
             accounts=self.accounts, clock=lambda: self.clock().timestamp(), links=self.member_links,
         )
-
-    async def _make_x_client(self, cache: TTLCache[Any]) -> XClient:
-        settings = self.settings
-        base_url = settings.x_api_base_url
-        user_auth: OAuth1UserAuth | OAuth2UserAuth | None
-        bearer = BearerAuth(settings.x_bearer_token) if settings.x_bearer_token else None
-        if settings.sandbox:
-            from xapi import sandbox  # noqa: PLC0415 (only sandbox runs need the server)
-
-            # A bot runs for days: the sandbox keeps no answer bodies, so its memory stays flat.
-            # Its own X app lets the bot's /x/callback in, so /x connect works end to end with no X access.
-            server = sandbox.XSandbox(clock=lambda: self.clock().timestamp(), record_bodies=False,
-                                      redirect_uris=[self.web.callback_url])
-            base_url = await server.start()
-            self.sandbox_authorize_url = base_url + "/i/oauth2/authorize"
-            self._resources.push_async_callback(server.close)
-            # A newcomer's `/digest add … every:live` shows likes arriving (one every 20 s).
-            server.start_simulated_likes(SIMULATED_LIKE_SECONDS)
-            user_auth = OAuth1UserAuth(
-                sandbox.SANDBOX_API_KEY, sandbox.SANDBOX_API_SECRET,
-                sandbox.SANDBOX_ACCESS_TOKEN, sandbox.SANDBOX_ACCESS_TOKEN_SECRET,
-            )
-            bearer = BearerAuth(sandbox.SANDBOX_BEARER_TOKEN)
-            log.warning("=" * 72)
-            log.warning("SANDBOX MODE: X data is SIMULATED by the built-in sandbox at %s", base_url)
-            log.warning("Nothing is read from X; every embed's footer says so.")
-            log.warning("Connect a simulated account to a server: /x connect, then choose one on the "
-                        "sandbox's consent page (the bot's callback is %s)", self.web.callback_url)
-            log.warning("=" * 72)
-        elif (oauth1 := settings.oauth1_credentials()) is not None:
-            user_auth = OAuth1UserAuth(*oauth1)
-        elif (oauth2 := settings.oauth2_credentials()) is not None:
-            user_auth = await self._oauth2_auth(*oauth2)
-        else:
-            # No configured account: only servers that connected their own (/x connect) are served.
-            user_auth = None
-        self.x_base_url = base_url
-        return XClient(
-            self.http_session, base_url=base_url, user_auth=user_auth, bearer=bearer,
-            field_naming=settings.x_field_naming, clock=lambda: self.clock().timestamp(),
-            deadline=self.x_deadline, cache=cache,
-        )
-
-    async def _oauth2_auth(
-        self, client_id: str, client_secret: str | None, configured_token: str
-    ) -> OAuth2UserAuth:
-        conn = self.store.conn
-        # The stored token descends from the configured one by rotation; the configured one may be spent.
-        refresh_token = await current_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token)
-        if self.redactor is not None:
-            self.redactor.add(refresh_token)
-
-        async def persist_rotated(new_token: str) -> None:
-            if self.redactor is not None:
-                self.redactor.add(new_token)
-            await save_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token, new_token)
-
-        auth = OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
-        # Before the store closes: a rotated token still unsaved gets one last attempt.
-        self._resources.push_async_callback(auth.aclose)
-        if self.redactor is not None:
-            # Access tokens come and go every two hours; the redactor reads the live ones.
-            self.redactor.follow(lambda: auth.secrets)
-        return auth
 
     def command_tree_payload(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
         """The JSON `tree.sync(guild=guild)` would send."""

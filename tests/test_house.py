@@ -63,3 +63,25 @@ def test_every_store_write_commits_through_transaction() -> None:
         for number, line in enumerate(path.read_text().splitlines(), 1) if ".commit()" in line
     ]
     assert not bare, f"commits outside store.transactions.transaction(): {bare}"
+
+
+# "Keep files small enough to read in one sitting (about 300 lines)": past this, the module's
+# docstring says why (a phrase such as "over 300 lines: …").
+MAX_LINES = 330
+
+
+def _py_files() -> list[Path]:
+    skip = {".venv", "build", "data"}
+    return [p for p in sorted(ROOT.rglob("*.py")) if not skip & set(p.relative_to(ROOT).parts)]
+
+
+def test_long_modules_say_why_in_their_docstring() -> None:
+    unexplained = []
+    for path in _py_files():
+        text = path.read_text()
+        if text.count("\n") <= MAX_LINES:
+            continue
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        if "over 300 lines" not in docstring.replace("\n", " "):
+            unexplained.append(f"{path.relative_to(ROOT)} ({text.count(chr(10))} lines)")
+    assert not unexplained, f"long modules whose docstring does not say why: {unexplained}"

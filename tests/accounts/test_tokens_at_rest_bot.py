@@ -11,8 +11,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from accounts.configured import OAUTH2_TOKEN_NAME
 from accounts.token_vault import load_vault
-from bot import OAUTH2_TOKEN_NAME
 from config import Settings
 from store.db import MIGRATIONS, TOKENS_AT_REST_MIGRATION, Store, open_database
 from store.oauth_tokens import attach_vault, fingerprint, save_refresh_token

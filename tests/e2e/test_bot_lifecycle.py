@@ -10,7 +10,8 @@ import aiosqlite
 import discord
 import pytest
 
-from bot import OAUTH2_TOKEN_NAME, SIMULATED_NOTE, LikesBot
+from accounts.configured import OAUTH2_TOKEN_NAME
+from bot import SIMULATED_NOTE, LikesBot
 from store.oauth_tokens import current_refresh_token
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator

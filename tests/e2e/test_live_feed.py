@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-import bot as bot_module
+import accounts.configured as configured_module
 from bot import LikesBot
 from digests.live_feed import LiveFeed
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
@@ -215,7 +215,7 @@ async def test_a_crash_between_recording_and_posting_posts_once_after_the_restar
 async def test_sandbox_mode_shows_a_live_digest_of_simulated_likes(
     emulator: DiscordEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bot_module, "SIMULATED_LIKE_SECONDS", 0.2)
+    monkeypatch.setattr(configured_module, "SIMULATED_LIKE_SECONDS", 0.2)
     settings = emulator_settings(emulator, "https://api.x.com", tmp_path / "likelens.db", sandbox=True)
     async with running_bot(emulator, settings):
         result = await InteractionDriver(emulator).slash(

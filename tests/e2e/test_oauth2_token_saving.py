@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import OAUTH2_TOKEN_NAME
+from accounts.configured import OAUTH2_TOKEN_NAME
 from store.oauth_tokens import current_refresh_token
 from tests.accounts.test_tokens_at_rest_bot import oauth2_settings
 from tests.botharness import InteractionDriver, running_bot
