@@ -2,7 +2,8 @@
 
 The schema is versioned by `MIGRATIONS`: migration n (1-based) runs once, in its own transaction,
 and `schema_version` records the last one applied. A later issue adds its tables by appending one
-SQL script to the list; never edit a migration that has shipped.
+SQL script to the list; never edit a migration that has shipped. (The file grows over 300 lines
+with them: the migrations are append-only SQL, read in order, so they stay in one list.)
 """
 
 from __future__ import annotations
