@@ -294,6 +294,7 @@ class LiveFeed:
                 await events.record_like(conn, event_uuid=None, account_id=digest.account_id,
                                          direction="inbound", post_id=digest.subject_id, liker=user,
                                          liked_at=None, now=now)
+        await events.record_gap(conn, gap.end.timestamp())  # scheduled digests over it poll X
         await events.add_note(conn, [d.id for d in digests], gap_sentence(gap))
         self._wake.set()
 

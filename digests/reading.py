@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from digests import policy
+from digests import policy, recorded_likes
 from digests.subjects import RECENT_DAYS, RECENT_MAX_POSTS, RECENT_POSTS_PAGE
 from store import digests as store
 from store.digests import Digest
@@ -136,10 +136,17 @@ class SubjectReader:
             return {}
         return {post.id: post.like_count for post in page.items}
 
+    async def _likers_of(self, digest: Digest, post_id: str, recorded: bool) -> Page[User]:
+        """The post's likers: recorded by the live feed (digests/recorded_likes.py), else from X."""
+        if recorded and digest.account_id:
+            return await recorded_likes.likers_page(self.bot.store.conn, digest.account_id, post_id)
+        return await self.likers(post_id)
+
     async def read(self, digest: Digest) -> Fetched:
         """The subject's current items, newest first."""
+        recorded = await recorded_likes.covered(self.bot.store.conn, digest, self.bot.clock().timestamp())
         if digest.subject_kind == "post":
-            page = await self.likers(digest.subject_id)
+            page = await self._likers_of(digest, digest.subject_id, recorded)
             like_count = await self.like_count(digest.subject_id)
             await self._record(digest, digest.subject_id, page)
             if like_count is not None:
@@ -161,9 +168,10 @@ class SubjectReader:
         )
         since = self.bot.clock() - timedelta(days=RECENT_DAYS)
         recent = [p for p in posts.items if p.created_at is None or p.created_at >= since]
-        if digest.baseline_done:
-            # The baseline read them all; then RECENT_MAX_POSTS a run: posts never checked (new ones)
-            # first, then the least recently checked, newest first among equals (a stable sort).
+        if digest.baseline_done and not recorded:
+            # The baseline read them all (as recorded likes do: they cost no request); then
+            # RECENT_MAX_POSTS a run: posts never checked (new ones) first, then the least recently
+            # checked, newest first among equals (a stable sort).
             checked = await store.post_checks(self.bot.store.conn, digest.id)
             recent = sorted(recent, key=lambda p: checked.get(p.id, -math.inf))[:RECENT_MAX_POSTS]
         items: list[tuple[str, DigestEntry]] = []
@@ -171,7 +179,7 @@ class SubjectReader:
         skipped: list[str] = []
         for post in recent:
             try:
-                page = await self.likers(post.id)
+                page = await self._likers_of(digest, post.id, recorded)
             except (errors.NotFound, errors.NotAuthorizedForResource) as gone:
                 # One post deleted or hidden since X listed it: skip it this run, not the whole digest.
                 skipped.append(f"skipped post {post.id}: {_gone_phrase(gone)}")

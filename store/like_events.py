@@ -19,6 +19,11 @@ from store.transactions import transaction
 from xapi.models import User
 
 ALIVE_KEY = "live_stream_alive"
+# The end of the newest stream gap X's backfill could not cover (likes in it may be missing).
+GAP_END_KEY = "live_stream_gap_end"
+# Recorded likes are kept this long (store/pruning.py), so a scheduled digest whose last run is older
+# than this reads X instead.
+KEPT_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,46 @@ async def forget_subscription(conn: aiosqlite.Connection, account_id: str, direc
     async with transaction(conn):
         await conn.execute("DELETE FROM live_subscriptions WHERE account_id = ? AND direction = ?",
                            (account_id, direction))
+
+
+async def record_gap(conn: aiosqlite.Connection, end: float) -> None:
+    """A stream gap beyond the backfill ended at `end`: scheduled digests whose window it touches poll X."""
+    async with transaction(conn):
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+            "CAST(MAX(CAST(value AS REAL), CAST(excluded.value AS REAL)) AS TEXT)", (GAP_END_KEY, str(end)))
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the store knows of the stream: since when an account's likes are recorded, when the stream
+    was last alive and when its newest unrecoverable gap ended (None: never)."""
+
+    subscribed_at: float | None
+    alive_at: float | None
+    gap_end: float | None
+
+
+async def coverage(conn: aiosqlite.Connection, account_id: str, direction: str) -> Coverage:
+    async with conn.execute(
+        "SELECT (SELECT created_at FROM live_subscriptions WHERE account_id = ? AND direction = ?), "
+        "(SELECT CAST(value AS REAL) FROM meta WHERE key = ?), "
+        "(SELECT CAST(value AS REAL) FROM meta WHERE key = ?)",
+        (account_id, direction, ALIVE_KEY, GAP_END_KEY),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return Coverage(*(None if value is None else float(value) for value in row))
+
+
+async def recorded_likers(conn: aiosqlite.Connection, account_id: str, post_id: str) -> list[User]:
+    """The known likers recorded for the account's post (inbound), newest first."""
+    async with conn.execute(
+        "SELECT liker_json FROM like_events WHERE account_id = ? AND direction = 'inbound' AND post_id = ? "
+        "AND liker_id IS NOT NULL ORDER BY id DESC", (account_id, post_id),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [user for row in rows if (user := _user(row[0])) is not None]
 
 
 async def live_digest_ids(conn: aiosqlite.Connection) -> list[int]:

@@ -11,6 +11,11 @@
 - Digests disabled because the bot left their server (reason `guild_left_reason`) and not run
   for LEFT_SERVER_DAYS: deleted, with their runs and items (ON DELETE CASCADE).
 - Paginator states (browse_states) untouched for BROWSE_STATE_DAYS (the paginator's own bound).
+- Recorded like events (like_events, the live feed's): those recorded more than
+  like_events.KEPT_DAYS (30) days ago that every live digest has passed (its cursor); a like a live
+  digest has not posted yet is kept, however old. Scheduled digests read them only for windows
+  newer than that bound (digests/recorded_likes.py). Live digests' runs are digest runs: the run
+  bounds above apply to them too.
 - Like history (recorded likers, like-count samples, likers reads): store.like_history's bounds
   (92 days; 1000 likers and 500 samples a post), in a transaction of its own after the others.
 """
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from store import like_events
 from store.like_history import LikeHistory
 from store.transactions import transaction
 
@@ -43,6 +49,7 @@ class PruneReport:
     browse_states: int
     likers: int = 0
     like_samples: int = 0
+    like_events: int = 0
 
 
 async def prune(conn: aiosqlite.Connection, *, now: float, guild_left_reason: str) -> PruneReport:
@@ -69,6 +76,12 @@ async def prune(conn: aiosqlite.Connection, *, now: float, guild_left_reason: st
         browse = await conn.execute(
             "DELETE FROM browse_states WHERE updated_at < ?", (now - BROWSE_STATE_DAYS * DAY_SECONDS,)
         )
+        events = await conn.execute(
+            "DELETE FROM like_events WHERE recorded_at < ? AND id <= ("
+            "  SELECT COALESCE(MIN(last_event_id), (SELECT COALESCE(MAX(id), 0) FROM like_events))"
+            "  FROM live_cursors)",
+            (now - like_events.KEPT_DAYS * DAY_SECONDS,),
+        )
     history = await LikeHistory(conn).prune(now=now)
     return PruneReport(runs.rowcount, items.rowcount, left.rowcount, browse.rowcount, history.likers,
-                       history.samples)
+                       history.samples, events.rowcount)
