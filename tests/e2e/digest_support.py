@@ -1,7 +1,7 @@
 """Shared pieces of the digest end-to-end tests: a settable clock, a sandbox and a bot on it.
 
-The fixtures `clock`, `dbot` and `driver` are imported by the digest test modules (each defines its
-own `x` sandbox fixture, which `dbot` runs on).
+The digest test modules bind the fixtures `clock`, `dbot`, `driver` and `x` (the sandbox `dbot`
+runs on) from here, and share its names (MESSAGES, POST, POST_URL, add).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from digests.scheduler import DigestScheduler
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator, Message
 from tests.spec.xspec import exchange_problems
+from xapi import sandbox
 from xapi.sandbox import XSandbox
 
 
@@ -119,3 +120,25 @@ def bot_may(bot: LikesBot, emulator: DiscordEmulator, channel: str, permission: 
 def posted(emulator: DiscordEmulator, channel: str = "digests") -> list[Message]:
     """The messages in a channel, oldest first."""
     return emulator.messages_in(emulator.channel(channel))
+
+
+MESSAGES = ("POST", "/channels/{channel_id}/messages")
+CALLBACKS = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
+POST = sandbox.POST_7_LIKES
+POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
+
+
+@pytest_asyncio.fixture
+async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
+    """The digest modules' X sandbox on the shared clock (dbot runs on it)."""
+    async with sandbox_on(clock) as server:
+        yield server
+
+
+async def add(
+    driver: InteractionDriver, subject: str = POST_URL, every: str = "6h", channel: str = "digests"
+) -> str:
+    """/digest add through Discord; the ephemeral answer's text."""
+    result = await driver.slash("digest add", subject=subject, channel=channel, every=every)
+    assert result.ephemeral
+    return result.content

@@ -2,55 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
 import pytest
-import pytest_asyncio
 
 from bot import LikesBot
 from store import digests as store
 from tests.botharness import InteractionDriver
 from tests.e2e import digest_support
 from tests.e2e.digest_support import (
+    MESSAGES,
+    POST,
     SettableClock,
+    add,
     bot_may,
     digest_bot,
     eventually,
     posted,
-    sandbox_on,
     scheduler_of,
     until,
 )
 from tests.emulator import DiscordEmulator
-from xapi import sandbox
 from xapi.sandbox import XSandbox
 
-MESSAGES = ("POST", "/channels/{channel_id}/messages")
-CALLBACKS = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
-POST = sandbox.POST_7_LIKES
-POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
-
-
-# The digest tests' shared fixtures (each module brings its own `x` sandbox, which dbot runs on).
+# The digest tests' shared fixtures and names (digest_support.x is the sandbox dbot runs on).
 clock = digest_support.clock
 dbot = digest_support.dbot
 driver = digest_support.driver
-
-
-@pytest_asyncio.fixture
-async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
-    async with sandbox_on(clock) as server:
-        yield server
-
-
-async def add(
-    driver: InteractionDriver, subject: str = POST_URL, every: str = "6h", channel: str = "digests"
-) -> str:
-    result = await driver.slash("digest add", subject=subject, channel=channel, every=every)
-    assert result.ephemeral
-    return result.content
+x = digest_support.x
 
 
 async def test_add_refuses_a_channel_where_the_bot_cannot_embed(

@@ -3,13 +3,11 @@ and the Browse button across a restart."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
-import pytest_asyncio
 
 from bot import LikesBot
 from store import digests as store
@@ -17,9 +15,9 @@ from tests.botharness import InteractionDriver
 from tests.e2e import digest_support
 from tests.e2e.digest_support import (
     SettableClock,
+    add,
     digest_bot,
     posted,
-    sandbox_on,
     scheduler_of,
 )
 from tests.emulator import DiscordEmulator
@@ -27,30 +25,11 @@ from ui.error_messages import APOLOGY
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
-MESSAGES = ("POST", "/channels/{channel_id}/messages")
-CALLBACKS = ("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
-POST = sandbox.POST_7_LIKES
-POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
-
-
-# The digest tests' shared fixtures (each module brings its own `x` sandbox, which dbot runs on).
+# The digest tests' shared fixtures and names (digest_support.x is the sandbox dbot runs on).
 clock = digest_support.clock
 dbot = digest_support.dbot
 driver = digest_support.driver
-
-
-@pytest_asyncio.fixture
-async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
-    async with sandbox_on(clock) as server:
-        yield server
-
-
-async def add(
-    driver: InteractionDriver, subject: str = POST_URL, every: str = "6h", channel: str = "digests"
-) -> str:
-    result = await driver.slash("digest add", subject=subject, channel=channel, every=every)
-    assert result.ephemeral
-    return result.content
+x = digest_support.x
 
 
 async def test_browse_opens_a_private_paginator_for_whoever_clicks_even_after_a_restart(
