@@ -162,7 +162,8 @@ class ConnectFlow:
         return Disconnected(handle, revoked, paused)
 
     async def _revoke_old(self, old: Any) -> bool:
-        """Revoke a replaced or disconnected account's refresh token at X; False when X could not."""
+        """Revoke a replaced or disconnected account's refresh token at X, then its access token (it
+        would stay valid for up to two hours); False when X could not revoke the refresh token."""
         token = old.refresh_token() if callable(getattr(old, "refresh_token", None)) else None
         if not token:
             return False
@@ -171,6 +172,13 @@ class ConnectFlow:
         except OAuthFlowError as error:
             log.warning("could not revoke a replaced X refresh token: %s", error.message)
             return False
+        access = old.access_token() if callable(getattr(old, "access_token", None)) else None
+        if access:
+            try:
+                await oauth_flow.revoke(self.session, self.config, access, "access_token")
+            except OAuthFlowError as error:
+                log.warning("could not revoke a replaced X access token (it expires by itself): %s",
+                            error.message)
         return True
 
 

@@ -95,6 +95,11 @@ class AccountAuth(OAuth2UserAuth):
         """The newest refresh token X gave this connection (what to revoke), or None."""
         return self._refresh_token or None
 
+    @property
+    def current_access_token(self) -> str | None:
+        """The access token in use (revoked with the refresh token: it stays valid for hours), or None."""
+        return self._access_token
+
     def _refusal(self) -> errors.AccountNeedsReconnect:
         return errors.AccountNeedsReconnect(reconnect_sentence(self.handle), endpoint="oauth2_token")
 
@@ -143,6 +148,10 @@ class ServingAccount:
     def refresh_token(self) -> str | None:
         """A connected account's newest refresh token (for revoking it at X); None otherwise."""
         return self._auth.current_refresh_token if self._auth is not None else None
+
+    def access_token(self) -> str | None:
+        """A connected account's access token in use (for revoking it at X); None otherwise."""
+        return self._auth.current_access_token if self._auth is not None else None
 
 
 @dataclass

@@ -48,6 +48,9 @@ async def test_disconnect_revokes_at_x_forgets_the_tokens_and_pauses_the_digests
         driver = InteractionDriver(emulator)
         await connect_in_browser(driver, browser_page)
         token = refresh_token_of(bot, emulator)
+        serving = bot.accounts.serving(int(emulator.guild.id))
+        access = serving.access_token() if serving is not None else None
+        assert access is not None and x_sandbox.oauth2.is_live(access)
         digest_id = await add_digest(bot, emulator, COMMUNITY_MAPLE.post_ids[0])
         result = await driver.slash("x disconnect")
         assert result.ephemeral and result.content == (
@@ -56,8 +59,10 @@ async def test_disconnect_revokes_at_x_forgets_the_tokens_and_pauses_the_digests
         assert bot.accounts.serving(int(emulator.guild.id)) is None or (
             bot.accounts.serving(int(emulator.guild.id)).how != "connected")  # type: ignore[union-attr]
         # X refuses the revoked refresh token from now on.
-        assert [r.status for r in x_sandbox.requests_to("/2/oauth2/revoke")] == [200]
+        assert [r.status for r in x_sandbox.requests_to("/2/oauth2/revoke")] == [200, 200]
         assert x_sandbox.oauth2.refresh(token, CLIENT_ID) is None
+        # The access token too: it would otherwise read the account's likes for up to two more hours.
+        assert not x_sandbox.oauth2.is_live(access)
         digest = await digest_store.get_digest(bot.store.conn, digest_id)
         assert digest is not None and (digest.state, digest.reason) == (
             "paused", "the server's X account @maple_guild was disconnected")
@@ -72,6 +77,9 @@ async def test_connecting_another_account_replaces_it_revokes_the_old_token_and_
         driver = InteractionDriver(emulator)
         await connect_in_browser(driver, browser_page)
         old_token = refresh_token_of(bot, emulator)
+        old = bot.accounts.serving(int(emulator.guild.id))
+        old_access = old.access_token() if old is not None else None
+        assert old_access is not None
         digest_id = await add_digest(bot, emulator, COMMUNITY_MAPLE.post_ids[0])
         result, page = await connect_in_browser(driver, browser_page, handle="harbor_club")
         assert page.sentence == f"Connected @harbor_club to {emulator.guild.name}. You can close this tab."
@@ -81,6 +89,7 @@ async def test_connecting_another_account_replaces_it_revokes_the_old_token_and_
         serving = bot.accounts.serving(int(emulator.guild.id))
         assert serving is not None and serving.x_user_id == COMMUNITY_HARBOR.id
         assert x_sandbox.oauth2.refresh(old_token, CLIENT_ID) is None
+        assert not x_sandbox.oauth2.is_live(old_access)
         digest = await digest_store.get_digest(bot.store.conn, digest_id)
         assert digest is not None and (digest.state, digest.reason) == (
             "paused", "the server's X account changed to @harbor_club")
@@ -165,8 +174,9 @@ async def test_figures_requests_per_connect_and_time_from_callback_to_stored_tok
             requests.append(len(made))
             assert cog is not None and cog.last_connect is not None  # type: ignore[attr-defined]
             seconds.append(cog.last_connect.seconds_to_store)  # type: ignore[attr-defined]
-    # The first connect: exchange + users/me; each replacement adds the old token's revocation.
-    assert requests[0] == 2 and set(requests[1:]) == {3}
+    # The first connect: exchange + users/me; each replacement adds the old tokens' revocations
+    # (refresh and access token).
+    assert requests[0] == 2 and set(requests[1:]) == {4}
     median_ms = statistics.median(seconds) * 1000
     print(f"\nX requests per connect: {requests[0]} (a replacement: {requests[1]}); "
           f"callback to stored token: median {median_ms:.1f} ms of {len(seconds)}")
