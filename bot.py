@@ -4,6 +4,10 @@ logging, takes the single-instance lock and maps failures to exit codes).
 setup_hook reads whether the Discord application is public (the account rule, accounts/), opens
 the HTTP session, the store and the X client (the built-in sandbox for `--sandbox`), loads the
 cogs and syncs the slash commands when they changed.
+
+(A little over 300 lines: setup_hook wires the session, store, vault, web server, accounts and
+cogs in one order that close() unwinds; the configured client, the alive file and the command sync
+already live in accounts/configured.py, web/alive_file.py and cogs/command_sync.py.)
 """
 
 from __future__ import annotations

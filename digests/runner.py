@@ -2,6 +2,10 @@
 
 DigestRunner decides what a run's outcome does to the digest: back off, pause (a missing
 permission, told to the creator), or disable (its subject or channel is gone, or failures in a row).
+
+(A little over 300 lines: every outcome of one run, and what it does to the digest, stays in one
+place so no path forgets to log or reschedule; the reading and delivery are digests/reading.py and
+digests/delivery.py.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Pure embed renderers of the /likes answers: text from X escaped, every embed within Discord's limits."""
+"""Pure embed renderers of the /likes answers: text from X escaped, every embed within Discord's limits.
+
+(A little over 300 lines: the /likes renderers share one set of limits and escaping helpers, and
+the hypothesis tests in tests/ui hold them all against Discord's limits together.)
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 Every id, name and number comes from a fixed seed, so tests can name them. Likes carry a sequence
 number that only grows: pages are cut by sequence, so likes added at run time never shift a page.
+
+(A little over 300 lines: the seed is one world whose ids refer to each other; split, its
+cross-references would span files.)
 """
 
 from __future__ import annotations
