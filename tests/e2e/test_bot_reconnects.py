@@ -4,37 +4,32 @@ follows the connection, and a rate-limited digest send (discord.py waits it out,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import pytest_asyncio
 
 from launcher import healthcheck  # the CLI's --healthcheck
 from store import digests as store
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.e2e import digest_support
-from tests.e2e.digest_support import SettableClock, posted, sandbox_on, scheduler_of, until
+from tests.e2e.digest_support import (
+    MESSAGES,
+    POST,
+    POST_URL,
+    SettableClock,
+    posted,
+    scheduler_of,
+    until,
+)
 from tests.emulator import DiscordEmulator
-from xapi import sandbox
 from xapi.sandbox import XSandbox
 
 if TYPE_CHECKING:
     from bot import LikesBot
 
-MESSAGES = ("POST", "/channels/{channel_id}/messages")
-POST = sandbox.POST_7_LIKES
-POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
-
 clock = digest_support.clock
 dbot = digest_support.dbot
 driver = digest_support.driver
-
-
-@pytest_asyncio.fixture
-async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
-    async with sandbox_on(clock) as server:
-        yield server
+x = digest_support.x
 
 
 async def digest_with_new_likers(

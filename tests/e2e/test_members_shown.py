@@ -5,32 +5,19 @@ and the likers LikeLens reads there are recorded in the like history (lookup, di
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
-
 from bot import LikesBot
 from tests.botharness import InteractionDriver
 from tests.e2e import digest_support
-from tests.e2e.digest_support import SettableClock, posted, sandbox_on, scheduler_of
+from tests.e2e.digest_support import MESSAGES, POST, POST_URL, SettableClock, posted, scheduler_of
 from tests.e2e.likes_support import assert_no_pings
 from tests.emulator import DiscordEmulator
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
-MESSAGES = ("POST", "/channels/{channel_id}/messages")
-POST = sandbox.POST_7_LIKES
-POST_URL = f"https://x.com/{sandbox.OWNER_USERNAME}/status/{POST}"
-
 clock = digest_support.clock
 dbot = digest_support.dbot
 driver = digest_support.driver
-
-
-@pytest_asyncio.fixture
-async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
-    async with sandbox_on(clock) as server:
-        yield server
+x = digest_support.x
 
 
 async def test_likes_post_pages_show_a_linked_likers_member_without_a_ping_and_record_the_likers(
