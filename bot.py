@@ -34,7 +34,7 @@ from accounts.rule import configured_account_serves, unserved_servers_notice
 from accounts.token_vault import TokenVault, TokenVaultError, load_vault
 from cogs.command_sync import command_tree_payload, sync_commands_if_changed
 from config import Settings
-from store.db import Store
+from store.db import Store, open_store
 from store.like_history import LikeHistory
 from store.member_links import MemberLinks
 from store.oauth_states import OAuthStates
@@ -170,7 +170,7 @@ class LikesBot(commands.Bot):
         self.application_public = self.application is None or self.application.bot_public
         self.http_session = aiohttp.ClientSession()
         self._resources.push_async_callback(self.http_session.close)
-        self.store = await Store.open(self.settings.database_path)
+        self.store = await open_store(self.settings.database_path, self.settings.database_url)
         self._resources.push_async_callback(self.store.close)
         self.member_links = MemberLinks(self.store.conn)
         self.like_history = LikeHistory(self.store.conn)

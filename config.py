@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from dotenv import find_dotenv, load_dotenv
 
@@ -27,7 +28,7 @@ ENVIRONMENT_VARIABLES = (
     "DISCORD_TOKEN", "DEV_GUILD_ID", *OAUTH1_VARIABLES, "X_CLIENT_ID", "X_CLIENT_SECRET",
     "X_OAUTH2_REFRESH_TOKEN", "X_BEARER_TOKEN", "X_API_BASE_URL", "X_FIELD_NAMING", "X_ACCOUNT_GUILDS",
     "DATABASE_PATH", "LOG_LEVEL", "LIKELENS_SECRET_KEY", "X_DAILY_ITEMS_PER_SERVER",
-    "WEB_HOST", "WEB_PORT", "PUBLIC_BASE_URL", "X_AUTHORIZE_URL",
+    "WEB_HOST", "WEB_PORT", "PUBLIC_BASE_URL", "X_AUTHORIZE_URL", "DATABASE_URL", "SHARD_COUNT", "SHARD_IDS",
 )
 SERVER_ID_PATTERN = r"[1-9][0-9]{0,19}"
 
@@ -72,6 +73,11 @@ class Settings:
     public_base_url: str | None = None
     # X's consent page for /x connect (the sandbox's in --sandbox mode).
     x_authorize_url: str = DEFAULT_X_AUTHORIZE_URL
+    # PostgreSQL shared by every process of a deployment (postgresql://…); None: the SQLite file.
+    database_url: str | None = field(default=None, repr=False)
+    # Discord shards: how many the deployment runs, and which of them this process runs (None: all).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def user_auth_kind(self) -> UserAuthKind:
@@ -105,8 +111,52 @@ class Settings:
             self.discord_token, self.x_api_key, self.x_api_secret, self.x_access_token,
             self.x_access_token_secret, self.x_client_secret, self.x_oauth2_refresh_token,
             self.x_bearer_token, *(self.likelens_secret_key or "").split(","),
+            self.database_url, _url_password(self.database_url),
         )
         return tuple(v.strip() for v in values if v and v.strip())
+
+
+def _url_password(url: str | None) -> str | None:
+    return urlsplit(url).password if url else None
+
+
+def _check_database_url(value: str, secret_key: str | None) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres") or (not parts.hostname and not parts.path.strip("/")):
+        raise ConfigError(
+            "DATABASE_URL is malformed: use postgresql://user:password@host:5432/database, "
+            "or remove the line to use the SQLite file at DATABASE_PATH"
+        )
+    if secret_key is None:
+        raise ConfigError(
+            "LIKELENS_SECRET_KEY is not set but DATABASE_URL is: every process sharing the database must "
+            "decrypt the same stored tokens, so set the same key in each (secret.key is one process's file)"
+        )
+    return value
+
+
+def _check_shards(count: str | None, ids: str | None) -> tuple[int | None, tuple[int, ...] | None]:
+    if count is None:
+        if ids is not None:
+            raise ConfigError(
+                "SHARD_COUNT is not set but SHARD_IDS is: set how many shards the deployment runs"
+            )
+        return None, None
+    if not re.fullmatch(r"[1-9][0-9]{0,4}", count):
+        raise ConfigError(
+            f"SHARD_COUNT is malformed ({count!r}): set it to how many shards the deployment runs "
+            "(a whole number above 0), or remove the line"
+        )
+    total = int(count)
+    if ids is None:
+        return total, None
+    parts = [part.strip() for part in ids.split(",") if part.strip()]
+    if not parts or not all(re.fullmatch(r"[0-9]{1,5}", part) and int(part) < total for part in parts):
+        raise ConfigError(
+            f"SHARD_IDS is malformed ({ids!r}): list this process's shards, comma-separated, each from 0 "
+            f"to {total - 1} (SHARD_COUNT is {total}), or remove the line to run them all"
+        )
+    return total, tuple(sorted({int(part) for part in parts}))
 
 
 def _get(environ: Mapping[str, str], name: str) -> str | None:
@@ -235,6 +285,8 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
     web_host, web_port = _get(environ, "WEB_HOST"), _get(environ, "WEB_PORT")
     port = _check_web_port(web_port) if web_port else DEFAULT_WEB_PORT
     public_base_url, authorize_url = _get(environ, "PUBLIC_BASE_URL"), _get(environ, "X_AUTHORIZE_URL")
+    database_url = _get(environ, "DATABASE_URL")
+    shard_count, shard_ids = _check_shards(_get(environ, "SHARD_COUNT"), _get(environ, "SHARD_IDS"))
     return Settings(
         discord_token=token,
         x_api_key=None if sandbox else _get(environ, "X_API_KEY"),
@@ -260,6 +312,9 @@ def settings_from(environ: Mapping[str, str], *, sandbox: bool = False) -> Setti
                          if public_base_url else f"http://127.0.0.1:{port}" if port else None),
         x_authorize_url=(_check_url("X_AUTHORIZE_URL", authorize_url, DEFAULT_X_AUTHORIZE_URL)
                          if authorize_url else DEFAULT_X_AUTHORIZE_URL),
+        database_url=_check_database_url(database_url, secret_key) if database_url else None,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
     )
 
 

@@ -34,7 +34,7 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot import LikesBot
 from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
-from store.db import MIGRATIONS
+from store.db import MIGRATIONS, DatabaseUnavailable
 from web import WebServerError
 from web.alive_file import ALIVE_INTERVAL
 
@@ -250,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         # Held until the process ends: the name keeps the descriptor referenced, for the reader.
-        _instance_lock = take_instance_lock(settings.database_path)
-        make_database_private(settings.database_path)
+        # On PostgreSQL many processes share the database by design (work is claimed in it).
+        _instance_lock = None if settings.database_url else take_instance_lock(settings.database_path)
+        if not settings.database_url:
+            make_database_private(settings.database_path)
     except AlreadyRunning as error:
         print(error, file=sys.stderr)
         return 2
@@ -262,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if (problem := database_problem(settings.database_path)) is not None:
+    if not settings.database_url and (problem := database_problem(settings.database_path)) is not None:
         print(f"LikeLens configuration error: DATABASE_PATH cannot be used ({problem})", file=sys.stderr)
         return 2
     redactor = setup_logging(settings)
@@ -270,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run_bot(settings, force_sync=args.sync, redactor=redactor))
     except KeyboardInterrupt:
         return 0
+    except DatabaseUnavailable as error:
+        log.error("%s", error)
+        return 1
     except WebServerError as error:
         # A busy WEB_PORT: the sentence names the address and the variables to change.
         log.error("%s", error)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import aiosqlite
 
 from config import Settings
+from store.engine import Database
 from store.oauth_tokens import current_refresh_token, save_refresh_token
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.caching import TTLCache
@@ -38,7 +38,7 @@ class ConfiguredX:
 
 
 async def configured_x(
-    settings: Settings, session: aiohttp.ClientSession, conn: aiosqlite.Connection, *, cache: TTLCache[Any],
+    settings: Settings, session: aiohttp.ClientSession, conn: Database, *, cache: TTLCache[Any],
     clock: Callable[[], float], deadline: float, redactor: SecretRedactingFilter | None,
     resources: contextlib.AsyncExitStack, callback_url: str,
 ) -> ConfiguredX:
@@ -81,7 +81,7 @@ async def configured_x(
 
 
 async def _oauth2_auth(
-    conn: aiosqlite.Connection, client_id: str, client_secret: str | None, configured_token: str, *,
+    conn: Database, client_id: str, client_secret: str | None, configured_token: str, *,
     redactor: SecretRedactingFilter | None, resources: contextlib.AsyncExitStack,
 ) -> OAuth2UserAuth:
     # The stored token descends from the configured one by rotation; the configured one may be spent.

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
-import aiosqlite
 
 from accounts import oauth_flow
 from accounts.link_flow import Linked, MemberLinkStore, complete_link
@@ -35,6 +34,7 @@ from accounts.oauth_flow import (
     XAccount,
 )
 from store import digests as digest_store
+from store.engine import Database
 from store.oauth_states import OAuthStates
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class ConnectFlow:
     """The connect flow of one bot: its state store, X's OAuth 2.0 client and the account registry."""
 
     def __init__(
-        self, *, conn: aiosqlite.Connection, states: OAuthStates, session: aiohttp.ClientSession,
+        self, *, conn: Database, states: OAuthStates, session: aiohttp.ClientSession,
         config: OAuthClientConfig, accounts: ConnectedAccounts, clock: Callable[[], float],
         links: MemberLinkStore | None = None,
     ) -> None:
@@ -182,7 +182,7 @@ class ConnectFlow:
         return True
 
 
-async def pause_guild_digests(conn: aiosqlite.Connection, guild_id: int, reason: str) -> int:
+async def pause_guild_digests(conn: Database, guild_id: int, reason: str) -> int:
     """Pause the server's active digests with reason (they read from an account no longer its own)."""
     active = [d for d in await digest_store.guild_digests(conn, guild_id) if d.state == "active"]
     for digest in active:

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import aiohttp
-import aiosqlite
 
 from accounts.oauth_flow import TokenGrant, XAccount
 from accounts.rule import refusal_sentence
 from accounts.server_x import LikeCountHints, ServerX
 from store import connected_accounts as stored
 from store.connected_accounts import ConnectedAccount
+from store.engine import Database
 from xapi import errors
 from xapi.auth import OAuth2UserAuth
 from xapi.caching import TTLCache
@@ -173,7 +173,7 @@ class AccountRegistry:
     """`bot.accounts`: the serving account of each server, built in setup_hook after the store."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, session: aiohttp.ClientSession, *, base_url: str,
+        self, conn: Database, session: aiohttp.ClientSession, *, base_url: str,
         clock: Callable[[], float], field_naming: FieldNaming = "tweet", deadline: float = 10.0,
         oauth_client_id: str | None = None, oauth_client_secret: str | None = None,
         redactor: Redactor | None = None, cache: TTLCache[Any] | None = None, daily_cap: int | None = None,

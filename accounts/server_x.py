@@ -17,9 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import aiosqlite
-
 from store import daily_usage
+from store.engine import Database
 from xapi import errors
 from xapi.client import XClient
 from xapi.models import Page, Post, User
@@ -63,7 +62,7 @@ class ServerX:
     """The X calls of one server, on its account's client, within its daily item cap (None: no cap)."""
 
     def __init__(
-        self, client: XClient, *, conn: aiosqlite.Connection, guild_id: int | None, cap: int | None,
+        self, client: XClient, *, conn: Database, guild_id: int | None, cap: int | None,
         clock: Callable[[], float], hints: LikeCountHints,
     ) -> None:
         self.client = client

@@ -34,6 +34,7 @@ from bench.harness import (
     schema_checks_off,
 )
 from bench.x_requests import x_client
+from store.engine import Database
 from tests.botharness import emulator_settings, running_bot
 from tests.e2e.digest_support import SettableClock, scheduler_of
 from xapi import sandbox
@@ -83,7 +84,7 @@ def channel_count(scale: Scale) -> int:
 
 
 async def insert_digests(
-    conn: aiosqlite.Connection, scale: Scale, posts: list[str], *, guild_id: int, channel_ids: list[int],
+    conn: Database, scale: Scale, posts: list[str], *, guild_id: int, channel_ids: list[int],
     now: float,
 ) -> None:
     due = due_indexes(scale)

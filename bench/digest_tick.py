@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import requests_since
 from digests.scheduler import DigestScheduler, TickReport
+from store.engine import Database
 from tests.botharness import emulator_settings, running_bot
 from tests.e2e.digest_support import SettableClock, scheduler_of
 from tests.emulator import DiscordEmulator, schema
@@ -42,7 +41,7 @@ MAX_X_REQUESTS = len(POSTS) + math.ceil(len(POSTS) / 100) + 2 + 1 + 10
 
 
 async def insert_digests(
-    conn: aiosqlite.Connection, *, guild_id: int, channel_ids: list[int], total: int, due: int, now: float,
+    conn: Database, *, guild_id: int, channel_ids: list[int], total: int, due: int, now: float,
 ) -> None:
     rows = []
     for n in range(total):

@@ -15,9 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import aiosqlite
-
 from store.browse_state import save_positions
+from store.engine import Database
 
 log = logging.getLogger("likelens.browse")
 # Not a command or component handler: the test and bench harnesses do not wait for it.
@@ -29,7 +28,7 @@ WRITE_DELAY = 1.0
 class PositionWriter:
     """Write-behind of paginator positions: `save` returns at once, `flush` waits until all are stored."""
 
-    def __init__(self, connection: Callable[[], aiosqlite.Connection], *, delay: float = WRITE_DELAY) -> None:
+    def __init__(self, connection: Callable[[], Database], *, delay: float = WRITE_DELAY) -> None:
         self._connection = connection
         self._delay = delay
         self._pending: dict[str, tuple[dict[str, Any], float]] = {}

@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-import aiosqlite
-
 from store import like_events as store
 from store.digests import Digest
+from store.engine import Database
 from xapi import errors
 from xapi.activity import ActivityClient
 from xapi.auth import OAuth1UserAuth, OAuth2UserAuth
@@ -43,7 +42,7 @@ class LiveSubscriptions:
     """Creates, deletes and reconciles LikeLens' subscriptions; `tag` marks them as this deployment's."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, activity: ActivityClient, *, tag: str, clock: Callable[[], float],
+        self, conn: Database, activity: ActivityClient, *, tag: str, clock: Callable[[], float],
     ) -> None:
         self._conn = conn
         self._activity = activity

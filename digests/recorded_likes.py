@@ -11,10 +11,9 @@ likers with the digest's delivered items, not times). Otherwise the digest polls
 
 from __future__ import annotations
 
-import aiosqlite
-
 from store import like_events as events
 from store.digests import Digest
+from store.engine import Database
 from xapi.models import Page, User
 
 DAY_SECONDS = 86400.0
@@ -22,7 +21,7 @@ DAY_SECONDS = 86400.0
 ALIVE_SLACK_SECONDS = 60.0
 
 
-async def covered(conn: aiosqlite.Connection, digest: Digest, now: float) -> bool:
+async def covered(conn: Database, digest: Digest, now: float) -> bool:
     """Whether the recorded likes hold every like of the digest's window (since its last run)."""
     if (digest.subject_kind not in ("post", "recent") or not digest.account_id or not digest.baseline_done
             or digest.last_run_at is None or digest.every_seconds == 0):
@@ -36,7 +35,7 @@ async def covered(conn: aiosqlite.Connection, digest: Digest, now: float) -> boo
             and since >= now - events.KEPT_DAYS * DAY_SECONDS)
 
 
-async def likers_page(conn: aiosqlite.Connection, account_id: str, post_id: str) -> Page[User]:
+async def likers_page(conn: Database, account_id: str, post_id: str) -> Page[User]:
     """The post's recorded likers as a page of liking_users would list them (newest first), all of them."""
     likers = tuple(await events.recorded_likers(conn, account_id, post_id))
     return Page(items=likers, result_count=len(likers))

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
+from store.engine import Database
 from store.transactions import transaction
 
 # Base-36 ids of 10 characters: short in a custom_id, 3.6e15 values, so collisions do not happen.
@@ -42,7 +41,7 @@ def new_browse_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
 
 
-async def save_browse(conn: aiosqlite.Connection, record: BrowseRecord, *, now: float) -> None:
+async def save_browse(conn: Database, record: BrowseRecord, *, now: float) -> None:
     """Insert or replace the record."""
     async with transaction(conn):
         await conn.execute(
@@ -56,7 +55,7 @@ async def save_browse(conn: aiosqlite.Connection, record: BrowseRecord, *, now: 
 
 
 async def save_position(
-    conn: aiosqlite.Connection, browse_id: str, state: dict[str, Any], *, now: float,
+    conn: Database, browse_id: str, state: dict[str, Any], *, now: float,
 ) -> None:
     """Record where the paginator `browse_id` stands now."""
     async with transaction(conn):
@@ -67,7 +66,7 @@ async def save_position(
 
 
 async def save_positions(
-    conn: aiosqlite.Connection, positions: Mapping[str, tuple[dict[str, Any], float]],
+    conn: Database, positions: Mapping[str, tuple[dict[str, Any], float]],
 ) -> None:
     """Record where several paginators stand (browse id -> (state, when)), in one transaction."""
     async with transaction(conn):
@@ -77,7 +76,7 @@ async def save_positions(
         )
 
 
-async def load_browse(conn: aiosqlite.Connection, browse_id: str) -> BrowseRecord | None:
+async def load_browse(conn: Database, browse_id: str) -> BrowseRecord | None:
     """The record stored under browse_id, or None (never stored, deleted, or unreadable)."""
     async with conn.execute(
         "SELECT id, kind, subject_id, owner_id, context, state, guild_id FROM browse_states WHERE id = ?",
@@ -96,7 +95,7 @@ async def load_browse(conn: aiosqlite.Connection, browse_id: str) -> BrowseRecor
     return BrowseRecord(str(row[0]), str(row[1]), str(row[2]), int(row[3]), context, state, guild_id)
 
 
-async def delete_browse_older_than(conn: aiosqlite.Connection, cutoff: float) -> int:
+async def delete_browse_older_than(conn: Database, cutoff: float) -> int:
     """Forget paginators untouched since `cutoff` (Unix seconds); returns how many."""
     async with transaction(conn):
         cursor = await conn.execute("DELETE FROM browse_states WHERE updated_at < ?", (cutoff,))

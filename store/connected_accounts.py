@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
+from store.engine import Database
 from store.oauth_tokens import _vault as vault_of
 from store.transactions import transaction
 
@@ -42,18 +41,18 @@ _COLUMNS = (
 )
 
 
-async def _decrypt(conn: aiosqlite.Connection, stored: object) -> str | None:
+async def _decrypt(conn: Database, stored: object) -> str | None:
     if stored is None:
         return None
     token, _ = (await vault_of(conn)).decrypt(str(stored))
     return token
 
 
-async def _encrypt(conn: aiosqlite.Connection, token: str | None) -> str | None:
+async def _encrypt(conn: Database, token: str | None) -> str | None:
     return None if token is None else (await vault_of(conn)).encrypt(token)
 
 
-async def _row_to_account(conn: aiosqlite.Connection, row: Sequence[Any]) -> ConnectedAccount:
+async def _row_to_account(conn: Database, row: Sequence[Any]) -> ConnectedAccount:
     return ConnectedAccount(
         guild_id=int(row[0]), x_user_id=str(row[1]), handle=str(row[2]), name=str(row[3]),
         scopes=tuple(str(row[4]).split()), connected_by=int(row[5]),
@@ -63,7 +62,7 @@ async def _row_to_account(conn: aiosqlite.Connection, row: Sequence[Any]) -> Con
     )
 
 
-async def get_connected_account(conn: aiosqlite.Connection, guild_id: int) -> ConnectedAccount | None:
+async def get_connected_account(conn: Database, guild_id: int) -> ConnectedAccount | None:
     """The account guild_id connected, or None."""
     query = f"SELECT {_COLUMNS} FROM connected_accounts WHERE guild_id = ?"
     async with conn.execute(query, (guild_id,)) as cur:
@@ -71,7 +70,7 @@ async def get_connected_account(conn: aiosqlite.Connection, guild_id: int) -> Co
     return None if row is None else await _row_to_account(conn, row)
 
 
-async def all_connected_accounts(conn: aiosqlite.Connection) -> list[ConnectedAccount]:
+async def all_connected_accounts(conn: Database) -> list[ConnectedAccount]:
     """Every server's connected account, by server id."""
     async with conn.execute(f"SELECT {_COLUMNS} FROM connected_accounts ORDER BY guild_id") as cur:
         rows = await cur.fetchall()
@@ -79,7 +78,7 @@ async def all_connected_accounts(conn: aiosqlite.Connection) -> list[ConnectedAc
 
 
 async def save_connected_account(
-    conn: aiosqlite.Connection, account: ConnectedAccount,
+    conn: Database, account: ConnectedAccount,
 ) -> ConnectedAccount | None:
     """Store account as its server's connection (tokens encrypted); returns the one it replaced."""
     refresh = await _encrypt(conn, account.refresh_token)
@@ -95,7 +94,7 @@ async def save_connected_account(
     return replaced
 
 
-async def delete_connected_account(conn: aiosqlite.Connection, guild_id: int) -> ConnectedAccount | None:
+async def delete_connected_account(conn: Database, guild_id: int) -> ConnectedAccount | None:
     """Forget guild_id's connection and its tokens; returns what was stored (None: nothing)."""
     async with transaction(conn):
         gone = await get_connected_account(conn, guild_id)
@@ -107,7 +106,7 @@ async def delete_connected_account(conn: aiosqlite.Connection, guild_id: int) ->
 
 
 async def save_rotated_tokens(
-    conn: aiosqlite.Connection, guild_id: int, *, x_user_id: str, connected_at: float, refresh_token: str,
+    conn: Database, guild_id: int, *, x_user_id: str, connected_at: float, refresh_token: str,
     access_token: str | None = None, access_expires_at: float | None = None,
 ) -> bool:
     """Persist X's rotated refresh token (and the new access token) of this very connection.
@@ -127,7 +126,7 @@ async def save_rotated_tokens(
 
 
 async def mark_needs_reconnect(
-    conn: aiosqlite.Connection, guild_id: int, *, x_user_id: str, connected_at: float, reason: str,
+    conn: Database, guild_id: int, *, x_user_id: str, connected_at: float, reason: str,
 ) -> bool:
     """Record that X no longer accepts this connection (why, in a sentence); False if it was replaced."""
     async with transaction(conn):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
+from store.engine import Database
 from store.transactions import transaction
 
 
@@ -23,7 +22,7 @@ def next_utc_midnight(now: float) -> float:
     return (day + timedelta(days=1)).timestamp()
 
 
-async def items_read(conn: aiosqlite.Connection, guild_id: int, day: str) -> int:
+async def items_read(conn: Database, guild_id: int, day: str) -> int:
     """How many items guild_id read on day."""
     async with conn.execute(
         "SELECT items FROM daily_usage WHERE guild_id = ? AND day = ?", (guild_id, day)
@@ -32,7 +31,7 @@ async def items_read(conn: aiosqlite.Connection, guild_id: int, day: str) -> int
     return 0 if row is None else int(row[0])
 
 
-async def add_items(conn: aiosqlite.Connection, guild_id: int, day: str, items: int) -> int:
+async def add_items(conn: Database, guild_id: int, day: str, items: int) -> int:
     """Add items to guild_id's count of day (atomically); returns the new count."""
     upsert = (
         "INSERT INTO daily_usage (guild_id, day, items) VALUES (?, ?, ?) "

@@ -1,4 +1,4 @@
-"""Open LikeLens' SQLite database (aiosqlite) and bring its schema up to date.
+"""Open LikeLens' database (SQLite, or PostgreSQL with DATABASE_URL) and bring its schema up to date.
 
 The schema is versioned by `MIGRATIONS`: migration n (1-based) runs once, in its own transaction,
 and `schema_version` records the last one applied. A later issue adds its tables by appending one
@@ -9,10 +9,14 @@ with them: the migrations are append-only SQL, read in order, so they stay in on
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import aiosqlite
-
+from store.engine import Database, SqliteDatabase, open_sqlite
+from store.postgres_schema import POSTGRES_MIGRATIONS
 from store.transactions import transaction
+
+# pg_advisory_xact_lock's key for schema migrations (any constant only LikeLens uses).
+MIGRATION_LOCK = 0x4C696B654C656E73
 
 # Duplicates stored before (two concurrent `/digest add`s could both insert) fold into one: the
 # active one if any, else the oldest; the others go with their runs and items (ON DELETE CASCADE).
@@ -254,11 +258,32 @@ MIGRATIONS: list[str] = [
         text TEXT NOT NULL
     );
     """,
+    # 16: work shared by several bot processes on one database (issue 13): a due digest is claimed
+    #     by one process until claim_expires_at (a crashed process's claims are taken over after
+    #     it); leases name the one process doing a job (the live-likes stream, pruning, command
+    #     sync); X's rate budgets per endpoint and token identity, so N processes spend one budget.
+    """
+    ALTER TABLE digests ADD COLUMN claimed_by TEXT;
+    ALTER TABLE digests ADD COLUMN claim_expires_at REAL;
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE x_rate_budgets (
+        endpoint TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        budget_limit INTEGER NOT NULL,
+        remaining INTEGER NOT NULL,
+        reset_at REAL NOT NULL,
+        PRIMARY KEY (endpoint, identity)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
-async def schema_version(conn: aiosqlite.Connection) -> int:
-    """The number of migrations applied to this database (0 for a new file)."""
+async def schema_version(conn: Database) -> int:
+    """The number of migrations applied to this database (0 for a new one)."""
     await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     async with conn.execute("SELECT version FROM schema_version") as cursor:
         row = await cursor.fetchone()
@@ -269,15 +294,21 @@ async def schema_version(conn: aiosqlite.Connection) -> int:
     return int(row[0])
 
 
-async def migrate(conn: aiosqlite.Connection, migrations: list[str] | None = None) -> int:
-    """Apply the migrations this database has not seen yet; returns the new schema version."""
-    steps = MIGRATIONS if migrations is None else migrations
-    version = await schema_version(conn)
+def _check_known(version: int, steps: list[str]) -> None:
     if version > len(steps):
         raise RuntimeError(
             f"the database is at schema version {version} but this LikeLens knows only {len(steps)}: "
-            "run a newer LikeLens or use another DATABASE_PATH"
+            "run a newer LikeLens or use another DATABASE_PATH or DATABASE_URL"
         )
+
+
+async def migrate(conn: Database, migrations: list[str] | None = None) -> int:
+    """Apply the migrations this database has not seen yet; returns the new schema version."""
+    if conn.dialect == "postgresql":
+        return await _migrate_postgres(conn, POSTGRES_MIGRATIONS if migrations is None else migrations)
+    steps = MIGRATIONS if migrations is None else migrations
+    version = await schema_version(conn)
+    _check_known(version, steps)
     # Runs while the database is opened, before any other coroutine holds the connection.
     for number, script in enumerate(steps[version:], start=version + 1):
         # executescript commits first, so BEGIN/COMMIT inside the script keep each step atomic.
@@ -286,16 +317,30 @@ async def migrate(conn: aiosqlite.Connection, migrations: list[str] | None = Non
                 f"BEGIN;\n{script}\nUPDATE schema_version SET version = {number};\nCOMMIT;"
             )
         except Exception:
-            await conn.rollback()
+            if isinstance(conn, SqliteDatabase):
+                await conn.raw.rollback()
             raise
     return len(steps)
 
 
-async def open_database(path: Path | str, migrations: list[str] | None = None) -> aiosqlite.Connection:
-    """Open (creating the file and its folder) the database at path, in WAL mode, fully migrated."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path)
+async def _migrate_postgres(conn: Database, steps: list[str]) -> int:
+    # Processes starting together take turns: the advisory lock is held until the step commits,
+    # and each re-reads the version under it, so every step runs once.
+    for _ in range(len(steps) + 1):
+        async with transaction(conn):
+            await conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            version = await schema_version(conn)
+            _check_known(version, steps)
+            if version == len(steps):
+                return version
+            await conn.executescript(steps[version])
+            await conn.execute("UPDATE schema_version SET version = ?", (version + 1,))
+    return len(steps)
+
+
+async def open_database(path: Path | str, migrations: list[str] | None = None) -> SqliteDatabase:
+    """Open (creating the file and its folder) the SQLite database at path, in WAL mode, fully migrated."""
+    conn = await open_sqlite(Path(path))
     try:
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA foreign_keys=ON")
@@ -310,17 +355,63 @@ async def open_database(path: Path | str, migrations: list[str] | None = None) -
     return conn
 
 
-class Store:
-    """The bot's one database connection; feature modules of `store` take `store.conn`."""
+async def open_postgres(url: str, migrations: list[str] | None = None) -> Database:
+    """Connect a pool to the PostgreSQL database at url (DATABASE_URL) and migrate it."""
+    from store.postgres import PostgresDatabase  # noqa: PLC0415 (SQLite deployments never load asyncpg)
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    conn = await PostgresDatabase.connect(url)
+    try:
+        await migrate(conn, migrations)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+class DatabaseUnavailable(Exception):
+    """DATABASE_URL's PostgreSQL could not be reached or refused us (one sentence, no password)."""
+
+
+async def open_store(path: Path, url: str | None) -> Store:
+    """The deployment's store: PostgreSQL at url when set, else the SQLite file at path."""
+    if url is None:
+        return await Store.open(path)
+    parts = urlsplit(url)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    try:
+        return await Store.connect(url)
+    except (OSError, TimeoutError) as error:
+        raise DatabaseUnavailable(
+            f"LikeLens could not reach DATABASE_URL's PostgreSQL at {where} ({error.__class__.__name__}): "
+            "check that it runs and the URL's host and port"
+        ) from None
+    except Exception as error:
+        if error.__class__.__module__.startswith("asyncpg"):
+            raise DatabaseUnavailable(
+                f"DATABASE_URL's PostgreSQL at {where} refused LikeLens ({error.__class__.__name__}): "
+                "check the URL's user, password and database"
+            ) from None
+        raise
+
+
+class Store:
+    """The bot's database; feature modules of `store` take `store.conn` (store/engine.py's Database)."""
+
+    def __init__(self, conn: Database, path: Path | None, url: str | None = None) -> None:
         self.conn = conn
+        # The SQLite file (None on PostgreSQL), and the PostgreSQL URL (None on SQLite).
         self.path = path
+        self.url = url
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
-        """Open and migrate the database at path."""
+        """Open and migrate the SQLite database at path."""
         return cls(await open_database(path), Path(path))
+
+    @classmethod
+    async def connect(cls, url: str) -> Store:
+        """Connect to and migrate the PostgreSQL database at url."""
+        return cls(await open_postgres(url), None, url)
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""

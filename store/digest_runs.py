@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import aiosqlite
-
+from store.engine import Database
 from store.transactions import transaction
 
 RunKind = Literal["baseline", "digest"]
@@ -57,7 +56,7 @@ class RunRecord:
 
 
 async def begin_run(
-    conn: aiosqlite.Connection, digest_id: int, *, now: float, kind: RunKind, item_ids: Sequence[str],
+    conn: Database, digest_id: int, *, now: float, kind: RunKind, item_ids: Sequence[str],
     items_found: int, like_count: int | None, payload: str, note: str | None = None,
 ) -> PendingRun:
     """Record a run about to be sent, its message and its items, in one statement; returns the run.
@@ -68,15 +67,14 @@ async def begin_run(
         stored = json.dumps({"message": payload, "items": list(item_ids)})
         cursor = await conn.execute(
             "INSERT INTO digest_runs (digest_id, started_at, kind, status, items_found, items_posted, "
-            f"like_count, payload, number, error) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER}, ?)",
+            f"like_count, payload, number, error) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, {_NEXT_NUMBER}, ?) "
+            "RETURNING id, number",
             (digest_id, now, kind, items_found, len(item_ids), like_count, stored, digest_id, note),
         )
-    run_id = cursor.lastrowid
-    assert run_id is not None
-    async with conn.execute("SELECT number FROM digest_runs WHERE id = ?", (run_id,)) as numbered:
-        row = await numbered.fetchone()
+        row = await cursor.fetchone()
     assert row is not None
-    return PendingRun(run_id, digest_id, kind, payload, len(item_ids), now, tuple(item_ids), int(row[0]))
+    run_id = int(row[0])
+    return PendingRun(run_id, digest_id, kind, payload, len(item_ids), now, tuple(item_ids), int(row[1]))
 
 
 def _unpack(stored: str) -> tuple[str, tuple[str, ...]]:
@@ -88,7 +86,7 @@ def _unpack(stored: str) -> tuple[str, tuple[str, ...]]:
     return stored, ()
 
 
-async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun | None:
+async def pending_run(conn: Database, digest_id: int) -> PendingRun | None:
     """The digest's run that was prepared but not confirmed sent, if any."""
     async with conn.execute(
         "SELECT id, kind, payload, items_posted, started_at, number FROM digest_runs "
@@ -105,12 +103,13 @@ async def pending_run(conn: aiosqlite.Connection, digest_id: int) -> PendingRun 
 
 
 async def finish_run(
-    conn: aiosqlite.Connection, run: PendingRun, *, message_id: int, now: float, next_run_at: float | None,
+    conn: Database, run: PendingRun, *, message_id: int, now: float, next_run_at: float | None,
 ) -> None:
     """Discord accepted run's message: its items are delivered, the digest is scheduled again."""
     async with transaction(conn):
         await conn.executemany(
-            "INSERT OR IGNORE INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 1)",
+            "INSERT INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT DO NOTHING",
             [(run.digest_id, item, run.id) for item in run.item_ids],
         )
         # Runs stored by an older version wrote their items undelivered at once.
@@ -121,14 +120,15 @@ async def finish_run(
         )
         baseline = 1 if run.kind == "baseline" else 0
         await conn.execute(
-            "UPDATE digests SET baseline_done = MAX(baseline_done, ?), last_run_at = ?, "
-            "next_run_at = CASE WHEN state = 'active' THEN ? END, "
+            "UPDATE digests SET baseline_done = CASE WHEN ? = 1 THEN 1 ELSE baseline_done END, "
+            "last_run_at = ?, "
+            "next_run_at = CASE WHEN state = 'active' THEN CAST(? AS DOUBLE PRECISION) END, "
             "failures = 0, reason = NULL WHERE id = ?",
             (baseline, now, next_run_at, run.digest_id),
         )
 
 
-async def abandon_run(conn: aiosqlite.Connection, run: PendingRun, *, error: str) -> None:
+async def abandon_run(conn: Database, run: PendingRun, *, error: str) -> None:
     """Discord refused run's message for good: the run failed, its items were never delivered.
 
     The next run then lists those items in a message built afresh instead of resending this one.
@@ -143,7 +143,7 @@ async def abandon_run(conn: aiosqlite.Connection, run: PendingRun, *, error: str
 
 
 async def log_run(
-    conn: aiosqlite.Connection, digest_id: int, *, now: float, status: str, items_found: int = 0,
+    conn: Database, digest_id: int, *, now: float, status: str, items_found: int = 0,
     like_count: int | None = None, error: str | None = None,
 ) -> None:
     """Record a run that posted nothing (nothing new, or a failure): it is the digest's last run."""
@@ -160,7 +160,7 @@ async def log_run(
         )
 
 
-async def run_log(conn: aiosqlite.Connection, digest_id: int, limit: int = 50) -> list[RunRecord]:
+async def run_log(conn: Database, digest_id: int, limit: int = 50) -> list[RunRecord]:
     """The digest's latest runs, newest first."""
     async with conn.execute(
         "SELECT id, digest_id, started_at, kind, status, items_found, items_posted, like_count, message_id, "

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import aiosqlite
-
 # The run log and pending runs live in store/digest_runs.py; their names stay importable from here.
 from store.digest_runs import (
     RUN_LOG_RETENTION_SECONDS,
@@ -30,6 +28,7 @@ from store.digest_runs import (
     pending_run,
     run_log,
 )
+from store.engine import Database
 from store.transactions import transaction
 
 DigestState = Literal["active", "paused", "disabled"]
@@ -95,7 +94,7 @@ class DuplicateDigest(Exception):
 
 
 async def add_digest(
-    conn: aiosqlite.Connection, *, guild_id: int, channel_id: int, creator_id: int, subject_kind: SubjectKind,
+    conn: Database, *, guild_id: int, channel_id: int, creator_id: int, subject_kind: SubjectKind,
     subject_id: str, every_seconds: int, now: float, account_id: str | None = None, due: bool = True,
 ) -> Digest:
     """Create an active digest, due at once (its first run records the baseline); `due=False` for a
@@ -108,11 +107,12 @@ async def add_digest(
         cursor = await conn.execute(
             "INSERT INTO digests (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, "
             "created_at, next_run_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (guild_id, channel_id, subject_kind, subject_id) DO NOTHING",
+            "ON CONFLICT (guild_id, channel_id, subject_kind, subject_id) DO NOTHING RETURNING id",
             (guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, now,
              now if due else None, account_id),
         )
-        if cursor.rowcount == 0:
+        inserted = await cursor.fetchone()
+        if inserted is None:
             async with conn.execute(
                 "SELECT id FROM digests WHERE guild_id = ? AND channel_id = ? AND subject_kind = ? "
                 "AND subject_id = ?", (guild_id, channel_id, subject_kind, subject_id),
@@ -120,15 +120,14 @@ async def add_digest(
                 row = await existing.fetchone()
             assert row is not None
             raise DuplicateDigest(int(row[0]))
-    digest_id = cursor.lastrowid
-    assert digest_id is not None
+    digest_id = int(inserted[0])
     found = await get_digest(conn, digest_id)
     assert found is not None
     return found
 
 
 async def get_digest(
-    conn: aiosqlite.Connection, digest_id: int, guild_id: int | None = None
+    conn: Database, digest_id: int, guild_id: int | None = None
 ) -> Digest | None:
     """The digest with this id (only if it belongs to guild_id, when given)."""
     sql = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE id = ?"
@@ -141,7 +140,7 @@ async def get_digest(
     return None if row is None else _digest(row)
 
 
-async def guild_digests(conn: aiosqlite.Connection, guild_id: int) -> list[Digest]:
+async def guild_digests(conn: Database, guild_id: int) -> list[Digest]:
     """This guild's digests, oldest first."""
     async with conn.execute(
         f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE guild_id = ? ORDER BY id", (guild_id,)
@@ -152,42 +151,43 @@ async def guild_digests(conn: aiosqlite.Connection, guild_id: int) -> list[Diges
 DUE_QUERY = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE next_run_at <= ? ORDER BY next_run_at, id LIMIT ?"
 
 
-async def due_digests(conn: aiosqlite.Connection, now: float, limit: int) -> list[Digest]:
+async def due_digests(conn: Database, now: float, limit: int) -> list[Digest]:
     """Up to limit digests due at now, most overdue first; reads only due rows (index on next_run_at)."""
     async with conn.execute(DUE_QUERY, (now, limit)) as cursor:
         return [_digest(row) for row in await cursor.fetchall()]
 
 
-async def set_account(conn: aiosqlite.Connection, digest_id: int, account_id: str) -> None:
+async def set_account(conn: Database, digest_id: int, account_id: str) -> None:
     """Record the X account (user id) digest_id serves: a digest added before accounts were recorded."""
     async with transaction(conn):
         await conn.execute("UPDATE digests SET account_id = ? WHERE id = ?", (account_id, digest_id))
 
 
-async def delete_digest(conn: aiosqlite.Connection, digest_id: int) -> None:
+async def delete_digest(conn: Database, digest_id: int) -> None:
     """Delete a digest with its seen items and run log."""
     async with transaction(conn):
         await conn.execute("DELETE FROM digests WHERE id = ?", (digest_id,))
 
 
 async def set_schedule(
-    conn: aiosqlite.Connection, digest_id: int, *, next_run_at: float | None,
+    conn: Database, digest_id: int, *, next_run_at: float | None,
     last_run_at: float | None = None, failures: int | None = None, reason: str | None = None,
 ) -> None:
     """Move the digest's next run; optionally record the last run, the failure streak and its reason."""
     async with transaction(conn):
         await conn.execute(
             # A digest paused or disabled meanwhile (e.g. during the run) stays unscheduled.
-            "UPDATE digests SET next_run_at = CASE WHEN state = 'active' THEN ? END, "
+            "UPDATE digests SET "
+            "next_run_at = CASE WHEN state = 'active' THEN CAST(? AS DOUBLE PRECISION) END, "
             "last_run_at = COALESCE(?, last_run_at), "
             "failures = COALESCE(?, failures), "
-            "reason = CASE WHEN ? IS NULL THEN reason ELSE ? END WHERE id = ?",
-            (next_run_at, last_run_at, failures, reason, reason, digest_id),
+            "reason = COALESCE(?, reason) WHERE id = ?",
+            (next_run_at, last_run_at, failures, reason, digest_id),
         )
 
 
 async def set_state(
-    conn: aiosqlite.Connection, digest_id: int, state: DigestState, *, reason: str | None,
+    conn: Database, digest_id: int, state: DigestState, *, reason: str | None,
     next_run_at: float | None, creator_notice: str | None = None, failures: int | None = None,
 ) -> None:
     """Change a digest's state (paused/disabled digests have no next run)."""
@@ -199,7 +199,7 @@ async def set_state(
         )
 
 
-async def disable_guild_digests(conn: aiosqlite.Connection, guild_id: int, reason: str) -> int:
+async def disable_guild_digests(conn: Database, guild_id: int, reason: str) -> int:
     """Disable every digest of guild that is not disabled yet (the bot left it); returns how many."""
     async with transaction(conn):
         cursor = await conn.execute(
@@ -209,13 +209,13 @@ async def disable_guild_digests(conn: aiosqlite.Connection, guild_id: int, reaso
     return cursor.rowcount
 
 
-async def clear_creator_notice(conn: aiosqlite.Connection, digest_id: int) -> None:
+async def clear_creator_notice(conn: Database, digest_id: int) -> None:
     """The creator has been told: forget the pending notice."""
     async with transaction(conn):
         await conn.execute("UPDATE digests SET creator_notice = NULL WHERE id = ?", (digest_id,))
 
 
-async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Iterable[str]) -> set[str]:
+async def seen_items(conn: Database, digest_id: int, item_ids: Iterable[str]) -> set[str]:
     """Which of item_ids this digest has already delivered (a baseline counts as delivered)."""
     wanted = list(dict.fromkeys(item_ids))
     found: set[str] = set()
@@ -230,7 +230,7 @@ async def seen_items(conn: aiosqlite.Connection, digest_id: int, item_ids: Itera
     return found
 
 
-async def post_checks(conn: aiosqlite.Connection, digest_id: int) -> dict[str, float]:
+async def post_checks(conn: Database, digest_id: int) -> dict[str, float]:
     """When this digest last read each post's likers (post id -> time); unread posts are absent."""
     async with conn.execute(
         "SELECT post_id, checked_at FROM digest_post_checks WHERE digest_id = ?", (digest_id,)
@@ -239,12 +239,13 @@ async def post_checks(conn: aiosqlite.Connection, digest_id: int) -> dict[str, f
 
 
 async def mark_posts_checked(
-    conn: aiosqlite.Connection, digest_id: int, post_ids: Iterable[str], *, now: float, forget_before: float,
+    conn: Database, digest_id: int, post_ids: Iterable[str], *, now: float, forget_before: float,
 ) -> None:
     """Record that post_ids' likers were read now; checks older than forget_before are dropped."""
     async with transaction(conn):
         await conn.executemany(
-            "INSERT OR REPLACE INTO digest_post_checks (digest_id, post_id, checked_at) VALUES (?, ?, ?)",
+            "INSERT INTO digest_post_checks (digest_id, post_id, checked_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (digest_id, post_id) DO UPDATE SET checked_at = excluded.checked_at",
             [(digest_id, post_id, now) for post_id in post_ids],
         )
         # Posts that left the window are no longer read: their rows would only grow the table.
@@ -254,7 +255,7 @@ async def mark_posts_checked(
         )
 
 
-async def query_plan(conn: aiosqlite.Connection, sql: str, args: Sequence[object]) -> list[str]:
+async def query_plan(conn: Database, sql: str, args: Sequence[object]) -> list[str]:
     """SQLite's EXPLAIN QUERY PLAN lines for sql (to prove a query uses an index)."""
     async with conn.execute(f"EXPLAIN QUERY PLAN {sql}", tuple(args)) as cursor:
         return [str(row[-1]) for row in await cursor.fetchall()]

@@ -13,8 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
+from store.engine import Database
 from store.transactions import transaction
 from xapi.models import User
 
@@ -49,21 +48,23 @@ def _user(raw: str | None) -> User | None:
 
 
 async def record_like(
-    conn: aiosqlite.Connection, *, event_uuid: str | None, account_id: str, direction: str, post_id: str,
+    conn: Database, *, event_uuid: str | None, account_id: str, direction: str, post_id: str,
     liker: User | None, liked_at: float | None, now: float,
 ) -> int | None:
     """Record one like; its row id, or None when it was recorded already (same uuid, or post + liker)."""
     async with transaction(conn):
         cursor = await conn.execute(
-            "INSERT OR IGNORE INTO like_events (event_uuid, account_id, direction, post_id, liker_id, "
-            "liker_json, liked_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO like_events (event_uuid, account_id, direction, post_id, liker_id, "
+            "liker_json, liked_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING id",
             (event_uuid, account_id, direction, post_id, liker.id if liker else None,
              _user_json(liker) if liker else None, liked_at, now),
         )
-    return cursor.lastrowid if cursor.rowcount else None
+        row = await cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
-async def unresolved(conn: aiosqlite.Connection, post_id: str) -> list[int]:
+async def unresolved(conn: Database, post_id: str) -> list[int]:
     """The ids of the post's recorded likes whose liker is not known yet, oldest first."""
     async with conn.execute(
         "SELECT id FROM like_events WHERE post_id = ? AND liker_id IS NULL ORDER BY id", (post_id,)
@@ -71,7 +72,7 @@ async def unresolved(conn: aiosqlite.Connection, post_id: str) -> list[int]:
         return [int(row[0]) for row in await cursor.fetchall()]
 
 
-async def unresolved_posts(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
+async def unresolved_posts(conn: Database) -> list[tuple[str, str]]:
     """(account id, post id) of every post with likes whose liker is not known yet (after a restart)."""
     async with conn.execute(
         "SELECT DISTINCT account_id, post_id FROM like_events WHERE liker_id IS NULL"
@@ -79,7 +80,7 @@ async def unresolved_posts(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
         return [(str(r[0]), str(r[1])) for r in await cursor.fetchall()]
 
 
-async def known_likers(conn: aiosqlite.Connection, account_id: str, direction: str, post_id: str) -> set[str]:
+async def known_likers(conn: Database, account_id: str, direction: str, post_id: str) -> set[str]:
     """The likers already recorded for the post."""
     async with conn.execute(
         "SELECT liker_id FROM like_events WHERE account_id = ? AND direction = ? AND post_id = ? "
@@ -89,7 +90,7 @@ async def known_likers(conn: aiosqlite.Connection, account_id: str, direction: s
 
 
 async def resolve(
-    conn: aiosqlite.Connection, *, account_id: str, direction: str, post_id: str, waiting: Sequence[int],
+    conn: Database, *, account_id: str, direction: str, post_id: str, waiting: Sequence[int],
     newest_likers: Sequence[User],
 ) -> int:
     """Fill the post's unresolved likes `waiting` (recorded before liking_users was read) from its newest
@@ -108,7 +109,7 @@ async def resolve(
 
 
 async def likes_after(
-    conn: aiosqlite.Connection, after_id: int, *, account_id: str, direction: str, post_id: str | None = None,
+    conn: Database, after_id: int, *, account_id: str, direction: str, post_id: str | None = None,
     limit: int = 500,
 ) -> list[RecordedLike]:
     """Recorded likes after row after_id of the account and direction (of one post, when given), in order."""
@@ -123,14 +124,14 @@ async def likes_after(
     return [RecordedLike(int(r[0]), str(r[1]), str(r[2]), str(r[3]), _user(r[4])) for r in rows]
 
 
-async def last_like_id(conn: aiosqlite.Connection) -> int:
+async def last_like_id(conn: Database) -> int:
     """The newest recorded like's row id (0: none yet)."""
     async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM like_events") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-async def cursor_of(conn: aiosqlite.Connection, digest_id: int) -> int | None:
+async def cursor_of(conn: Database, digest_id: int) -> int | None:
     """The last recorded like the live digest has dealt with (None: no baseline yet)."""
     sql = "SELECT last_event_id FROM live_cursors WHERE digest_id = ?"
     async with conn.execute(sql, (digest_id,)) as cur:
@@ -138,36 +139,37 @@ async def cursor_of(conn: aiosqlite.Connection, digest_id: int) -> int | None:
     return None if row is None else int(row[0])
 
 
-async def set_cursor(conn: aiosqlite.Connection, digest_id: int, last_event_id: int) -> None:
+async def set_cursor(conn: Database, digest_id: int, last_event_id: int) -> None:
     """Move the live digest past last_event_id (joins the caller's transaction, if any)."""
     async with transaction(conn):
         await conn.execute(
             "INSERT INTO live_cursors (digest_id, last_event_id) VALUES (?, ?) ON CONFLICT (digest_id) "
-            "DO UPDATE SET last_event_id = MAX(last_event_id, excluded.last_event_id)",
+            "DO UPDATE SET last_event_id = CASE WHEN live_cursors.last_event_id > excluded.last_event_id "
+            "THEN live_cursors.last_event_id ELSE excluded.last_event_id END",
             (digest_id, last_event_id))
 
 
-async def add_note(conn: aiosqlite.Connection, digest_ids: Iterable[int], text: str) -> None:
+async def add_note(conn: Database, digest_ids: Iterable[int], text: str) -> None:
     """A sentence each digest's next live message carries (e.g. a stream gap)."""
     async with transaction(conn):
         await conn.executemany("INSERT INTO live_notes (digest_id, text) VALUES (?, ?)",
                                [(digest_id, text) for digest_id in digest_ids])
 
 
-async def notes_of(conn: aiosqlite.Connection, digest_id: int) -> list[tuple[int, str]]:
+async def notes_of(conn: Database, digest_id: int) -> list[tuple[int, str]]:
     """The digest's waiting notes (id, text), oldest first."""
     sql = "SELECT id, text FROM live_notes WHERE digest_id = ? ORDER BY id"
     async with conn.execute(sql, (digest_id,)) as c:
         return [(int(r[0]), str(r[1])) for r in await c.fetchall()]
 
 
-async def drop_notes(conn: aiosqlite.Connection, note_ids: Iterable[int]) -> None:
+async def drop_notes(conn: Database, note_ids: Iterable[int]) -> None:
     """The notes went into a run's message (joins the caller's transaction)."""
     async with transaction(conn):
         await conn.executemany("DELETE FROM live_notes WHERE id = ?", [(n,) for n in note_ids])
 
 
-async def subscriptions(conn: aiosqlite.Connection) -> dict[tuple[str, str], str]:
+async def subscriptions(conn: Database) -> dict[tuple[str, str], str]:
     """LikeLens' subscriptions as recorded: (account id, direction) -> X's subscription id."""
     sql = "SELECT account_id, direction, subscription_id FROM live_subscriptions"
     async with conn.execute(sql) as cursor:
@@ -175,7 +177,7 @@ async def subscriptions(conn: aiosqlite.Connection) -> dict[tuple[str, str], str
 
 
 async def save_subscription(
-    conn: aiosqlite.Connection, account_id: str, direction: str, subscription_id: str, *, now: float,
+    conn: Database, account_id: str, direction: str, subscription_id: str, *, now: float,
 ) -> None:
     async with transaction(conn):
         await conn.execute(
@@ -183,18 +185,19 @@ async def save_subscription(
             "VALUES (?, ?, ?, ?)", (account_id, direction, subscription_id, now))
 
 
-async def forget_subscription(conn: aiosqlite.Connection, account_id: str, direction: str) -> None:
+async def forget_subscription(conn: Database, account_id: str, direction: str) -> None:
     async with transaction(conn):
         await conn.execute("DELETE FROM live_subscriptions WHERE account_id = ? AND direction = ?",
                            (account_id, direction))
 
 
-async def record_gap(conn: aiosqlite.Connection, end: float) -> None:
+async def record_gap(conn: Database, end: float) -> None:
     """A stream gap beyond the backfill ended at `end`: scheduled digests whose window it touches poll X."""
     async with transaction(conn):
         await conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-            "CAST(MAX(CAST(value AS REAL), CAST(excluded.value AS REAL)) AS TEXT)", (GAP_END_KEY, str(end)))
+            "CASE WHEN CAST(meta.value AS DOUBLE PRECISION) > CAST(excluded.value AS DOUBLE PRECISION) "
+            "THEN meta.value ELSE excluded.value END", (GAP_END_KEY, str(end)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +210,11 @@ class Coverage:
     gap_end: float | None
 
 
-async def coverage(conn: aiosqlite.Connection, account_id: str, direction: str) -> Coverage:
+async def coverage(conn: Database, account_id: str, direction: str) -> Coverage:
     async with conn.execute(
         "SELECT (SELECT created_at FROM live_subscriptions WHERE account_id = ? AND direction = ?), "
-        "(SELECT CAST(value AS REAL) FROM meta WHERE key = ?), "
-        "(SELECT CAST(value AS REAL) FROM meta WHERE key = ?)",
+        "(SELECT CAST(value AS DOUBLE PRECISION) FROM meta WHERE key = ?), "
+        "(SELECT CAST(value AS DOUBLE PRECISION) FROM meta WHERE key = ?)",
         (account_id, direction, ALIVE_KEY, GAP_END_KEY),
     ) as cursor:
         row = await cursor.fetchone()
@@ -219,7 +222,7 @@ async def coverage(conn: aiosqlite.Connection, account_id: str, direction: str) 
     return Coverage(*(None if value is None else float(value) for value in row))
 
 
-async def recorded_likers(conn: aiosqlite.Connection, account_id: str, post_id: str) -> list[User]:
+async def recorded_likers(conn: Database, account_id: str, post_id: str) -> list[User]:
     """The known likers recorded for the account's post (inbound), newest first."""
     async with conn.execute(
         "SELECT liker_json FROM like_events WHERE account_id = ? AND direction = 'inbound' AND post_id = ? "
@@ -229,7 +232,7 @@ async def recorded_likers(conn: aiosqlite.Connection, account_id: str, post_id: 
     return [user for row in rows if (user := _user(row[0])) is not None]
 
 
-async def live_digest_ids(conn: aiosqlite.Connection) -> list[int]:
+async def live_digest_ids(conn: Database) -> list[int]:
     """The ids of every live digest (`every:live`, stored as every_seconds 0), any state."""
     async with conn.execute("SELECT id FROM digests WHERE every_seconds = 0 ORDER BY id") as cursor:
         return [int(row[0]) for row in await cursor.fetchall()]

@@ -23,8 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-import aiosqlite
-
+from store.engine import Database
 from store.transactions import transaction
 
 LikeSource = Literal["digest", "lookup", "live"]
@@ -88,7 +87,7 @@ def _source(value: object) -> LikeSource:
 class LikeHistory:
     """Records and reads the like history of accounts' posts in the store's SQLite database."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Database) -> None:
         self._conn = conn
 
     async def record_likers(
@@ -159,8 +158,10 @@ class LikeHistory:
         for chunk in _chunks(post_ids):
             marks = ", ".join("?" * len(chunk))
             async with self._conn.execute(
-                f"SELECT post_id, MAX(at), like_count FROM like_count_samples WHERE account_id = ? "
-                f"AND post_id IN ({marks}) GROUP BY post_id", (account_id, *chunk),
+                # The newest sample of each post (a portable form of SQLite's bare column beside MAX()).
+                f"SELECT post_id, at, like_count FROM like_count_samples AS s WHERE account_id = ? "
+                f"AND post_id IN ({marks}) AND at = (SELECT MAX(at) FROM like_count_samples AS newer "
+                f"WHERE newer.account_id = s.account_id AND newer.post_id = s.post_id)", (account_id, *chunk),
             ) as cursor:
                 for row in await cursor.fetchall():
                     found[str(row[0])] = LikeCountSample(str(row[0]), float(row[1]), int(row[2]))
@@ -209,7 +210,7 @@ class LikeHistory:
             "SELECT post_id, MAX(seen) AS newest FROM ("
             "SELECT post_id, first_seen AS seen FROM post_likers WHERE account_id = ? AND first_seen >= ? "
             "UNION ALL SELECT post_id, at AS seen FROM like_count_samples WHERE account_id = ? AND at >= ?"
-            ") GROUP BY post_id ORDER BY newest DESC, post_id LIMIT ?",
+            ") AS activity GROUP BY post_id ORDER BY newest DESC, post_id LIMIT ?",
             (account_id, since, account_id, since, limit),
         ) as cursor:
             return [str(row[0]) for row in await cursor.fetchall()]
@@ -239,14 +240,14 @@ class LikeHistory:
                 "DELETE FROM post_likers WHERE (account_id, post_id, liker_id) IN ("
                 "SELECT account_id, post_id, liker_id FROM (SELECT account_id, post_id, liker_id, "
                 "ROW_NUMBER() OVER (PARTITION BY account_id, post_id ORDER BY first_seen DESC, liker_id) "
-                "AS newness FROM post_likers) WHERE newness > ?)", (LIKERS_KEPT_PER_POST,),
+                "AS newness FROM post_likers) AS ranked WHERE newness > ?)", (LIKERS_KEPT_PER_POST,),
             )
             old_samples = await self._conn.execute("DELETE FROM like_count_samples WHERE at < ?", (cutoff,))
             many_samples = await self._conn.execute(
                 "DELETE FROM like_count_samples WHERE (account_id, post_id, at) IN ("
                 "SELECT account_id, post_id, at FROM (SELECT account_id, post_id, at, "
                 "ROW_NUMBER() OVER (PARTITION BY account_id, post_id ORDER BY at DESC) AS newness "
-                "FROM like_count_samples) WHERE newness > ?)",
+                "FROM like_count_samples) AS ranked WHERE newness > ?)",
                 (SAMPLES_KEPT_PER_POST,),
             )
             reads = await self._conn.execute("DELETE FROM post_liker_reads WHERE read_at < ?", (cutoff,))

@@ -14,12 +14,10 @@ inside the transaction, so two concurrent links (even on two connections) cannot
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
-
+from store.engine import Database, IntegrityError
 from store.transactions import transaction
 
 _COLUMNS = "guild_id, member_id, x_user_id, handle, linked_at"
@@ -49,14 +47,14 @@ class MemberLink:
     linked_at: float
 
 
-def _link(row: aiosqlite.Row | tuple[object, ...]) -> MemberLink:
+def _link(row: tuple[object, ...]) -> MemberLink:
     return MemberLink(int(str(row[0])), int(str(row[1])), str(row[2]), str(row[3]), float(str(row[4])))
 
 
 class MemberLinks:
     """Links, unlinks and looks up members' X accounts in the store's SQLite database."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Database) -> None:
         self._conn = conn
 
     async def link(
@@ -75,7 +73,7 @@ class MemberLinks:
                     "handle = excluded.handle, linked_at = excluded.linked_at",
                     (guild_id, member_id, x_user_id, handle, now),
                 )
-            except sqlite3.IntegrityError as error:
+            except IntegrityError as error:
                 raise XAccountLinkedToAnotherMember(guild_id, x_user_id, handle) from error
         return previous
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-import aiosqlite
-
+from store.engine import Database
 from store.transactions import transaction
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ class OAuthStates:
     """Saves, consumes (once) and prunes pending authorizations in the store's SQLite database."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, *, encrypt: TextCipher = _identity, decrypt: TextCipher = _identity,
+        self, conn: Database, *, encrypt: TextCipher = _identity, decrypt: TextCipher = _identity,
         lifetime: float = STATE_LIFETIME_SECONDS,
     ) -> None:
         self._conn = conn

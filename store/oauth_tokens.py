@@ -16,12 +16,11 @@ import hashlib
 import weakref
 from pathlib import Path
 
-import aiosqlite
-
 from accounts.token_vault import TokenVault, TokenVaultError, load_vault
+from store.engine import Database
 from store.transactions import transaction
 
-_VAULTS: weakref.WeakKeyDictionary[aiosqlite.Connection, TokenVault] = weakref.WeakKeyDictionary()
+_VAULTS: weakref.WeakKeyDictionary[Database, TokenVault] = weakref.WeakKeyDictionary()
 
 
 def fingerprint(seed_token: str) -> str:
@@ -29,12 +28,12 @@ def fingerprint(seed_token: str) -> str:
     return hashlib.sha256(seed_token.encode()).hexdigest()
 
 
-def attach_vault(conn: aiosqlite.Connection, vault: TokenVault) -> None:
+def attach_vault(conn: Database, vault: TokenVault) -> None:
     """Encrypt and decrypt conn's stored tokens with vault from now on."""
     _VAULTS[conn] = vault
 
 
-async def _vault(conn: aiosqlite.Connection) -> TokenVault:
+async def _vault(conn: Database) -> TokenVault:
     vault = _VAULTS.get(conn)
     if vault is None:
         async with conn.execute("PRAGMA database_list") as cursor:
@@ -45,7 +44,7 @@ async def _vault(conn: aiosqlite.Connection) -> TokenVault:
     return vault
 
 
-async def current_refresh_token(conn: aiosqlite.Connection, name: str, seed_token: str) -> str:
+async def current_refresh_token(conn: Database, name: str, seed_token: str) -> str:
     """The newest refresh token descending from seed_token, or seed_token itself."""
     async with conn.execute(
         "SELECT refresh_token, encrypted FROM oauth_tokens WHERE name = ? AND seed_fingerprint = ?",
@@ -60,7 +59,7 @@ async def current_refresh_token(conn: aiosqlite.Connection, name: str, seed_toke
     return token
 
 
-async def save_refresh_token(conn: aiosqlite.Connection, name: str, seed_token: str, token: str) -> None:
+async def save_refresh_token(conn: Database, name: str, seed_token: str, token: str) -> None:
     """Persist the rotated token, encrypted (committed before the caller uses the new access token)."""
     stored = (await _vault(conn)).encrypt(token)
     async with transaction(conn):
@@ -73,7 +72,7 @@ async def save_refresh_token(conn: aiosqlite.Connection, name: str, seed_token: 
         )
 
 
-async def secure_stored_tokens(conn: aiosqlite.Connection) -> int:
+async def secure_stored_tokens(conn: Database) -> int:
     """Encrypt plaintext tokens, re-encrypt those read with a later key; returns how many were rewritten.
 
     Raises TokenVaultError (one sentence naming LIKELENS_SECRET_KEY) when a token cannot be decrypted.

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from store import like_events
+from store.engine import Database
 from store.like_history import LikeHistory
 from store.transactions import transaction
 
@@ -52,7 +51,7 @@ class PruneReport:
     like_events: int = 0
 
 
-async def prune(conn: aiosqlite.Connection, *, now: float, guild_left_reason: str) -> PruneReport:
+async def prune(conn: Database, *, now: float, guild_left_reason: str) -> PruneReport:
     """Delete what is past the bounds at `now` (Unix seconds), in one transaction."""
     async with transaction(conn):
         left = await conn.execute(
@@ -64,7 +63,7 @@ async def prune(conn: aiosqlite.Connection, *, now: float, guild_left_reason: st
             "DELETE FROM digest_runs WHERE id IN (SELECT id FROM ("
             "  SELECT id, status, started_at, "
             "  ROW_NUMBER() OVER (PARTITION BY digest_id ORDER BY id DESC) AS newness FROM digest_runs"
-            ") WHERE newness > 1 AND status != 'pending' AND (newness > ? OR started_at < ?))",
+            ") AS ranked WHERE newness > 1 AND status != 'pending' AND (newness > ? OR started_at < ?))",
             (RUNS_KEPT_PER_DIGEST, now - RUN_MAX_AGE_DAYS * DAY_SECONDS),
         )
         items = await conn.execute(

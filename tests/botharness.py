@@ -16,6 +16,7 @@ import yarl
 
 from bot import LikesBot
 from config import Settings
+from tests import engines
 from tests.emulator import DiscordEmulator, Interaction, Member, Message, RecordedRequest
 from tests.emulator.state import Channel
 
@@ -37,6 +38,8 @@ def emulator_settings(
         x_bearer_token=sandbox.SANDBOX_BEARER_TOKEN,
         x_api_base_url=x_base_url,
         database_path=database_path,
+        # The test's engine (tests/engines.py): None on SQLite.
+        database_url=engines.current_url(),
         # A free port: tests (and other test runs on this machine) never share the web server's port.
         web_port=0,
     )

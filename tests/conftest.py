@@ -8,19 +8,45 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from bot import LikesBot
+from tests import engines
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator
 from tests.spec.xspec import exchange_problems
 from xapi.sandbox import XSandbox
 
 pytest_plugins = ["tests.browser"]
+
+# The test modules that run on both engines: the store's, the digests', the accounts' and the live
+# likes' (a test about SQLite's own file is marked sqlite_only).
+BOTH_ENGINES = re.compile(
+    r"tests/(store/|accounts/test_registry|e2e/test_(digest|live_|x_connect|isolation|needs_reconnect|"
+    r"daily_cap|account_rule|members_|oauth2_token_saving))"
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    both = BOTH_ENGINES.search(metafunc.definition.path.as_posix()) is not None
+    if both and metafunc.definition.get_closest_marker("sqlite_only") is None:
+        metafunc.parametrize("db_engine", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def db_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database engine of this test: SQLite, or a fresh PostgreSQL schema (tests/engines.py)."""
+    engine: str = getattr(request, "param", "sqlite")
+    if engine == "postgresql":
+        with engines.postgres_schema():
+            yield engine
+    else:
+        yield engine
 
 
 @pytest_asyncio.fixture
@@ -34,6 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "off_spec_requests: the test sends requests outside X's spec on purpose; "
         "the sandbox fixture then checks only its answers against the spec",
+    )
+    config.addinivalue_line(
+        "markers", "sqlite_only: a test of SQLite's own file or behaviour (not run on PostgreSQL)"
     )
 
 

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import aiosqlite
 import pytest
 import pytest_asyncio
 
 from digests.linked_members import linked_likers
 from digests.trends import post_trend, sample_like_counts
 from store.db import open_database
+from store.engine import Database
 from store.like_history import SAMPLE_MIN_GAP_SECONDS, LikeHistory
 from store.member_links import MemberLinks
 from tests.xapi.support import make_client
@@ -25,7 +25,7 @@ OWNER = sandbox.OWNER_ID
 
 
 @pytest_asyncio.fixture
-async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def conn(tmp_path: Path) -> AsyncIterator[Database]:
     connection = await open_database(tmp_path / "likelens.db")
     try:
         yield connection
@@ -34,7 +34,7 @@ async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
 
 
 async def test_linked_members_among_the_likers_and_the_rest_counted(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     links, history = MemberLinks(conn), LikeHistory(conn)
     async with aiohttp.ClientSession() as session:
@@ -53,7 +53,7 @@ async def test_linked_members_among_the_likers_and_the_rest_counted(
 
 
 async def test_another_accounts_post_is_refused_before_any_likes_request(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     async with aiohttp.ClientSession() as session:
         client = make_client(session, x_sandbox)
@@ -67,7 +67,7 @@ async def test_another_accounts_post_is_refused_before_any_likes_request(
 
 
 async def test_a_trend_grows_one_sample_per_lookup_with_the_newest_likers(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     history = LikeHistory(conn)
     now = time.time()
@@ -87,7 +87,7 @@ async def test_a_trend_grows_one_sample_per_lookup_with_the_newest_likers(
 
 
 async def test_like_counts_are_sampled_in_batches_of_100_for_the_accounts_posts_only(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     history = LikeHistory(conn)
     own = [p.id for p in x_sandbox.world.posts.values() if p.author_id == OWNER

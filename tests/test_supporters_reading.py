@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import aiosqlite
 import pytest_asyncio
 
 from digests.supporters import MAX_READS_PER_BOARD
 from digests.supporters_reading import SupportersBoard, board_view, build_board
 from store.db import open_database
+from store.engine import Database
 from store.like_history import LikeHistory
 from store.member_links import MemberLinks
 from tests.xapi.support import make_client
@@ -25,7 +25,7 @@ GUILD, OTHER_GUILD = 111, 222
 
 
 @pytest_asyncio.fixture
-async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def conn(tmp_path: Path) -> AsyncIterator[Database]:
     connection = await open_database(tmp_path / "likelens.db")
     try:
         yield connection
@@ -47,14 +47,14 @@ async def naive_counts(client: XClient, post_ids: list[str]) -> Counter[str]:
 
 
 async def board(
-    client: XClient, conn: aiosqlite.Connection, *, max_reads: int = MAX_READS_PER_BOARD,
+    client: XClient, conn: Database, *, max_reads: int = MAX_READS_PER_BOARD,
 ) -> SupportersBoard:
     return await build_board(client, LikeHistory(conn), MemberLinks(conn), guild_id=GUILD,
                              account_id=sandbox.OWNER_ID, days=7, now=time.time(), max_reads=max_reads)
 
 
 async def test_the_board_ranks_what_x_lists_then_reads_only_posts_with_new_likes(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     async with aiohttp.ClientSession() as session:
         client = make_client(session, x_sandbox, cache_ttl=0.0)
@@ -83,7 +83,7 @@ async def test_the_board_ranks_what_x_lists_then_reads_only_posts_with_new_likes
 
 
 async def test_linked_members_are_marked_in_their_server_only(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     async with aiohttp.ClientSession() as session:
         client = make_client(session, x_sandbox, cache_ttl=0.0)
@@ -101,7 +101,7 @@ async def test_linked_members_are_marked_in_their_server_only(
 
 
 async def test_a_rate_limit_stops_the_reads_and_the_board_uses_what_was_read(
-    conn: aiosqlite.Connection,
+    conn: Database,
 ) -> None:
     async with XSandbox(rate_limit=3) as x, aiohttp.ClientSession() as session:
         client = make_client(session, x, cache_ttl=0.0)
@@ -116,7 +116,7 @@ async def test_a_rate_limit_stops_the_reads_and_the_board_uses_what_was_read(
 
 
 async def test_max_reads_caps_the_requests_and_defers_the_rest(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     async with aiohttp.ClientSession() as session:
         client = make_client(session, x_sandbox, cache_ttl=0.0)
@@ -126,7 +126,7 @@ async def test_max_reads_caps_the_requests_and_defers_the_rest(
 
 
 async def test_the_board_view_feeds_the_top_embed_and_chart(
-    x_sandbox: XSandbox, conn: aiosqlite.Connection,
+    x_sandbox: XSandbox, conn: Database,
 ) -> None:
     async with aiohttp.ClientSession() as session:
         built = await board(make_client(session, x_sandbox), conn, max_reads=3)

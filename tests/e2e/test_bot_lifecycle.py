@@ -12,6 +12,7 @@ import pytest
 
 from accounts.configured import OAUTH2_TOKEN_NAME
 from bot import SIMULATED_NOTE, LikesBot
+from store.engine import SqliteDatabase
 from store.oauth_tokens import current_refresh_token
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.emulator import DiscordEmulator
@@ -92,6 +93,6 @@ async def test_the_rotated_oauth2_refresh_token_is_stored_and_used_after_a_resta
     async with running_bot(emulator, dataclasses.replace(settings)) as restarted:
         assert (await restarted.x.me()).username == sandbox.OWNER_USERNAME
     async with aiosqlite.connect(tmp_path / "likelens.db") as conn:
-        assert await current_refresh_token(conn, OAUTH2_TOKEN_NAME, sandbox.SANDBOX_REFRESH_TOKEN) not in (
-            stored, sandbox.SANDBOX_REFRESH_TOKEN
-        )
+        now_stored = await current_refresh_token(
+            SqliteDatabase(conn), OAUTH2_TOKEN_NAME, sandbox.SANDBOX_REFRESH_TOKEN)
+        assert now_stored not in (stored, sandbox.SANDBOX_REFRESH_TOKEN)

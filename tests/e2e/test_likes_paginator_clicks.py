@@ -13,6 +13,7 @@ from tests.e2e.likes_support import CALLBACK, footer, next_id, on_page_two_then_
 from tests.emulator import DiscordEmulator
 from tests.emulator.server import WEBHOOK_MESSAGE
 from tests.emulator.state import Interaction, Message
+from tests.sqlite_only import sqlite_raw
 from xapi import sandbox
 from xapi.sandbox import XSandbox
 
@@ -27,7 +28,7 @@ async def test_a_click_on_a_live_paginator_answers_from_memory_and_saves_its_pos
     await driver.settle()
     await likes_browser(bot).flush()  # the previous click's position is written: start from a quiet store
     statements: list[str] = []
-    await bot.store.conn.set_trace_callback(statements.append)
+    await sqlite_raw(bot.store.conn).set_trace_callback(statements.append)
     try:
         # Discord is slow to take the click's answer: nothing may touch the store until it has it.
         release = emulator.hold_next("POST", CALLBACK)
@@ -40,7 +41,7 @@ async def test_a_click_on_a_live_paginator_answers_from_memory_and_saves_its_pos
         await driver.settle()
         await likes_browser(bot).flush()  # waits for the position being written, if it is not yet
     finally:
-        await bot.store.conn.set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3: None removes it
+        await sqlite_raw(bot.store.conn).set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3: None removes it
     assert footer(result.response.embeds[0]).startswith("Page 3 of 10")
     assert [s.split()[0] for s in statements] == ["BEGIN", "UPDATE", "COMMIT"], statements
 

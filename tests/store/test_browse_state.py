@@ -16,6 +16,7 @@ from store.browse_state import (
     save_positions,
 )
 from store.db import Store
+from tests.engines import open_test_store
 
 
 async def test_a_saved_paginator_reads_back_after_reopening(tmp_path: Path) -> None:
@@ -39,7 +40,7 @@ async def test_a_saved_paginator_reads_back_after_reopening(tmp_path: Path) -> N
 
 
 async def test_several_positions_are_saved_in_one_call(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "likelens.db")
+    store = await open_test_store(tmp_path)
     try:
         for browse_id in ("a", "b"):
             record = BrowseRecord(browse_id, "liked_posts", "1", 1, {}, {"current": 0}, 7)
@@ -53,7 +54,7 @@ async def test_several_positions_are_saved_in_one_call(tmp_path: Path) -> None:
 
 
 async def test_old_paginators_are_forgotten_and_unreadable_ones_are_gone(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "likelens.db")
+    store = await open_test_store(tmp_path)
     try:
         old = BrowseRecord("old", "liked_posts", "1", 1, {}, {}, 7)
         new = BrowseRecord("new", "liked_posts", "1", 1, {}, {}, 7)
@@ -68,7 +69,7 @@ async def test_old_paginators_are_forgotten_and_unreadable_ones_are_gone(tmp_pat
 
 
 async def test_a_paginator_saved_before_servers_were_recorded_reads_back_without_one(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "likelens.db")
+    store = await open_test_store(tmp_path)
     try:
         await store.conn.execute(
             "INSERT INTO browse_states (id, kind, subject_id, owner_id, context, state, updated_at) "

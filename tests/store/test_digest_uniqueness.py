@@ -13,11 +13,12 @@ import pytest_asyncio
 
 from store import digests
 from store.db import MIGRATIONS, UNIQUE_DIGESTS_MIGRATION, Store, open_database
+from tests.engines import open_test_store
 
 
 @pytest_asyncio.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "likelens.db")
+    opened = await open_test_store(tmp_path)
     try:
         yield opened
     finally:

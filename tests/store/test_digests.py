@@ -7,15 +7,18 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from store import digests
 from store.db import MIGRATIONS, Store, open_database
+from tests.engines import open_test_store
+from tests.sqlite_only import sqlite_raw
 
 
 @pytest_asyncio.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "likelens.db")
+    opened = await open_test_store(tmp_path)
     try:
         yield opened
     finally:
@@ -94,6 +97,7 @@ async def test_paused_digests_are_not_due_and_removing_deletes_items_and_runs(st
             assert await cursor.fetchone() == (0,), table
 
 
+@pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN
 async def test_the_due_query_reads_through_the_next_run_index(store: Store) -> None:
     for n in range(50):
         await new_digest(store, now=float(n), subject=str(n + 1))
@@ -125,22 +129,23 @@ async def test_a_digest_paused_during_its_run_is_not_scheduled_by_the_end_of_the
     assert await digests.seen_items(store.conn, digest.id, ["a"]) == {"a"}
 
 
+@pytest.mark.sqlite_only  # one shared SQLite connection
 async def test_a_commit_from_another_coroutine_during_begin_run_cannot_split_the_run(tmp_path: Path) -> None:
     # The store's connection is shared: another coroutine may commit while begin_run is half done.
     path = tmp_path / "likelens.db"
     first = await Store.open(path)
     digest = await new_digest(first)
-    changes = first.conn.total_changes
+    changes = sqlite_raw(first.conn).total_changes
     begin = asyncio.create_task(digests.begin_run(
         first.conn, digest.id, now=1.0, kind="digest", item_ids=["a", "b"], items_found=2, like_count=None,
         payload='{"embed": {"title": "t"}}',
     ))
     # The other coroutine commits right after begin_run's first write, whatever begin_run does next.
     for _ in range(10_000):
-        if first.conn.total_changes != changes:
+        if sqlite_raw(first.conn).total_changes != changes:
             break
         await asyncio.sleep(0)
-    assert first.conn.total_changes != changes, "begin_run never wrote"
+    assert sqlite_raw(first.conn).total_changes != changes, "begin_run never wrote"
     await first.conn.commit()
     # The bot dies here: whatever was not committed is lost.
     begin.cancel()
@@ -159,6 +164,7 @@ async def test_a_commit_from_another_coroutine_during_begin_run_cannot_split_the
         await second.close()
 
 
+@pytest.mark.sqlite_only  # PostgreSQL deployments start at the current layout
 async def test_a_run_left_pending_by_the_previous_version_is_delivered_with_its_items(store: Store) -> None:
     digest = await new_digest(store)
     # The old layout: the bare message in payload, the items in digest_items, undelivered.

@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from store import digests, like_events, pruning
 from store.db import Store
+from tests.engines import open_test_store
 from xapi.models import User
 
 DAY = 86400.0
@@ -21,7 +22,7 @@ ACCOUNT = "111"
 
 @pytest_asyncio.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "likelens.db")
+    opened = await open_test_store(tmp_path)
     try:
         yield opened
     finally:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 import pytest_asyncio
 
-from store.db import open_database
 from store.like_history import (
     DAY_SECONDS,
     HISTORY_MAX_AGE_DAYS,
@@ -22,6 +20,7 @@ from store.like_history import (
     LikersRead,
     RecordedLiker,
 )
+from tests.engines import committed_rows, open_test_store_conn
 
 NOW = 1_800_000_000.0
 ACCOUNT, OTHER_ACCOUNT = "1000", "2000"
@@ -29,7 +28,7 @@ ACCOUNT, OTHER_ACCOUNT = "1000", "2000"
 
 @pytest_asyncio.fixture
 async def history(tmp_path: Path) -> AsyncIterator[LikeHistory]:
-    connection = await open_database(tmp_path / "likelens.db")
+    connection = await open_test_store_conn(tmp_path)
     try:
         yield LikeHistory(connection)
     finally:
@@ -131,7 +130,5 @@ async def test_prune_keeps_the_newest_likers_and_samples_of_each_post(history: L
 async def test_writes_are_committed(history: LikeHistory, tmp_path: Path) -> None:
     await history.record_read(ACCOUNT, "p1", [("u1", "one")], like_count=1, now=NOW)
     await history.record_like_counts(ACCOUNT, {"p1": 1}, now=NOW)
-    async with aiosqlite.connect(tmp_path / "likelens.db") as reader:
-        for table in ("post_likers", "like_count_samples", "post_liker_reads"):
-            async with reader.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
-                assert await cursor.fetchone() == (1,), table
+    for table in ("post_likers", "like_count_samples", "post_liker_reads"):
+        assert await committed_rows(tmp_path, f"SELECT COUNT(*) FROM {table}") == [(1,)], table

@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 import pytest_asyncio
 
 from store.db import open_database
+from store.engine import Database
 from store.member_links import MemberLink, MemberLinks, XAccountLinkedToAnotherMember
+from tests.engines import committed_rows, open_test_store_conn, table_columns
 
 NOW = 1_800_000_000.0
 GUILD, OTHER_GUILD = 111, 999
@@ -19,15 +20,15 @@ ALICE, BOB = 1001, 1002
 
 
 @pytest_asyncio.fixture
-async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    connection = await open_database(tmp_path / "likelens.db")
+async def conn(tmp_path: Path) -> AsyncIterator[Database]:
+    connection = await open_test_store_conn(tmp_path)
     try:
         yield connection
     finally:
         await connection.close()
 
 
-async def test_a_link_is_found_by_member_and_by_x_id(conn: aiosqlite.Connection) -> None:
+async def test_a_link_is_found_by_member_and_by_x_id(conn: Database) -> None:
     links = MemberLinks(conn)
     assert await links.link(GUILD, ALICE, x_user_id="42", handle="alice_x", now=NOW) is None
     expected = MemberLink(GUILD, ALICE, "42", "alice_x", NOW)
@@ -36,7 +37,7 @@ async def test_a_link_is_found_by_member_and_by_x_id(conn: aiosqlite.Connection)
     assert await links.in_server(GUILD) == [expected]
 
 
-async def test_links_of_one_server_are_not_seen_from_another(conn: aiosqlite.Connection) -> None:
+async def test_links_of_one_server_are_not_seen_from_another(conn: Database) -> None:
     links = MemberLinks(conn)
     await links.link(GUILD, ALICE, x_user_id="42", handle="alice_x", now=NOW)
     assert await links.by_member(OTHER_GUILD, ALICE) is None
@@ -46,7 +47,7 @@ async def test_links_of_one_server_are_not_seen_from_another(conn: aiosqlite.Con
     await links.link(OTHER_GUILD, BOB, x_user_id="42", handle="alice_x", now=NOW)
 
 
-async def test_linking_again_replaces_the_members_link(conn: aiosqlite.Connection) -> None:
+async def test_linking_again_replaces_the_members_link(conn: Database) -> None:
     links = MemberLinks(conn)
     await links.link(GUILD, ALICE, x_user_id="42", handle="alice_x", now=NOW)
     replaced = await links.link(GUILD, ALICE, x_user_id="77", handle="alice_new", now=NOW + 5)
@@ -57,7 +58,7 @@ async def test_linking_again_replaces_the_members_link(conn: aiosqlite.Connectio
 
 
 async def test_a_second_member_linking_the_same_x_account_is_refused_and_changes_nothing(
-    conn: aiosqlite.Connection,
+    conn: Database,
 ) -> None:
     links = MemberLinks(conn)
     await links.link(GUILD, ALICE, x_user_id="42", handle="alice_x", now=NOW)
@@ -71,18 +72,16 @@ async def test_a_second_member_linking_the_same_x_account_is_refused_and_changes
     assert (await links.by_x_ids(GUILD, ["42"]))["42"].member_id == ALICE
 
 
-async def test_unlink_deletes_at_once(conn: aiosqlite.Connection, tmp_path: Path) -> None:
+async def test_unlink_deletes_at_once(conn: Database, tmp_path: Path) -> None:
     links = MemberLinks(conn)
     await links.link(GUILD, ALICE, x_user_id="42", handle="alice_x", now=NOW)
     assert await links.unlink(GUILD, ALICE) == MemberLink(GUILD, ALICE, "42", "alice_x", NOW)
     assert await links.unlink(GUILD, ALICE) is None
     # Committed: another connection sees no row.
-    async with aiosqlite.connect(tmp_path / "likelens.db") as reader, \
-            reader.execute("SELECT COUNT(*) FROM member_links") as cursor:
-        assert await cursor.fetchone() == (0,)
+    assert await committed_rows(tmp_path, "SELECT COUNT(*) FROM member_links") == [(0,)]
 
 
-async def test_leaving_members_and_servers_take_their_links(conn: aiosqlite.Connection) -> None:
+async def test_leaving_members_and_servers_take_their_links(conn: Database) -> None:
     links = MemberLinks(conn)
     await links.link(GUILD, ALICE, x_user_id="42", handle="a", now=NOW)
     await links.link(GUILD, BOB, x_user_id="43", handle="b", now=NOW)
@@ -94,7 +93,7 @@ async def test_leaving_members_and_servers_take_their_links(conn: aiosqlite.Conn
     assert len(await links.in_server(OTHER_GUILD)) == 1
 
 
-async def test_by_x_ids_answers_for_more_ids_than_one_query_binds(conn: aiosqlite.Connection) -> None:
+async def test_by_x_ids_answers_for_more_ids_than_one_query_binds(conn: Database) -> None:
     links = MemberLinks(conn)
     for n in range(3):
         await links.link(GUILD, 5000 + n, x_user_id=str(1200 + n * 600), handle=f"h{n}", now=NOW)
@@ -120,7 +119,7 @@ async def test_two_concurrent_links_of_one_x_account_on_two_connections_let_one_
         await second.close()
 
 
-async def test_concurrent_links_on_the_bots_one_connection_let_one_win(conn: aiosqlite.Connection) -> None:
+async def test_concurrent_links_on_the_bots_one_connection_let_one_win(conn: Database) -> None:
     links = MemberLinks(conn)
     results = await asyncio.gather(
         *(links.link(GUILD, 7000 + n, x_user_id="42", handle="x", now=NOW) for n in range(10)),
@@ -130,7 +129,6 @@ async def test_concurrent_links_on_the_bots_one_connection_let_one_win(conn: aio
     assert len(await links.in_server(GUILD)) == 1
 
 
-async def test_no_token_column_exists(conn: aiosqlite.Connection) -> None:
-    async with conn.execute("SELECT name FROM pragma_table_info('member_links')") as cursor:
-        columns = [row[0] for row in await cursor.fetchall()]
+async def test_no_token_column_exists(conn: Database) -> None:
+    columns = await table_columns(conn, "member_links")
     assert columns == ["guild_id", "member_id", "x_user_id", "handle", "linked_at"]

@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiosqlite
 import pytest
 import pytest_asyncio
 
 from store.db import open_database
+from store.engine import Database
 from store.oauth_states import STATE_LIFETIME_SECONDS, OAuthStates, PendingAuthorization
+from tests.engines import open_test_store_conn
 
 NOW = 1_800_000_000.0
 VERIFIER = "verifier-" + "v" * 60
@@ -19,8 +20,8 @@ STATE = "state-" + "s" * 40
 
 
 @pytest_asyncio.fixture
-async def conn(tmp_path: Path) -> AsyncIterator[aiosqlite.Connection]:
-    connection = await open_database(tmp_path / "likelens.db")
+async def conn(tmp_path: Path) -> AsyncIterator[Database]:
+    connection = await open_test_store_conn(tmp_path)
     try:
         yield connection
     finally:
@@ -39,7 +40,7 @@ async def _save(states: OAuthStates, state: str = STATE, *, now: float = NOW) ->
 
 
 async def test_a_saved_state_is_consumed_once_with_everything_it_was_saved_with(
-    conn: aiosqlite.Connection,
+    conn: Database,
 ) -> None:
     states = OAuthStates(conn)
     saved = await _save(states)
@@ -53,7 +54,7 @@ async def test_a_saved_state_is_consumed_once_with_everything_it_was_saved_with(
     assert await states.consume(STATE, now=NOW + 6) is None
 
 
-async def test_an_unknown_state_finds_nothing_and_leaves_the_others(conn: aiosqlite.Connection) -> None:
+async def test_an_unknown_state_finds_nothing_and_leaves_the_others(conn: Database) -> None:
     states = OAuthStates(conn)
     await _save(states)
     assert await states.consume("forged-" + "f" * 40, now=NOW) is None
@@ -61,7 +62,7 @@ async def test_an_unknown_state_finds_nothing_and_leaves_the_others(conn: aiosql
     assert await states.consume(STATE, now=NOW) is not None
 
 
-async def test_an_expired_state_finds_nothing_and_is_gone(conn: aiosqlite.Connection) -> None:
+async def test_an_expired_state_finds_nothing_and_is_gone(conn: Database) -> None:
     states = OAuthStates(conn)
     await _save(states)
     assert await states.consume(STATE, now=NOW + STATE_LIFETIME_SECONDS + 1) is None
@@ -69,7 +70,7 @@ async def test_an_expired_state_finds_nothing_and_is_gone(conn: aiosqlite.Connec
     assert await states.consume(STATE, now=NOW) is None
 
 
-async def test_a_state_is_still_good_just_before_its_expiry(conn: aiosqlite.Connection) -> None:
+async def test_a_state_is_still_good_just_before_its_expiry(conn: Database) -> None:
     states = OAuthStates(conn)
     await _save(states)
     assert await states.consume(STATE, now=NOW + STATE_LIFETIME_SECONDS - 0.001) is not None
@@ -91,14 +92,14 @@ async def test_two_concurrent_consumes_on_two_connections_get_it_once(tmp_path: 
         await second.close()
 
 
-async def test_two_concurrent_consumes_on_one_connection_get_it_once(conn: aiosqlite.Connection) -> None:
+async def test_two_concurrent_consumes_on_one_connection_get_it_once(conn: Database) -> None:
     states = OAuthStates(conn)
     await _save(states)
     results = await asyncio.gather(*(states.consume(STATE, now=NOW) for _ in range(5)))
     assert sum(result is not None for result in results) == 1
 
 
-async def test_prune_deletes_only_expired_states(conn: aiosqlite.Connection) -> None:
+async def test_prune_deletes_only_expired_states(conn: Database) -> None:
     states = OAuthStates(conn)
     await _save(states, "old-" + "o" * 40, now=NOW)
     await _save(states, "new-" + "n" * 40, now=NOW + 300)
@@ -135,7 +136,7 @@ async def test_the_file_holds_neither_the_state_nor_the_verifier_when_a_cipher_i
         await connection.close()
 
 
-async def test_a_verifier_that_no_longer_decrypts_finds_nothing(conn: aiosqlite.Connection) -> None:
+async def test_a_verifier_that_no_longer_decrypts_finds_nothing(conn: Database) -> None:
     await _save(OAuthStates(conn))
 
     def broken(text: str) -> str:
@@ -144,7 +145,7 @@ async def test_a_verifier_that_no_longer_decrypts_finds_nothing(conn: aiosqlite.
     assert await OAuthStates(conn, decrypt=broken).consume(STATE, now=NOW) is None
 
 
-async def test_an_unknown_purpose_is_refused(conn: aiosqlite.Connection) -> None:
+async def test_an_unknown_purpose_is_refused(conn: Database) -> None:
     with pytest.raises(ValueError, match="purpose"):
         await OAuthStates(conn).save(
             STATE, purpose="steal", guild_id=1, member_id=2, code_verifier=VERIFIER, now=NOW,  # type: ignore[arg-type]
@@ -156,7 +157,7 @@ def test_the_record_repr_shows_no_secret() -> None:
     assert VERIFIER not in repr(record) and "interaction-token-xyz" not in repr(record)
 
 
-async def test_saving_a_state_forgets_the_expired_ones(conn: aiosqlite.Connection) -> None:
+async def test_saving_a_state_forgets_the_expired_ones(conn: Database) -> None:
     states = OAuthStates(conn)
     await _save(states, "old-" + "o" * 40, now=NOW - STATE_LIFETIME_SECONDS - 1)
     await _save(states, "new-" + "n" * 40, now=NOW)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest_asyncio
 from store import digests, pruning
 from store.browse_state import BrowseRecord, load_browse, save_browse
 from store.db import Store
+from tests.engines import committed_rows, open_test_store
 
 DAY = 86400.0
 NOW = 1_000 * DAY
@@ -19,7 +19,7 @@ LEFT = "LikeLens is no longer in this server."
 
 @pytest_asyncio.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "likelens.db")
+    opened = await open_test_store(tmp_path)
     try:
         yield opened
     finally:
@@ -102,9 +102,8 @@ async def test_digests_of_a_server_left_long_ago_are_deleted_others_kept(
     report = await prune(store)
     assert [d.id for d in await digests.guild_digests(store.conn, 1)] == [left_lately.id, paused.id]
     assert report.digests == 1
-    with sqlite3.connect(tmp_path / "likelens.db") as fresh:
-        assert fresh.execute("SELECT COUNT(*) FROM digest_items WHERE digest_id = ?",
-                             (left_long_ago.id,)).fetchone() == (0,)
+    assert await committed_rows(tmp_path, "SELECT COUNT(*) FROM digest_items WHERE digest_id = ?",
+                                (left_long_ago.id,)) == [(0,)]
 
 
 async def test_browse_states_untouched_past_the_bound_are_deleted(store: Store) -> None:
