@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from store.engine import Database
+from store.engine import Database, checkpoint_wal
 from store.oauth_tokens import _vault as vault_of
 from store.transactions import transaction
 
@@ -39,6 +39,8 @@ _COLUMNS = (
     "guild_id, x_user_id, handle, name, scopes, connected_by, connected_at, needs_reconnect, "
     "refresh_token, access_token, access_expires_at"
 )
+# Every column but the key, set to the new row's (what INSERT OR REPLACE did, on both engines).
+_REPLACE_ALL = ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _COLUMNS.split(",")[1:])
 
 
 async def _decrypt(conn: Database, stored: object) -> str | None:
@@ -86,7 +88,8 @@ async def save_connected_account(
     async with transaction(conn):
         replaced = await get_connected_account(conn, account.guild_id)
         await conn.execute(
-            f"INSERT OR REPLACE INTO connected_accounts ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
+            f"INSERT INTO connected_accounts ({_COLUMNS}) VALUES ({', '.join('?' * 11)}) "
+            f"ON CONFLICT (guild_id) DO UPDATE SET {_REPLACE_ALL}",
             (account.guild_id, account.x_user_id, account.handle, account.name, " ".join(account.scopes),
              account.connected_by, account.connected_at, account.needs_reconnect, refresh, access,
              account.access_expires_at),
@@ -101,7 +104,7 @@ async def delete_connected_account(conn: Database, guild_id: int) -> ConnectedAc
         await conn.execute("DELETE FROM connected_accounts WHERE guild_id = ?", (guild_id,))
     if gone is not None:
         # The deleted ciphertext leaves the write-ahead log too (secure_delete zeroes the file's pages).
-        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await checkpoint_wal(conn)
     return gone
 
 

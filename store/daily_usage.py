@@ -35,7 +35,7 @@ async def add_items(conn: Database, guild_id: int, day: str, items: int) -> int:
     """Add items to guild_id's count of day (atomically); returns the new count."""
     upsert = (
         "INSERT INTO daily_usage (guild_id, day, items) VALUES (?, ?, ?) "
-        "ON CONFLICT(guild_id, day) DO UPDATE SET items = items + excluded.items RETURNING items"
+        "ON CONFLICT(guild_id, day) DO UPDATE SET items = daily_usage.items + excluded.items RETURNING items"
     )
     async with transaction(conn), conn.execute(upsert, (guild_id, day, items)) as cursor:
         row = await cursor.fetchone()

@@ -153,6 +153,13 @@ class SqliteDatabase:
         await self.raw.close()
 
 
+async def checkpoint_wal(conn: Database) -> None:
+    """Move SQLite's write-ahead log into the file and empty it (so deleted secrets leave the log too);
+    PostgreSQL keeps no such file of ours: nothing to do."""
+    if conn.dialect == "sqlite":
+        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 async def open_sqlite(path: Path) -> SqliteDatabase:
     """An aiosqlite connection to the file at path (created with its folder), wrapped."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -181,8 +181,10 @@ async def save_subscription(
 ) -> None:
     async with transaction(conn):
         await conn.execute(
-            "INSERT OR REPLACE INTO live_subscriptions (account_id, direction, subscription_id, created_at) "
-            "VALUES (?, ?, ?, ?)", (account_id, direction, subscription_id, now))
+            "INSERT INTO live_subscriptions (account_id, direction, subscription_id, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, direction) DO UPDATE SET "
+            "subscription_id = excluded.subscription_id, created_at = excluded.created_at",
+            (account_id, direction, subscription_id, now))
 
 
 async def forget_subscription(conn: Database, account_id: str, direction: str) -> None:

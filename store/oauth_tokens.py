@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import weakref
+from datetime import UTC, datetime
 from pathlib import Path
 
 from accounts.token_vault import TokenVault, TokenVaultError, load_vault
-from store.engine import Database
+from store.engine import Database, checkpoint_wal
 from store.transactions import transaction
 
 _VAULTS: weakref.WeakKeyDictionary[Database, TokenVault] = weakref.WeakKeyDictionary()
@@ -36,6 +37,8 @@ def attach_vault(conn: Database, vault: TokenVault) -> None:
 async def _vault(conn: Database) -> TokenVault:
     vault = _VAULTS.get(conn)
     if vault is None:
+        if conn.dialect != "sqlite":
+            raise TokenVaultError("no LIKELENS_SECRET_KEY attached to the PostgreSQL database's tokens")
         async with conn.execute("PRAGMA database_list") as cursor:
             files = {str(row[1]): str(row[2]) for row in await cursor.fetchall()}
         if not files.get("main"):
@@ -67,8 +70,8 @@ async def save_refresh_token(conn: Database, name: str, seed_token: str, token: 
             "INSERT INTO oauth_tokens (name, refresh_token, seed_fingerprint, encrypted) VALUES (?, ?, ?, 1) "
             "ON CONFLICT(name) DO UPDATE SET refresh_token = excluded.refresh_token, "
             "seed_fingerprint = excluded.seed_fingerprint, encrypted = 1, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-            (name, stored, fingerprint(seed_token)),
+            "updated_at = ?",
+            (name, stored, fingerprint(seed_token), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
         )
 
 
@@ -91,5 +94,5 @@ async def secure_stored_tokens(conn: Database) -> int:
                 "UPDATE oauth_tokens SET refresh_token = ?, encrypted = 1 WHERE name = ?", rewritten
             )
         # The old values' pages leave the write-ahead log (secure_delete zeroes them in the file).
-        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        await checkpoint_wal(conn)
     return len(rewritten)

@@ -94,9 +94,10 @@ async def test_an_unexpected_failure_of_a_digest_command_gets_the_short_apology(
 ) -> None:
     await add(driver)
     # A real, unexpected failure: the table the commands read is gone.
+    cascade = " CASCADE" if dbot.store.conn.dialect == "postgresql" else ""  # the live tables refer to it
     await dbot.store.conn.execute("DROP TABLE digest_runs")
     await dbot.store.conn.execute("DROP TABLE digest_items")
-    await dbot.store.conn.execute("DROP TABLE digests")
+    await dbot.store.conn.execute(f"DROP TABLE digests{cascade}")
     commands: list[tuple[str, dict[str, Any]]] = [("digest list", {}), ("digest run", {"digest": 1})]
     for command, options in commands:
         result = await driver.slash(command, **options)

@@ -143,6 +143,7 @@ async def test_a_streak_of_x_5xx_backs_off_then_disables_with_the_reason(
     assert posted(emulator) == []
 
 
+@pytest.mark.sqlite_only  # reads SQLite's EXPLAIN QUERY PLAN
 async def test_a_thousand_digests_of_which_ten_are_due_read_ten_rows(
     emulator: DiscordEmulator, x: XSandbox, clock: SettableClock, tmp_path: Path
 ) -> None:

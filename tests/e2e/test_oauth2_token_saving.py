@@ -22,6 +22,7 @@ from xapi.sandbox import XSandbox
 NOT_SAVED = "The new X refresh token is not saved yet (database is locked): retrying…"
 
 
+@pytest.mark.sqlite_only  # SQLite's whole-file lock (BEGIN EXCLUSIVE from another connection)
 async def test_a_rotation_while_the_database_is_locked_is_saved_once_released_and_survives_a_restart(
     emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
