@@ -102,7 +102,8 @@ class FleetProcess:
         return self.bot.process.pid
 
     def serves(self, guild: Guild) -> bool:
-        return shard_of(guild.id, SHARD_COUNT) in self.shard_ids
+        """Whether guild's events come to this process (an unsharded one gets every guild's)."""
+        return not self.shard_ids or shard_of(guild.id, SHARD_COUNT) in self.shard_ids
 
 
 @dataclass
@@ -126,21 +127,29 @@ class Fleet:
 
 
 def fleet_env(
-    emulator: DiscordEmulator, x: XSandbox, database_url: str, secret_key: str, *, folder: Path,
+    emulator: DiscordEmulator, x: XSandbox, database_url: str | None, secret_key: str, *, folder: Path,
     shard_ids: Sequence[int], **variables: str,
 ) -> dict[str, str]:
-    """The environment of one fleet process (nothing else of the test's environment leaks in)."""
+    """The environment of one fleet process (nothing else of the test's environment leaks in):
+    no shard ids runs it unsharded, no database_url on its own SQLite file."""
+    shared = {"DATABASE_URL": database_url} if database_url is not None else {}
+    if shard_ids:
+        shared |= {"SHARD_COUNT": str(SHARD_COUNT), "SHARD_IDS": ",".join(str(s) for s in shard_ids)}
     return child_env(
         emulator, DISCORD_TOKEN=emulator.token, **OAUTH1, X_BEARER_TOKEN=sandbox.SANDBOX_BEARER_TOKEN,
-        X_API_BASE_URL=x.base_url, DATABASE_URL=database_url, LIKELENS_SECRET_KEY=secret_key,
-        DATABASE_PATH=str(folder / "data" / "likelens.db"), SHARD_COUNT=str(SHARD_COUNT),
-        SHARD_IDS=",".join(str(s) for s in shard_ids), LOG_LEVEL="INFO", **variables,
+        X_API_BASE_URL=x.base_url, LIKELENS_SECRET_KEY=secret_key, DATABASE_PATH=str(database_path(folder)),
+        LOG_LEVEL="INFO", **shared, **variables,
     )
+
+
+def database_path(folder: Path) -> Path:
+    """A fleet process's SQLite file (it holds its lock and alive file beside it on PostgreSQL too)."""
+    return folder / "data" / "likelens.db"
 
 
 @contextlib.asynccontextmanager
 async def fleet(
-    emulator: FleetEmulator, x: XSandbox, database_url: str, root: Path, *,
+    emulator: FleetEmulator, x: XSandbox, database_url: str | None, root: Path, *,
     shard_groups: Sequence[Sequence[int]] = ((0,), (1,), (2,)), variables: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Fleet]:
     """One bot process per group of shards, all on database_url; yields once every one is READY."""
@@ -148,7 +157,7 @@ async def fleet(
     running = Fleet(emulator)
     async with contextlib.AsyncExitStack() as stack:
         for shard_ids in shard_groups:
-            folder = root / f"process-{'-'.join(str(s) for s in shard_ids)}"
+            folder = root / f"process-{'-'.join(str(s) for s in shard_ids) or 'all'}"
             folder.mkdir(parents=True)
             env = fleet_env(emulator, x, database_url, secret_key, folder=folder, shard_ids=shard_ids,
                             **(variables or {}))
@@ -195,11 +204,12 @@ def owner_posts_with_likes(x: XSandbox, count: int, likes: int = 3) -> list[str]
 
 async def insert_post_digests(
     store: Store, guilds: Sequence[Guild], posts: Sequence[str], *, per_guild: int, due_from: float,
-    spread: float, channel: str = "digests", every_seconds: int = 3600,
+    spread: float, channel: str = "digests", every_seconds: int = 3600, now: float | None = None,
 ) -> list[int]:
     """per_guild hourly digests in each guild's channel, of per_guild different posts, their
     baselines done (every liker of the post is new to them); all digests of one post are due at the
-    same moment, the posts' moments spread evenly over `spread` seconds from due_from."""
+    same moment, the posts' moments spread evenly over `spread` seconds from due_from (created at
+    `now`, default due_from)."""
     ids: list[int] = []
     for g, guild in enumerate(guilds):
         channel_id = int(next(c.id for c in guild.channels if c.name == channel))
@@ -207,7 +217,8 @@ async def insert_post_digests(
             p = (g + k) % len(posts)
             digest = await digest_store.add_digest(
                 store.conn, guild_id=int(guild.id), channel_id=channel_id, creator_id=int(guild.owner_id),
-                subject_kind="post", subject_id=posts[p], every_seconds=every_seconds, now=due_from,
+                subject_kind="post", subject_id=posts[p], every_seconds=every_seconds,
+                now=due_from if now is None else now,
                 account_id=sandbox.OWNER_ID, due=False,
             )
             ids.append(digest.id)
