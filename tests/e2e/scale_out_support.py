@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import time
@@ -39,9 +40,12 @@ GUILDS_PER_SHARD = 10
 READY_LINE = "Ready as LikeLens"
 # Every digest message's footer starts with its run marker (digests/delivery.py run_marker).
 RUN_MARKER = re.compile(r"^digest #(\d+) · run (\d+)")
-# Digest runs and claims go faster than in production, so a test sees several ticks and a lease
-# expire within seconds (the knobs the claims helper exposes; unknown variables are ignored).
+# Digest ticks and claim leases much shorter than in production, so a test sees several ticks and a
+# lease run out within seconds (scale_out_site/sitecustomize.py makes them the scheduler's defaults).
 FAST_DIGESTS = {"LIKELENS_DIGEST_TICK_SECONDS": "1", "LIKELENS_DIGEST_CLAIM_SECONDS": "4"}
+# The fleet's site: the emulator's sitecustomize plus those knobs (the repository for its imports).
+FLEET_SITE = Path(__file__).resolve().parent / "scale_out_site"
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FleetEmulator(DiscordEmulator):
@@ -138,7 +142,7 @@ def fleet_env(
     return child_env(
         emulator, DISCORD_TOKEN=emulator.token, **OAUTH1, X_BEARER_TOKEN=sandbox.SANDBOX_BEARER_TOKEN,
         X_API_BASE_URL=x.base_url, LIKELENS_SECRET_KEY=secret_key, DATABASE_PATH=str(database_path(folder)),
-        LOG_LEVEL="INFO", **shared, **variables,
+        LOG_LEVEL="INFO", PYTHONPATH=f"{FLEET_SITE}{os.pathsep}{REPO}", **shared, **variables,
     )
 
 
