@@ -29,6 +29,7 @@ from cryptography.fernet import Fernet
 
 from store import digests as digest_store
 from store.db import Store
+from store.transactions import transaction
 from tests.e2e.test_process import OAUTH1, BotProcess, bot_process, child_env
 from tests.emulator import DiscordEmulator, Guild, Message
 from tests.emulator.sharding import shard_of
@@ -227,7 +228,8 @@ async def insert_post_digests(
             )
             ids.append(digest.id)
             # A baseline done earlier, with nothing seen: the post's likers are the run's new likes.
-            await store.conn.execute("UPDATE digests SET baseline_done = 1 WHERE id = ?", (digest.id,))
+            async with transaction(store.conn):
+                await store.conn.execute("UPDATE digests SET baseline_done = 1 WHERE id = ?", (digest.id,))
             await digest_store.set_schedule(
                 store.conn, digest.id, next_run_at=due_from + spread * p / len(posts))
     return ids

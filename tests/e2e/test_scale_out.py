@@ -204,7 +204,7 @@ async def test_a_process_killed_while_holding_claims_leaves_no_digest_unposted_o
                 break
             assert time.monotonic() < deadline, (
                 f"process {victim.shard_ids} never held a claim of an unposted digest "
-                f"({sum(shown.values())} of {len(ids)} posted); logs:\n{running.logs[-4000:]}")
+                f"({sum(shown.values())} digest messages for {len(ids)} digests); logs:\n{running.logs[-4000:]}")
             await asyncio.sleep(0.05)
         running.kill(victim)
         await asyncio.wait_for(victim.bot.process.wait(), 10)
