@@ -31,7 +31,7 @@ BENCHMARKS = (
     ("live_kills", "7b. Live likes across kill -9 of the bot process"),
     ("charts", "8. Chart rendering (ui/charts.py)"),
     ("supporters", "9. /likes top: X requests against the naive board"),
-    ("scale_out", "10. Scale-out: processes on one PostgreSQL, claims under contention"),
+    ("scale_out", "11. Scale-out: processes on one PostgreSQL, claims under contention"),
 )
 BENCH_TIMEOUT = 900
 
