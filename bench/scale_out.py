@@ -139,8 +139,8 @@ async def run_fleet(
                 first = running.processes[0].folder
                 store = await (Store.connect(url) if url else Store.open(database_path(first)))
                 try:
-                    ids = await insert_post_digests(store, guilds, posts, per_guild=per_guild,
-                                                    due_from=time.time() + NOT_DUE, spread=0, now=time.time())
+                    ids = await insert_post_digests(store, guilds, posts, per_guild=per_guild, due_in=NOT_DUE,
+                                                    spread=0)
                     wanted = set(ids)
                     with schema_checks_off():
                         before = len(x.requests)

@@ -71,15 +71,17 @@ class FleetEmulator(DiscordEmulator):
         peer = request.transport.get_extra_info("peername") if request.transport is not None else None
         if not peer:
             return None
-        return process_with_local_port(self.process_ids, int(peer[1]))
+        return process_connected_from(self.process_ids, int(peer[1]), self.port)
 
 
-def process_with_local_port(process_ids: Iterable[int], port: int) -> int | None:
-    """The process (of process_ids) holding a TCP socket whose local port is port."""
+def process_connected_from(process_ids: Iterable[int], local_port: int, remote_port: int) -> int | None:
+    """The process (of process_ids) with a TCP connection from local_port to remote_port (Linux
+    reuses an ephemeral port for connections to other destinations: the pair tells them apart)."""
     for pid in process_ids:
         with contextlib.suppress(psutil.Error):
             for connection in psutil.Process(pid).net_connections(kind="tcp"):
-                if connection.laddr and connection.laddr.port == port:
+                if (connection.laddr and connection.laddr.port == local_port
+                        and connection.raddr and connection.raddr.port == remote_port):
                     return pid
     return None
 
@@ -208,31 +210,34 @@ def owner_posts_with_likes(x: XSandbox, count: int, likes: int = 3) -> list[str]
 
 
 async def insert_post_digests(
-    store: Store, guilds: Sequence[Guild], posts: Sequence[str], *, per_guild: int, due_from: float,
-    spread: float, channel: str = "digests", every_seconds: int = 3600, now: float | None = None,
+    store: Store, guilds: Sequence[Guild], posts: Sequence[str], *, per_guild: int, due_in: float,
+    spread: float, channel: str = "digests", every_seconds: int = 3600,
 ) -> list[int]:
     """per_guild hourly digests in each guild's channel, of per_guild different posts, their
-    baselines done (every liker of the post is new to them); all digests of one post are due at the
-    same moment, the posts' moments spread evenly over `spread` seconds from due_from (created at
-    `now`, default due_from)."""
-    ids: list[int] = []
+    baselines done (every liker of the post is new to them). They are scheduled together once all
+    exist: all digests of one post due at the same moment, the posts' moments spread evenly over
+    `spread` seconds from due_in seconds after that (a post's digests never trickle in one by one)."""
+    ids: list[tuple[int, int]] = []
+    created = time.time()
     for g, guild in enumerate(guilds):
         channel_id = int(next(c.id for c in guild.channels if c.name == channel))
         for k in range(per_guild):
             p = (g + k) % len(posts)
             digest = await digest_store.add_digest(
                 store.conn, guild_id=int(guild.id), channel_id=channel_id, creator_id=int(guild.owner_id),
-                subject_kind="post", subject_id=posts[p], every_seconds=every_seconds,
-                now=due_from if now is None else now,
+                subject_kind="post", subject_id=posts[p], every_seconds=every_seconds, now=created,
                 account_id=sandbox.OWNER_ID, due=False,
             )
-            ids.append(digest.id)
-            # A baseline done earlier, with nothing seen: the post's likers are the run's new likes.
-            async with transaction(store.conn):
-                await store.conn.execute("UPDATE digests SET baseline_done = 1 WHERE id = ?", (digest.id,))
+            ids.append((digest.id, p))
+    async with transaction(store.conn):
+        # A baseline done earlier, with nothing seen: the post's likers are the run's new likes.
+        await store.conn.execute(
+            "UPDATE digests SET baseline_done = 1 WHERE next_run_at IS NULL AND every_seconds > 0")
+        due_from = time.time() + due_in
+        for digest_id, p in ids:
             await digest_store.set_schedule(
-                store.conn, digest.id, next_run_at=due_from + spread * p / len(posts))
-    return ids
+                store.conn, digest_id, next_run_at=due_from + spread * p / len(posts))
+    return [digest_id for digest_id, _ in ids]
 
 
 def digest_messages(emulator: DiscordEmulator, guilds: Iterable[Guild]) -> Counter[int]:

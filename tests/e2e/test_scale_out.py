@@ -129,7 +129,7 @@ async def test_every_servers_slash_command_is_answered_once_by_the_process_of_it
     guilds = thirty_servers(discord_)
     # One digest per server, so each answer shows whose digests it read.
     posts = owner_posts_with_likes(x, 1)
-    ids = await insert_post_digests(store, guilds, posts, per_guild=1, due_from=time.time() + 86400, spread=0)
+    ids = await insert_post_digests(store, guilds, posts, per_guild=1, due_in=86400, spread=0)
     async with fleet(discord_, x, database_url, tmp_path) as running:
         sent: list[tuple[Guild, Interaction]] = []
         for guild in guilds:
@@ -164,7 +164,7 @@ async def test_three_hundred_digests_post_once_each_and_no_more_likers_reads_tha
     async with fleet(discord_, x, database_url, tmp_path, variables=FAST_DIGESTS) as running:
         before = len(x.requests)
         ids = await insert_post_digests(store, guilds, posts, per_guild=DIGESTS_PER_SERVER,
-                                        due_from=time.time() + 1, spread=DUE_SPREAD_SECONDS)
+                                        due_in=1, spread=DUE_SPREAD_SECONDS)
         await all_posted(discord_, guilds, ids, running)
         missing, doubled = posted_once(discord_, guilds, ids)
         assert (missing, doubled) == ([], []), f"missing {missing[:10]}, posted twice {doubled[:10]}"
@@ -194,7 +194,7 @@ async def test_a_process_killed_while_holding_claims_leaves_no_digest_unposted_o
     async with fleet(discord_, x, database_url, tmp_path, variables=FAST_DIGESTS) as running:
         victim = running.processes[1]
         ids = await insert_post_digests(store, guilds, posts, per_guild=DIGESTS_PER_SERVER,
-                                        due_from=time.time() + 1, spread=DUE_SPREAD_SECONDS)
+                                        due_in=1, spread=DUE_SPREAD_SECONDS)
         # Mid-tick: some digests posted, and the victim holds claims of digests it has not posted yet.
         deadline = time.monotonic() + 30
         while True:
@@ -204,7 +204,8 @@ async def test_a_process_killed_while_holding_claims_leaves_no_digest_unposted_o
                 break
             assert time.monotonic() < deadline, (
                 f"process {victim.shard_ids} never held a claim of an unposted digest "
-                f"({sum(shown.values())} digest messages for {len(ids)} digests); logs:\n{running.logs[-4000:]}")
+                f"({sum(shown.values())} digest messages for {len(ids)} digests); "
+                f"logs:\n{running.logs[-4000:]}")
             await asyncio.sleep(0.05)
         running.kill(victim)
         await asyncio.wait_for(victim.bot.process.wait(), 10)
