@@ -14,7 +14,8 @@ import discord
 import pytest
 
 from bot import LikesBot
-from digests.runner import GUILD_LEFT_REASON
+from digests.runner import GUILD_LEFT_REASON, RunOutcome
+from digests.tick_claims import TAKEN_OVER
 from store import digest_claims, leases
 from store import digests as store
 from tests.botharness import emulator_settings, running_bot
@@ -109,6 +110,28 @@ async def test_a_stuck_processs_claims_are_taken_over_after_the_lease_and_post_o
         # The pending baseline went again with its nonce: Discord kept the first.
         assert len(posted(emulator)) == 2
         assert await store.pending_run(first.store.conn, digest_id) is None
+
+
+async def test_a_tick_stalled_past_its_lease_skips_the_digests_taken_over_meanwhile(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> None:
+    async with process(emulator, x, tmp_path, clock) as slow, \
+            process(emulator, x, tmp_path, clock) as other:
+        channel = emulator.channel("digests")
+        first, second = await add_digests(slow, emulator.guild, [channel], clock.timestamp())
+        # The slow process claims both; Discord holds its answer to the first baseline past the lease.
+        release = emulator.stall_next(*MESSAGES)
+        tick = asyncio.create_task(scheduler_of(slow).tick())
+        await emulator.wait_until(lambda: len(posted(emulator)) == 1, what="the first baseline")
+        clock.advance(seconds=digest_claims.CLAIM_SECONDS)
+        taken = await scheduler_of(other).tick()
+        assert sorted(taken.outcomes) == [first, second]
+        release.set()
+        report = await tick
+        assert report.outcomes[first].status == "baseline"
+        assert report.outcomes[second] == RunOutcome("skipped", TAKEN_OVER.format(id=second))
+        # The first baseline went twice with one nonce: Discord kept one message.
+        assert len(posted(emulator)) == 2
 
 
 async def test_digest_run_refuses_a_digest_another_process_is_running(
