@@ -37,10 +37,8 @@ _IN_CHUNK = 500
 _UNCLAIMED = "(claimed_by IS NULL OR claim_expires_at <= ?)"
 # /digest run may also take a claim the process holds already.
 _UNHELD = "(claimed_by IS NULL OR claimed_by = ? OR claim_expires_at <= ?)"
-_SAME_SUBJECT = (
-    "leader.subject_kind = digests.subject_kind AND leader.subject_id = digests.subject_id AND "
-    "(leader.account_id = digests.account_id OR (leader.account_id IS NULL AND digests.account_id IS NULL))"
-)
+# A subject, as a row value (an account of NULL, a digest added before accounts were recorded, is '').
+_SUBJECT = "subject_kind, subject_id, COALESCE(account_id, '')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +144,8 @@ async def _claim_subjects(
         marks = ",".join("?" * len(chunk))
         rows += await conn.execute_fetchall(
             "UPDATE digests SET claimed_by = ?, claim_expires_at = ? "
-            f"WHERE next_run_at <= ? AND {_UNCLAIMED} AND EXISTS (SELECT 1 FROM digests AS leader "
-            f"WHERE leader.id IN ({marks}) AND {_SAME_SUBJECT}) RETURNING {DIGEST_COLUMNS}",
+            f"WHERE next_run_at <= ? AND {_UNCLAIMED} AND ({_SUBJECT}) IN (SELECT {_SUBJECT} FROM digests "
+            f"WHERE id IN ({marks})) RETURNING {DIGEST_COLUMNS}",
             (holder, now + lease_seconds, now, now, *chunk),
         )
     return rows
