@@ -1,8 +1,8 @@
 """Claims of due digests: of the deployment's bot processes on one database, exactly one runs each.
 
 A tick claims due digests (`claimed_by` = its process, `claim_expires_at` = now + the lease) in one
-transaction, and only digests nobody holds: unclaimed ones, its own, and those whose claim expired
-(a process killed mid-tick: its claims are taken over after the lease). The statements that end a
+transaction, and only digests nobody holds: unclaimed ones and those whose claim expired (a
+process killed mid-tick: its claims are taken over after the lease). The statements that end a
 run (store/digests.py's `set_schedule`, `set_state(ends_run=True)`, store/digest_runs.py's
 `finish_run`) clear the claim as they move `next_run_at`; a process stopping cleanly releases the
 claims it did not finish.

@@ -183,6 +183,33 @@ async def test_each_process_claims_its_shards_servers_and_takes_over_a_silent_sh
             assert digest is not None and digest.state == "active" and digest.reason != GUILD_LEFT_REASON
 
 
+async def test_a_pending_run_in_another_shards_server_is_found_in_its_history_after_a_long_crash(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
+) -> None:
+    async with process(emulator, x, tmp_path, clock, shard_count=2, shard_ids=(0,)) as zero:
+        late = emulator.add_guild("late", shard=(1, 2))
+        channel = late.channels[1]
+        overdue = clock.timestamp() - digest_claims.CLAIM_SECONDS
+        (digest_id,) = await add_digests(zero, late, [channel], overdue, (sandbox.POST_7_LIKES,))
+        # Discord took the baseline; the process died before it heard so, for longer than the nonce window.
+        release = emulator.stall_next(*MESSAGES)
+        tick = asyncio.create_task(scheduler_of(zero).tick())
+        await emulator.wait_until(lambda: len(emulator.history(channel)) == 1, what="the baseline")
+        tick.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tick
+        release.set()
+        emulator.clock.advance(hours=1)
+        clock.advance(hours=1)
+        sends = len(emulator.requests_to(*MESSAGES))
+        report = await scheduler_of(zero).tick()
+        assert report.outcomes[digest_id].status == "baseline"
+        # Read through Discord's REST API (the server is not in this process's cache): not sent again.
+        assert len(emulator.requests_to(*MESSAGES)) == sends
+        assert len(emulator.history(channel)) == 1
+        assert emulator.requests_to("GET", "/channels/{channel_id}/messages")
+
+
 async def test_a_server_of_another_shard_whose_channel_refuses_the_bot_pauses_as_today(
     emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock
 ) -> None:
