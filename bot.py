@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -112,6 +115,7 @@ class LikesBot(commands.Bot):
             **options,
         )
         self.settings = settings
+        self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.force_sync = force_sync
         self.clock = clock
         self.simulated = settings.sandbox

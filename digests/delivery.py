@@ -23,6 +23,8 @@ log = logging.getLogger("likelens.digests")
 # the channel's recent history before it is sent again.
 NONCE_TRUST_SECONDS = 240.0
 HISTORY_SEARCH_LIMIT = 50
+# A digest's channel: cached, or (a server of another shard's process) known by its id alone.
+DigestChannel = discord.TextChannel | discord.PartialMessageable
 
 
 def nonce_for(digest_id: int, run_id: int) -> str:
@@ -65,18 +67,25 @@ def is_run_message(message: discord.Message, digest_id: int, run: PendingRun) ->
 
 
 async def find_in_history(
-    channel: discord.TextChannel, digest_id: int, pending: PendingRun,
+    channel: DigestChannel, digest_id: int, pending: PendingRun, *, author_id: int | None = None,
 ) -> discord.Message | None:
-    """The pending run's message if Discord has it already (sent before a crash), else None."""
-    me = channel.guild.me
-    if not channel.permissions_for(me).read_message_history:
+    """The pending run's message if Discord has it already (sent before a crash), else None.
+
+    author_id: the bot's user id, for a channel not in the cache (whose permissions only Discord knows).
+    """
+    if isinstance(channel, discord.TextChannel):
+        me = channel.guild.me
+        if not channel.permissions_for(me).read_message_history:
+            return None
+        author_id = me.id
+    if author_id is None:
         return None
     try:
         async for message in channel.history(limit=HISTORY_SEARCH_LIMIT):
-            if message.author.id == me.id and is_run_message(message, digest_id, pending):
+            if message.author.id == author_id and is_run_message(message, digest_id, pending):
                 return message
     except (discord.HTTPException, aiohttp.ClientError, OSError):
-        log.warning("Could not read #%s's history for digest %d; sending again", channel.name, digest_id)
+        log.warning("Could not read channel %d's history for digest %d; sending again", channel.id, digest_id)
     return None
 
 
@@ -96,7 +105,7 @@ class SendFailed:
 
 
 async def send_run(
-    channel: discord.TextChannel, digest_id: int, pending: PendingRun, view: discord.ui.View | None,
+    channel: DigestChannel, digest_id: int, pending: PendingRun, view: discord.ui.View | None,
 ) -> discord.Message | SendFailed:
     """Send the run's message (with its nonce): the message Discord took, or why it did not."""
     content, embed = run_message(digest_id, pending)

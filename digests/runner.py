@@ -21,10 +21,11 @@ import aiohttp
 import discord
 
 from digests import policy
-from digests.delivery import NONCE_TRUST_SECONDS, find_in_history, send_run
+from digests.delivery import NONCE_TRUST_SECONDS, DigestChannel, find_in_history, send_run
 from digests.reading import BudgetReserved, Fetched, SubjectReader
 from digests.subjects import RECENT_DAYS, describe, item_noun
 from store import digests as store
+from store.digest_claims import own_shards
 from store.digests import Digest, PendingRun
 from ui.digest_embeds import render_baseline, render_digest
 from ui.text import one_line, plural, safe
@@ -93,6 +94,8 @@ class DigestRunner:
     ) -> None:
         self.bot = bot
         self.view_for = view_for
+        # The shards this process runs (None: all): a server of another one is not in its cache.
+        self.shards = own_shards(bot.settings.shard_count, bot.settings.shard_ids)
 
     async def run_digest(self, digest: Digest, reader: SubjectReader) -> RunOutcome:
         """Run digest once: check the channel, deliver a pending run or read X and post what is new."""
@@ -117,7 +120,7 @@ class DigestRunner:
         except (errors.NotFound, errors.NotAuthorizedForResource) as refused:
             reason = self._refusal_reason(digest, refused)
             await store.log_run(conn, digest.id, now=now, status="failed", error=refused.message)
-            await store.set_state(conn, digest.id, "disabled", reason=reason, next_run_at=None)
+            await self._stop(digest, "disabled", reason)
             return RunOutcome("disabled", f"Disabled: {reason}")
         except errors.XApiError as failure:
             await store.log_run(conn, digest.id, now=now, status="failed", error=failure.message)
@@ -175,13 +178,17 @@ class DigestRunner:
         # Likes as X counts them, and how many of their likers X lists (at most 100 a post, none protected).
         return render_baseline(subject, fetched.like_count, noun="like", listed=listed)
 
-    async def _usable_channel(self, digest: Digest, now: float) -> discord.TextChannel | RunOutcome:
+    async def _usable_channel(self, digest: Digest, now: float) -> DigestChannel | RunOutcome:
         """The digest's channel if the bot may post there; else the digest is paused/disabled/skipped."""
         conn = self.bot.store.conn
         guild = self.bot.get_guild(digest.guild_id)
+        if guild is None and self.shards is not None and not self.shards.owns(digest.guild_id):
+            # Another shard's server (its process is down, or the digest came with its subject): only
+            # that shard learns the bot left (on_guild_remove); Discord's answer to the send decides.
+            return self.bot.get_partial_messageable(digest.channel_id, guild_id=digest.guild_id)
         if guild is None and self.bot.is_ready():
             # After READY an unavailable guild is still cached (unavailable=True): this one left us.
-            await store.set_state(conn, digest.id, "disabled", reason=GUILD_LEFT_REASON, next_run_at=None)
+            await self._stop(digest, "disabled", GUILD_LEFT_REASON)
             return RunOutcome("disabled", f"Disabled: {GUILD_LEFT_REASON}.")
         if guild is None or guild.unavailable:
             # A Discord outage (or guilds not loaded yet): look again later, less often while it lasts.
@@ -196,31 +203,42 @@ class DigestRunner:
             return await self._channel_gone(digest)
         missing = missing_permissions(channel)
         if missing:
-            return await self._pause_for_permissions(digest, channel.name, missing)
+            return await self._pause_for_permissions(digest, channel, missing)
         return channel
+
+    async def _stop(
+        self, digest: Digest, state: store.DigestState, reason: str, *, creator_notice: str | None = None,
+        failures: int | None = None,
+    ) -> None:
+        """The run's outcome pauses or disables the digest (and ends the run's claim)."""
+        await store.set_state(self.bot.store.conn, digest.id, state, reason=reason, next_run_at=None,
+                              creator_notice=creator_notice, failures=failures, ends_run=True)
 
     async def _channel_gone(self, digest: Digest) -> RunOutcome:
         reason = (
             "its channel was deleted. The settings are kept: `/digest remove` it and `/digest add` "
             "the subject again with another channel"
         )
-        await store.set_state(self.bot.store.conn, digest.id, "disabled", reason=reason, next_run_at=None)
+        await self._stop(digest, "disabled", reason)
         return RunOutcome("disabled", f"Disabled: {reason}.")
 
     async def _pause_for_permissions(
-        self, digest: Digest, channel_name: str, missing: list[str]
+        self, digest: Digest, channel: DigestChannel, missing: list[str]
     ) -> RunOutcome:
+        # A channel of another shard's server has no name in this process: its mention shows it.
+        where = (f"#{discord.utils.escape_markdown(channel.name)}" if isinstance(channel, discord.TextChannel)
+                 else channel.mention)
         reason = (
-            f"LikeLens lacks {', '.join(missing)} in #{discord.utils.escape_markdown(channel_name)}. "
+            f"LikeLens lacks {', '.join(missing)} in {where}. "
             f"Give it those permissions there, then `/digest resume digest:{digest.id}`"
         )
-        await store.set_state(self.bot.store.conn, digest.id, "paused", reason=reason, next_run_at=None)
+        await self._stop(digest, "paused", reason)
         await self._tell_creator(digest, reason)
         return RunOutcome("paused", f"Paused: {reason}.")
 
     async def pause(self, digest: Digest, reason: str) -> RunOutcome:
         """Pause digest with reason (its creator is told); `/digest resume` starts it again."""
-        await store.set_state(self.bot.store.conn, digest.id, "paused", reason=reason, next_run_at=None)
+        await self._stop(digest, "paused", reason)
         await self._tell_creator(digest, reason)
         return RunOutcome("paused", f"Paused: {reason}.")
 
@@ -231,9 +249,7 @@ class DigestRunner:
             dm = await self.bot.create_dm(discord.Object(digest.creator_id))
             await dm.send(text, allowed_mentions=discord.AllowedMentions.none())
         except (discord.HTTPException, aiohttp.ClientError, OSError):
-            await store.set_state(
-                self.bot.store.conn, digest.id, "paused", reason=reason, next_run_at=None, creator_notice=text
-            )
+            await self._stop(digest, "paused", reason, creator_notice=text)
 
     async def _rate_limited(self, digest: Digest, now: float, reset_at: datetime, why: str) -> RunOutcome:
         next_run = policy.run_after_reset(reset_at.timestamp(), now)
@@ -251,8 +267,7 @@ class DigestRunner:
         if decision.disable:
             why = (f"after {plural(decision.failures, 'failed run')} in a row ({reason}). "
                    f"{when}: `/digest resume digest:{digest.id}`")
-            await store.set_state(conn, digest.id, "disabled", reason=why, next_run_at=None,
-                                  failures=decision.failures)
+            await self._stop(digest, "disabled", why, failures=decision.failures)
             return RunOutcome("disabled", f"Disabled {why}.")
         await store.set_schedule(
             conn, digest.id, next_run_at=decision.next_run_at, failures=decision.failures, reason=reason
@@ -268,10 +283,11 @@ class DigestRunner:
         )
 
     async def _deliver(
-        self, digest: Digest, pending: PendingRun, channel: discord.TextChannel, now: float,
+        self, digest: Digest, pending: PendingRun, channel: DigestChannel, now: float,
     ) -> RunOutcome:
         if now - pending.started_at > NONCE_TRUST_SECONDS:
-            found = await find_in_history(channel, digest.id, pending)
+            me_id = None if self.bot.user is None else self.bot.user.id
+            found = await find_in_history(channel, digest.id, pending, author_id=me_id)
             if found is not None:
                 return await self._delivered(digest, pending, channel, found, now=now)
         sent = await send_run(channel, digest.id, pending, self.view_for(digest, pending))
@@ -280,7 +296,7 @@ class DigestRunner:
         if sent.kind == "outage":
             return await self._discord_outage(digest, pending, now, sent.reason)
         if sent.kind == "forbidden":
-            return await self._pause_for_permissions(digest, channel.name, [sent.reason])
+            return await self._pause_for_permissions(digest, channel, [sent.reason])
         if sent.kind == "gone_channel":
             return await self._channel_gone(digest)
         if sent.kind == "refused":
@@ -299,7 +315,7 @@ class DigestRunner:
         return RunOutcome("delayed", f"{why}: the digest posts when Discord is back.")
 
     async def _delivered(
-        self, digest: Digest, pending: PendingRun, channel: discord.TextChannel, message: discord.Message, *,
+        self, digest: Digest, pending: PendingRun, channel: DigestChannel, message: discord.Message, *,
         now: float,
     ) -> RunOutcome:
         """Discord has the run's message: record its items delivered and schedule the next run."""

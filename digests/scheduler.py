@@ -1,8 +1,10 @@
 """DigestScheduler: the one loop that runs due digests (each run is digests.runner's).
 
-A tick reads only the due digests (indexed `next_run_at`), shares X requests between digests of
-the same subject, leaves a quarter of each endpoint's window to moderators, and delivers each
-run's message with a nonce derived from (digest, run) before recording it delivered.
+A tick claims the due digests it runs (store/digest_claims.py: through the database, so of the
+deployment's processes exactly one runs each; whole subjects, this process's shards first), shares
+X requests between digests of the same subject, leaves a quarter of each endpoint's window to
+moderators, and delivers each run's message with a nonce derived from (digest, run) before
+recording it delivered. Pruning is done by the holder of the "prune" lease alone.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ import discord
 from accounts.registry import ServingAccount, reconnect_sentence
 from digests.reading import SubjectReader
 from digests.runner import GUILD_LEFT_REASON, DigestRunner, RunOutcome
+from digests.tick_claims import RUNNING_ELSEWHERE, TAKEN_OVER, TickClaims
+from store import digest_claims as claims
 from store import digests as store
+from store import leases
 from store.digests import Digest, PendingRun
 from store.pruning import prune
 from xapi.client import XClient
@@ -38,12 +43,13 @@ MAX_DIGESTS_PER_TICK = 200
 PRUNE_EVERY_SECONDS = 3600.0
 # Why a digest pauses when its server is served by another X account than the one it was added for.
 ACCOUNT_CHANGED = "the server's X account changed"
+PRUNE_LEASE = "prune"
 
 
 
 @dataclass
 class TickReport:
-    """What one tick did; rows_read is the number of digest rows the due query returned."""
+    """What one tick did; rows_read is the number of due digests the tick claimed."""
 
     rows_read: int = 0
     outcomes: dict[int, RunOutcome] = field(default_factory=dict)
@@ -88,11 +94,15 @@ class DigestScheduler:
         self, bot: LikesBot, *, tick_seconds: float = TICK_SECONDS, max_per_tick: int = MAX_DIGESTS_PER_TICK,
         x_deadline: float = 10.0,
         view_for: Callable[[Digest, PendingRun], discord.ui.View | None] | None = None,
+        claim_seconds: float = claims.CLAIM_SECONDS,
     ) -> None:
         self.bot = bot
         self.tick_seconds = tick_seconds
         self.max_per_tick = max_per_tick
         self.x_deadline = x_deadline
+        # How long this process's claim of a due digest holds before another may take it over.
+        self.claim_seconds = claim_seconds
+        self.shards = claims.own_shards(bot.settings.shard_count, bot.settings.shard_ids)
         # The digest message's buttons (the cog passes the Browse button).
         self.runner = DigestRunner(bot, view_for or (lambda digest, run: None))
         self.last_report: TickReport | None = None
@@ -112,12 +122,19 @@ class DigestScheduler:
             self._task = asyncio.create_task(self._run_forever(), name="likelens-digest-scheduler")
 
     async def stop(self) -> None:
-        """Stop the loop and wait for it."""
+        """Stop the loop and wait for it; the claims it did not finish and the prune lease go at once."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:
+            conn = self.bot.store.conn
+            await claims.release_claims(conn, self.bot.instance_id)
+            await leases.release(conn, PRUNE_LEASE, self.bot.instance_id)
+        except Exception:
+            # The others take them over after their leases all the same.
+            log.exception("Releasing this process's digest claims failed")
 
     @property
     def running(self) -> bool:
@@ -134,16 +151,22 @@ class DigestScheduler:
                 # The loop never dies: log and try again next tick.
                 log.exception("A digest tick failed; the scheduler goes on")
             try:
-                await self._prune_now_and_then()
+                await self.prune_now_and_then()
             except Exception:
                 log.exception("Pruning old digest data failed; it is tried again in an hour")
 
-    async def _prune_now_and_then(self) -> None:
+    async def prune_now_and_then(self) -> None:
+        """Prune at most once an hour, and only as the holder of the deployment's "prune" lease."""
         now = self.bot.clock().timestamp()
         if now - self._pruned_at < PRUNE_EVERY_SECONDS:
             return
         self._pruned_at = now
-        report = await prune(self.bot.store.conn, now=now, guild_left_reason=GUILD_LEFT_REASON)
+        conn = self.bot.store.conn
+        # Held for the hour, renewed by its holder's next prune: one process prunes, hourly.
+        holder = self.bot.instance_id
+        if not await leases.acquire(conn, PRUNE_LEASE, holder, now=now, seconds=PRUNE_EVERY_SECONDS):
+            return
+        report = await prune(conn, now=now, guild_left_reason=GUILD_LEFT_REASON)
         log.info("Pruned old digest data: %s", report)
 
     def _readers(self, due: list[Digest], *, reserve: bool, fresh: bool = False) -> TickReaders:
@@ -167,12 +190,24 @@ class DigestScheduler:
         started = time.perf_counter()
         report = TickReport()
         async with self._lock:
+            conn, holder = self.bot.store.conn, self.bot.instance_id
             now = self.bot.clock().timestamp()
-            due = await store.due_digests(self.bot.store.conn, now, self.max_per_tick)
+            due = await claims.claim_due(
+                conn, holder, now=now, lease_seconds=self.claim_seconds, limit=self.max_per_tick,
+                shards=self.shards)
             report.rows_read = len(due)
             reader_for = self._readers(due, reserve=True)
-            for digest in due:
-                report.outcomes[digest.id] = await self._run_guarded(digest.id, reader_for, due_by=now)
+            held = TickClaims(conn, holder, [d.id for d in due], clock=lambda: self.bot.clock().timestamp(),
+                              lease_seconds=self.claim_seconds, claimed_at=now)
+            try:
+                for digest in due:
+                    if not await held.still_ours(digest.id):
+                        report.outcomes[digest.id] = RunOutcome("skipped", TAKEN_OVER.format(id=digest.id))
+                        continue
+                    report.outcomes[digest.id] = await self._run_guarded(digest.id, reader_for, due_by=now)
+            finally:
+                # Runs that ended without moving their digest (skipped) hold no claim past the tick.
+                await asyncio.shield(held.release())
             report.x_requests = self._finish(reader_for)
         report.seconds = time.perf_counter() - started
         self.last_report = report
@@ -181,8 +216,18 @@ class DigestScheduler:
     async def run_now(self, digest_id: int) -> RunOutcome:
         """/digest run: one run at once (it may use the moderators' share of the budget)."""
         async with self._lock:
+            conn, holder = self.bot.store.conn, self.bot.instance_id
+            now = self.bot.clock().timestamp()
+            lease = self.claim_seconds
+            claimed = await claims.claim_one(conn, digest_id, holder, now=now, lease_seconds=lease)
+            if not claimed and await store.get_digest(conn, digest_id) is not None:
+                return RunOutcome("skipped", RUNNING_ELSEWHERE.format(id=digest_id))
             reader_for = self._readers([], reserve=False, fresh=True)
-            outcome = await self._run_guarded(digest_id, reader_for, due_by=None)
+            try:
+                outcome = await self._run_guarded(digest_id, reader_for, due_by=None)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(claims.release_claims(conn, holder, [digest_id]))
             self._finish(reader_for)
             return outcome
 

@@ -105,7 +105,8 @@ async def pending_run(conn: Database, digest_id: int) -> PendingRun | None:
 async def finish_run(
     conn: Database, run: PendingRun, *, message_id: int, now: float, next_run_at: float | None,
 ) -> None:
-    """Discord accepted run's message: its items are delivered, the digest is scheduled again."""
+    """Discord accepted run's message: its items are delivered, the digest is scheduled again (its
+    claim, store/digest_claims.py, cleared in the same statement)."""
     async with transaction(conn):
         await conn.executemany(
             "INSERT INTO digest_items (digest_id, item_id, run_id, delivered) VALUES (?, ?, ?, 1) "
@@ -121,7 +122,7 @@ async def finish_run(
         baseline = 1 if run.kind == "baseline" else 0
         await conn.execute(
             "UPDATE digests SET baseline_done = CASE WHEN ? = 1 THEN 1 ELSE baseline_done END, "
-            "last_run_at = ?, "
+            "last_run_at = ?, claimed_by = NULL, claim_expires_at = NULL, "
             "next_run_at = CASE WHEN state = 'active' THEN CAST(? AS DOUBLE PRECISION) END, "
             "failures = 0, reason = NULL WHERE id = ?",
             (baseline, now, next_run_at, run.digest_id),

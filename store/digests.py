@@ -34,7 +34,7 @@ from store.transactions import transaction
 DigestState = Literal["active", "paused", "disabled"]
 SubjectKind = Literal["post", "liked", "recent"]
 
-_DIGEST_COLUMNS = (
+DIGEST_COLUMNS = (
     "id, guild_id, channel_id, creator_id, subject_kind, subject_id, every_seconds, state, reason, "
     "failures, baseline_done, creator_notice, created_at, last_run_at, next_run_at, account_id"
 )
@@ -72,7 +72,7 @@ class Digest:
         return (self.subject_kind, self.subject_id)
 
 
-def _digest(row: Any) -> Digest:
+def digest_from_row(row: Any) -> Digest:
     (id_, guild_id, channel_id, creator_id, kind, subject_id, every, state, reason, failures, baseline,
      notice, created_at, last_run_at, next_run_at, account_id) = row
     return Digest(
@@ -130,31 +130,31 @@ async def get_digest(
     conn: Database, digest_id: int, guild_id: int | None = None
 ) -> Digest | None:
     """The digest with this id (only if it belongs to guild_id, when given)."""
-    sql = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE id = ?"
+    sql = f"SELECT {DIGEST_COLUMNS} FROM digests WHERE id = ?"
     args: tuple[int, ...] = (digest_id,)
     if guild_id is not None:
         sql += " AND guild_id = ?"
         args = (digest_id, guild_id)
     async with conn.execute(sql, args) as cursor:
         row = await cursor.fetchone()
-    return None if row is None else _digest(row)
+    return None if row is None else digest_from_row(row)
 
 
 async def guild_digests(conn: Database, guild_id: int) -> list[Digest]:
     """This guild's digests, oldest first."""
     async with conn.execute(
-        f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE guild_id = ? ORDER BY id", (guild_id,)
+        f"SELECT {DIGEST_COLUMNS} FROM digests WHERE guild_id = ? ORDER BY id", (guild_id,)
     ) as cursor:
-        return [_digest(row) for row in await cursor.fetchall()]
+        return [digest_from_row(row) for row in await cursor.fetchall()]
 
 
-DUE_QUERY = f"SELECT {_DIGEST_COLUMNS} FROM digests WHERE next_run_at <= ? ORDER BY next_run_at, id LIMIT ?"
+DUE_QUERY = f"SELECT {DIGEST_COLUMNS} FROM digests WHERE next_run_at <= ? ORDER BY next_run_at, id LIMIT ?"
 
 
 async def due_digests(conn: Database, now: float, limit: int) -> list[Digest]:
     """Up to limit digests due at now, most overdue first; reads only due rows (index on next_run_at)."""
     async with conn.execute(DUE_QUERY, (now, limit)) as cursor:
-        return [_digest(row) for row in await cursor.fetchall()]
+        return [digest_from_row(row) for row in await cursor.fetchall()]
 
 
 async def set_account(conn: Database, digest_id: int, account_id: str) -> None:
@@ -173,11 +173,12 @@ async def set_schedule(
     conn: Database, digest_id: int, *, next_run_at: float | None,
     last_run_at: float | None = None, failures: int | None = None, reason: str | None = None,
 ) -> None:
-    """Move the digest's next run; optionally record the last run, the failure streak and its reason."""
+    """Move the digest's next run, ending the run (its claim, store/digest_claims.py, is cleared with it);
+    optionally record the last run, the failure streak and its reason."""
     async with transaction(conn):
         await conn.execute(
             # A digest paused or disabled meanwhile (e.g. during the run) stays unscheduled.
-            "UPDATE digests SET "
+            "UPDATE digests SET claimed_by = NULL, claim_expires_at = NULL, "
             "next_run_at = CASE WHEN state = 'active' THEN CAST(? AS DOUBLE PRECISION) END, "
             "last_run_at = COALESCE(?, last_run_at), "
             "failures = COALESCE(?, failures), "
@@ -189,11 +190,14 @@ async def set_schedule(
 async def set_state(
     conn: Database, digest_id: int, state: DigestState, *, reason: str | None,
     next_run_at: float | None, creator_notice: str | None = None, failures: int | None = None,
+    ends_run: bool = False,
 ) -> None:
-    """Change a digest's state (paused/disabled digests have no next run)."""
+    """Change a digest's state (paused/disabled digests have no next run). ends_run: a run's outcome
+    sets it, and the run's claim is cleared with it (a moderator's change leaves a run's claim alone)."""
+    release = ", claimed_by = NULL, claim_expires_at = NULL" if ends_run else ""
     async with transaction(conn):
         await conn.execute(
-            "UPDATE digests SET state = ?, reason = ?, next_run_at = ?, "
+            f"UPDATE digests SET state = ?, reason = ?, next_run_at = ?{release}, "
             "creator_notice = COALESCE(?, creator_notice), failures = COALESCE(?, failures) WHERE id = ?",
             (state, reason, next_run_at, creator_notice, failures, digest_id),
         )
@@ -261,9 +265,9 @@ async def query_plan(conn: Database, sql: str, args: Sequence[object]) -> list[s
         return [str(row[-1]) for row in await cursor.fetchall()]
 
 __all__ = [
-    "DUE_QUERY", "RUN_LOG_RETENTION_SECONDS", "Digest", "DigestState", "DuplicateDigest", "PendingRun",
-    "RunKind", "RunRecord", "SubjectKind", "abandon_run", "add_digest", "begin_run", "clear_creator_notice",
-    "delete_digest", "disable_guild_digests", "due_digests", "finish_run", "get_digest", "guild_digests",
-    "log_run", "mark_posts_checked", "pending_run", "post_checks", "query_plan", "run_log", "seen_items",
-    "set_account", "set_schedule", "set_state",
+    "DIGEST_COLUMNS", "DUE_QUERY", "RUN_LOG_RETENTION_SECONDS", "Digest", "DigestState", "DuplicateDigest",
+    "PendingRun", "RunKind", "RunRecord", "SubjectKind", "abandon_run", "add_digest", "begin_run",
+    "clear_creator_notice", "delete_digest", "digest_from_row", "disable_guild_digests", "due_digests",
+    "finish_run", "get_digest", "guild_digests", "log_run", "mark_posts_checked", "pending_run",
+    "post_checks", "query_plan", "run_log", "seen_items", "set_account", "set_schedule", "set_state",
 ]
