@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import sys
 import tempfile
 import time
@@ -45,6 +44,7 @@ from bench.harness import (
 )
 from store import digests as digest_store
 from store.db import Store
+from store.digest_claims import claim_due
 from store.postgres import PostgresDatabase
 from store.transactions import transaction
 from tests import postgres
@@ -53,6 +53,7 @@ from tests.e2e.scale_out_support import (
     FleetEmulator,
     database_path,
     digest_messages,
+    digest_of,
     fleet,
     insert_post_digests,
     owner_posts_with_likes,
@@ -113,8 +114,6 @@ async def database(engine: str) -> AsyncIterator[str | None]:
 
 def message_times(emulator: FleetEmulator, guilds: Sequence[Guild], ids: set[int]) -> list[float]:
     """When each digest message of ids was created (the emulator's timestamps, wall clock)."""
-    from tests.e2e.scale_out_support import digest_of  # noqa: PLC0415
-
     times = []
     for guild in guilds:
         for channel in guild.channels:
@@ -221,8 +220,6 @@ async def make_all_due(store: Store) -> None:
 async def claim_latencies(url: str, claimers: int) -> tuple[list[float], int, int]:
     """(every claim_due call's seconds, digests claimed in all, digests claimed twice) for claimers
     concurrent claimers, each on its own pool, until every due digest was claimed and finished."""
-    # store/digest_claims.py (h-claims) is looked up at run time until it is on main.
-    claim_due = importlib.import_module("store.digest_claims").claim_due
 
     latencies: list[float] = []
     claimed: list[int] = []
