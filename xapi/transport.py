@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -17,10 +18,11 @@ from xapi.auth import AnyAuth
 from xapi.caching import SingleFlight, TTLCache
 from xapi.endpoints import Endpoint
 from xapi.problems import error_from_response
-from xapi.ratelimit import RateBudgets
+from xapi.ratelimit import BudgetLedger, RateBudget, RateBudgets, budget_from_headers
 from xapi.stats import ClientStats
 
 R = TypeVar("R")
+log = logging.getLogger("likelens.x")
 
 _MAX_ATTEMPTS = 4
 _BACKOFF_BASE = 0.25
@@ -38,13 +40,14 @@ class Transport:
     def __init__(
         self, session: aiohttp.ClientSession, *, base_url: str, cache: TTLCache[Any], budgets: RateBudgets,
         deadline: float, clock: Callable[[], float], stats: Callable[[], ClientStats],
-        redact: Callable[[str], str],
+        redact: Callable[[str], str], ledger: BudgetLedger | None = None,
     ) -> None:
         self._session = session
         self._base_url = base_url
         self._cache = cache
         self._flights: SingleFlight[Any] = SingleFlight()
         self._budgets = budgets
+        self._ledger = ledger
         self._deadline = deadline
         self._clock = clock
         self._stats = stats
@@ -102,10 +105,36 @@ class Transport:
     def _refuse_if_spent(self, ep: Endpoint, auth: AnyAuth) -> None:
         budget = self._budgets.get(ep.name, auth.identity)
         if budget is not None and budget.spent(self._clock()):
-            raise errors.RateLimited(
-                f"The X rate limit for {ep.name} is spent until {budget.reset_at:%H:%M:%S} UTC; "
-                "nothing was sent.", endpoint=ep.name, status=None, reset_at=budget.reset_at, sent=False,
-            )
+            raise _refusal(ep, budget)
+
+    async def _take(self, ep: Endpoint, auth: AnyAuth) -> None:
+        """Before each request: the shared ledger takes one unit (or refuses); else this memory decides."""
+        if self._ledger is None:
+            self._refuse_if_spent(ep, auth)
+            return
+        try:
+            taken = await self._ledger.take(ep.name, auth.identity, now=self._clock())
+        except Exception:
+            # The shared count is lost for this request, never the caller's answer: decide from memory.
+            log.warning("Could not take from the shared X rate budget of %s", ep.name, exc_info=True)
+            self._refuse_if_spent(ep, auth)
+            return
+        if taken.budget is not None:
+            self._budgets.put(auth.identity, taken.budget)
+        if not taken.allowed:
+            assert taken.budget is not None
+            raise _refusal(ep, taken.budget)
+
+    async def _record(self, ep: Endpoint, auth: AnyAuth, budget: RateBudget | None) -> None:
+        """What X said of the window: into the shared ledger (its rules decide what stands) and memory."""
+        if budget is None:
+            return
+        if self._ledger is not None:
+            try:
+                budget = await self._ledger.record(ep.name, auth.identity, budget) or budget
+            except Exception:
+                log.warning("Could not record the shared X rate budget of %s", ep.name, exc_info=True)
+        self._budgets.put(auth.identity, budget)
 
     async def _fetch(
         self, ep: Endpoint, *, auth: AnyAuth, url: str, key: Hashable, parse: Callable[[Any], R],
@@ -133,7 +162,7 @@ class Transport:
         refreshed = False
         attempt = 0
         while True:
-            self._refuse_if_spent(ep, auth)
+            await self._take(ep, auth)
             header = await auth.authorization(self._session, self._base_url, "GET", url)
             self._stats().count_request(ep.name)
             try:
@@ -148,7 +177,7 @@ class Transport:
                 )
                 failure.__cause__ = exc
             else:
-                self._budgets.update(ep.name, auth.identity, headers)
+                await self._record(ep, auth, budget_from_headers(ep.name, headers))
                 if status == 200:
                     items_before = self._stats().items_total()
                     result = parse(_decode(text, ep.name))
@@ -162,7 +191,9 @@ class Transport:
                 failure = error_from_response(
                     status, text, headers, endpoint=ep.name, now=self._clock(), redact=self._redact)
                 if isinstance(failure, errors.RateLimited):
-                    self._budgets.mark_spent(ep.name, auth.identity, failure.reset_at)
+                    known = self._budgets.get(ep.name, auth.identity)
+                    spent = RateBudget(ep.name, known.limit if known else 0, 0, failure.reset_at)
+                    await self._record(ep, auth, spent)
                 if status < 500:
                     raise failure
             failures.append(failure)
@@ -179,6 +210,13 @@ class Transport:
             exc.message = message
             exc.args = (message,)
         return exc
+
+
+def _refusal(ep: Endpoint, budget: RateBudget) -> errors.RateLimited:
+    return errors.RateLimited(
+        f"The X rate limit for {ep.name} is spent until {budget.reset_at:%H:%M:%S} UTC; "
+        "nothing was sent.", endpoint=ep.name, status=None, reset_at=budget.reset_at, sent=False,
+    )
 
 
 def _decode(text: str, endpoint: str) -> Any:
