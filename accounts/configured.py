@@ -14,6 +14,7 @@ import aiohttp
 from config import Settings
 from store.engine import Database
 from store.oauth_tokens import current_refresh_token, save_refresh_token
+from store.x_budgets import StoreBudgets
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.caching import TTLCache
 from xapi.client import XClient
@@ -43,7 +44,8 @@ async def configured_x(
     resources: contextlib.AsyncExitStack, callback_url: str,
 ) -> ConfiguredX:
     """The configured account's XClient (no user context when none is configured: then only servers
-    that connected their own account with /x connect are served). Closing is pushed onto resources."""
+    that connected their own account with /x connect are served), taking its rate budgets from the
+    store every process shares. Closing is pushed onto resources."""
     base_url = settings.x_api_base_url
     user_auth: OAuth1UserAuth | OAuth2UserAuth | None = None
     bearer = BearerAuth(settings.x_bearer_token) if settings.x_bearer_token else None
@@ -75,7 +77,7 @@ async def configured_x(
         user_auth = await _oauth2_auth(conn, *oauth2, redactor=redactor, resources=resources)
     client = XClient(
         session, base_url=base_url, user_auth=user_auth, bearer=bearer, field_naming=settings.x_field_naming,
-        clock=clock, deadline=deadline, cache=cache,
+        clock=clock, deadline=deadline, cache=cache, budget_ledger=StoreBudgets(conn),
     )
     return ConfiguredX(client, base_url, authorize_url)
 

@@ -3,8 +3,9 @@
 A server that ran `/x connect` is served by the account it connected (OAuth 2.0; tokens stored
 encrypted in store/connected_accounts.py); otherwise by the account configured in the environment
 when accounts/rule.py says so (`configured_serves`); otherwise by none. Every account has its own
-XClient (its own rate budgets and auth); all share the bot's aiohttp session and ONE bounded
-cache, whose entries are keyed by the token's identity, so no account is answered from another's.
+XClient (its own auth); all share the bot's aiohttp session, ONE bounded cache, whose entries are
+keyed by the token's identity, so no account is answered from another's, and the rate budgets in
+the store (store/x_budgets.py), which every process on the database takes from.
 
 A connected account's refresh token rotates on every refresh: the new one is saved (encrypted)
 before the new access token is used, and refreshes are single-flight per account (both done by
@@ -34,6 +35,7 @@ from accounts.server_x import LikeCountHints, ServerX
 from store import connected_accounts as stored
 from store.connected_accounts import ConnectedAccount
 from store.engine import Database
+from store.x_budgets import StoreBudgets
 from xapi import errors
 from xapi.auth import OAuth2UserAuth
 from xapi.caching import TTLCache
@@ -189,6 +191,7 @@ class AccountRegistry:
         self.oauth_client_secret = oauth_client_secret
         self._redactor = redactor
         self.cache: TTLCache[Any] = cache if cache is not None else shared_cache(clock)
+        self._budget_ledger = StoreBudgets(conn)
         self._connections: dict[int, _Connection] = {}
         # X_DAILY_ITEMS_PER_SERVER: the items each server may read per UTC day (None: no cap).
         self.daily_cap = daily_cap
@@ -212,7 +215,7 @@ class AccountRegistry:
         """A new XClient on the shared session and cache (the configured account's too)."""
         return XClient(
             self._session, base_url=self._base_url, user_auth=user_auth, field_naming=self._field_naming,
-            clock=self._clock, deadline=self._deadline, cache=self.cache,
+            clock=self._clock, deadline=self._deadline, cache=self.cache, budget_ledger=self._budget_ledger,
         )
 
     def _open(self, row: ConnectedAccount) -> _Connection:

@@ -86,7 +86,9 @@ async def save_connected_account(
     async with transaction(conn):
         replaced = await get_connected_account(conn, account.guild_id)
         await conn.execute(
-            f"INSERT OR REPLACE INTO connected_accounts ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
+            f"INSERT INTO connected_accounts ({_COLUMNS}) VALUES ({', '.join('?' * 11)}) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", ")[1:]),
             (account.guild_id, account.x_user_id, account.handle, account.name, " ".join(account.scopes),
              account.connected_by, account.connected_at, account.needs_reconnect, refresh, access,
              account.access_expires_at),
@@ -99,7 +101,7 @@ async def delete_connected_account(conn: Database, guild_id: int) -> ConnectedAc
     async with transaction(conn):
         gone = await get_connected_account(conn, guild_id)
         await conn.execute("DELETE FROM connected_accounts WHERE guild_id = ?", (guild_id,))
-    if gone is not None:
+    if gone is not None and conn.dialect == "sqlite":
         # The deleted ciphertext leaves the write-ahead log too (secure_delete zeroes the file's pages).
         await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return gone
