@@ -75,9 +75,11 @@ async def configured_x(
         user_auth = OAuth1UserAuth(*oauth1)
     elif (oauth2 := settings.oauth2_credentials()) is not None:
         user_auth = await _oauth2_auth(conn, *oauth2, redactor=redactor, resources=resources)
+    ledger = StoreBudgets(conn)
+    resources.push_async_callback(ledger.close)
     client = XClient(
         session, base_url=base_url, user_auth=user_auth, bearer=bearer, field_naming=settings.x_field_naming,
-        clock=clock, deadline=deadline, cache=cache, budget_ledger=StoreBudgets(conn),
+        clock=clock, deadline=deadline, cache=cache, budget_ledger=ledger,
     )
     return ConfiguredX(client, base_url, authorize_url)
 

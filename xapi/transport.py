@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -15,19 +15,23 @@ import yarl
 
 from xapi import errors
 from xapi.auth import AnyAuth
-from xapi.caching import SingleFlight, TTLCache
+from xapi.caching import SingleFlight, TTLCache, mark_retrieved
 from xapi.endpoints import Endpoint
 from xapi.problems import error_from_response
 from xapi.ratelimit import BudgetLedger, RateBudget, RateBudgets, budget_from_headers
 from xapi.stats import ClientStats
 
 R = TypeVar("R")
+T = TypeVar("T")
 log = logging.getLogger("likelens.x")
 
 _MAX_ATTEMPTS = 4
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 2.0
 _DEADLINE_GRACE = 0.05
+# How long a request waits for the shared rate ledger, and how long this process then decides alone.
+_LEDGER_WAIT = 1.0
+_LEDGER_PAUSE = 30.0
 
 
 class Transport:
@@ -48,6 +52,7 @@ class Transport:
         self._flights: SingleFlight[Any] = SingleFlight()
         self._budgets = budgets
         self._ledger = ledger
+        self._ledger_paused_until = 0.0
         self._deadline = deadline
         self._clock = clock
         self._stats = stats
@@ -109,14 +114,10 @@ class Transport:
 
     async def _take(self, ep: Endpoint, auth: AnyAuth) -> None:
         """Before each request: the shared ledger takes one unit (or refuses); else this memory decides."""
-        if self._ledger is None:
-            self._refuse_if_spent(ep, auth)
-            return
-        try:
-            taken = await self._ledger.take(ep.name, auth.identity, now=self._clock())
-        except Exception:
-            # The shared count is lost for this request, never the caller's answer: decide from memory.
-            log.warning("Could not take from the shared X rate budget of %s", ep.name, exc_info=True)
+        ledger = self._ledger
+        taken = None if ledger is None else await self._shared(
+            ep, lambda: ledger.take(ep.name, auth.identity, now=self._clock()))
+        if taken is None:
             self._refuse_if_spent(ep, auth)
             return
         if taken.budget is not None:
@@ -129,12 +130,31 @@ class Transport:
         """What X said of the window: into the shared ledger (its rules decide what stands) and memory."""
         if budget is None:
             return
-        if self._ledger is not None:
-            try:
-                budget = await self._ledger.record(ep.name, auth.identity, budget) or budget
-            except Exception:
-                log.warning("Could not record the shared X rate budget of %s", ep.name, exc_info=True)
+        ledger = self._ledger
+        if ledger is not None:
+            told = budget
+            budget = await self._shared(ep, lambda: ledger.record(ep.name, auth.identity, told)) or budget
         self._budgets.put(auth.identity, budget)
+
+    async def _shared(self, ep: Endpoint, step: Callable[[], Awaitable[T]]) -> T | None:
+        """The ledger's answer, or None when it failed or was slow (then this memory decides, for a while).
+
+        A slow step is left to finish on its own, never cancelled (a store write must not stop halfway).
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._ledger_paused_until:
+            return None
+        task = asyncio.ensure_future(step())
+        task.add_done_callback(mark_retrieved)
+        done, _ = await asyncio.wait({task}, timeout=_LEDGER_WAIT)
+        if task in done and task.exception() is None:
+            return task.result()
+        # A locked or unreachable database costs the shared count, never the caller's answer.
+        self._ledger_paused_until = loop.time() + _LEDGER_PAUSE
+        why = "too slow" if task not in done else type(task.exception()).__name__
+        log.warning("The shared X rate budgets did not answer for %s (%s): this process decides alone %g s",
+                    ep.name, why, _LEDGER_PAUSE)
+        return None
 
     async def _fetch(
         self, ep: Endpoint, *, auth: AnyAuth, url: str, key: Hashable, parse: Callable[[Any], R],

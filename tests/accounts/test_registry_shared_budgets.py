@@ -40,12 +40,14 @@ async def test_the_bots_clients_share_their_windows_with_another_process_on_the_
         assert len(rows) == 2 and all(int(str(left)) < int(str(limit)) for _, limit, left in rows), rows
         # Another process spends both tokens' liking_users windows.
         other = await open_test_store(tmp_path)
+        ledger = StoreBudgets(other.conn)
         try:
             window_end = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=15)
+            spent = RateBudget("liking_users", 75, 0, window_end)
             for identity, _, _ in rows:
-                await StoreBudgets(other.conn).record(
-                    "liking_users", str(identity), RateBudget("liking_users", 75, 0, window_end))
+                await ledger.record("liking_users", str(identity), spent)
         finally:
+            await ledger.close()
             await other.close()
         asked = len(x_sandbox.requests)
         for client, post in ((bot.x, POST_7_LIKES), (connected.client, COMMUNITY_MAPLE.post_ids[0])):

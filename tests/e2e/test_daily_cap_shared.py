@@ -8,6 +8,7 @@ what `bot.accounts.x_for(guild)` hands every lookup.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -70,3 +71,17 @@ async def test_two_processes_share_one_count_and_together_never_read_past_the_ca
     assert await first.cap_reached() is not None and await second.cap_reached() is not None
     with pytest.raises(errors.DailyCapReached):
         await first.me()
+
+
+@pytest.mark.sqlite_only
+async def test_a_locked_database_costs_the_count_never_the_answer(
+    two_processes: tuple[ServerX, ServerX], tmp_path: Path,
+) -> None:
+    first, _ = two_processes
+    locker = sqlite3.connect(tmp_path / "likelens.db", isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")  # another process writing for long: no reservation can be made
+        assert len((await first.liking_users(POST_7_LIKES, max_results=10)).items) == 7
+    finally:
+        locker.rollback()
+        locker.close()

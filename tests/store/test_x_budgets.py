@@ -14,7 +14,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from store.db import Store
 from store.x_budgets import StoreBudgets
 from tests.engines import open_test_store
 from tests.xapi.support import make_client, oauth1
@@ -29,15 +28,16 @@ NOW = datetime(2026, 12, 2, 5, 50, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
-async def two_stores(tmp_path: Path) -> AsyncIterator[tuple[Store, Store]]:
-    """Two stores on one database, as two bot processes open it."""
-    first = await open_test_store(tmp_path)
-    second = await open_test_store(tmp_path)
+async def two_ledgers(tmp_path: Path) -> AsyncIterator[tuple[StoreBudgets, StoreBudgets]]:
+    """The shared budgets of two processes: each its own store on one database."""
+    stores = [await open_test_store(tmp_path), await open_test_store(tmp_path)]
+    ledgers = [StoreBudgets(store.conn) for store in stores]
     try:
-        yield first, second
+        yield ledgers[0], ledgers[1]
     finally:
-        await second.close()
-        await first.close()
+        for ledger, store in zip(ledgers, stores, strict=True):
+            await ledger.close()
+            await store.close()
 
 
 @pytest.fixture
@@ -46,15 +46,15 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield http
 
 
-def shared_client(session: aiohttp.ClientSession, sandbox: XSandbox, store: Store) -> XClient:
-    return make_client(session, sandbox, cache_ttl=0, budget_ledger=StoreBudgets(store.conn))
+def shared_client(session: aiohttp.ClientSession, sandbox: XSandbox, ledger: StoreBudgets) -> XClient:
+    return make_client(session, sandbox, cache_ttl=0, budget_ledger=ledger)
 
 
 async def test_two_processes_together_send_no_more_than_the_limit_and_the_refused_one_is_told_locally(
-    two_stores: tuple[Store, Store], session: aiohttp.ClientSession,
+    two_ledgers: tuple[StoreBudgets, StoreBudgets], session: aiohttp.ClientSession,
 ) -> None:
     async with XSandbox(rate_limit=3) as small:
-        first, second = (shared_client(session, small, store) for store in two_stores)
+        first, second = (shared_client(session, small, ledger) for ledger in two_ledgers)
         assert (await first.me()).id == OWNER_ID
         assert (await second.me()).id == OWNER_ID
         assert (await first.me()).id == OWNER_ID
@@ -68,10 +68,10 @@ async def test_two_processes_together_send_no_more_than_the_limit_and_the_refuse
 
 
 async def test_concurrent_requests_of_two_processes_take_the_window_one_unit_each(
-    two_stores: tuple[Store, Store], session: aiohttp.ClientSession,
+    two_ledgers: tuple[StoreBudgets, StoreBudgets], session: aiohttp.ClientSession,
 ) -> None:
     async with XSandbox(rate_limit=4) as small:
-        first, second = (shared_client(session, small, store) for store in two_stores)
+        first, second = (shared_client(session, small, ledger) for ledger in two_ledgers)
         await first.post(POST_7_LIKES)  # X tells the window: 3 left
         posts = [POST_7_LIKES, POST_MANY_LIKES, POST_NO_LIKES]
         results = await asyncio.gather(
@@ -86,25 +86,25 @@ async def test_concurrent_requests_of_two_processes_take_the_window_one_unit_eac
 
 
 async def test_headers_one_process_received_are_seen_by_the_other(
-    two_stores: tuple[Store, Store], session: aiohttp.ClientSession,
+    two_ledgers: tuple[StoreBudgets, StoreBudgets], session: aiohttp.ClientSession,
 ) -> None:
     async with XSandbox(rate_limit=5) as small:
-        first, second = (shared_client(session, small, store) for store in two_stores)
+        first, second = (shared_client(session, small, ledger) for ledger in two_ledgers)
         await first.me()
         await first.me()
         await second.me()
         budget = second.budget("me")
         assert budget is not None and (budget.limit, budget.remaining) == (5, 2)
-        seen = await StoreBudgets(two_stores[1].conn).get("me", oauth1().identity)
+        seen = await two_ledgers[1].get("me", oauth1().identity)
         assert seen is not None and (seen.limit, seen.remaining) == (5, 2)
 
 
 async def test_a_429_one_process_received_makes_the_other_refuse_without_sending(
-    two_stores: tuple[Store, Store], session: aiohttp.ClientSession,
+    two_ledgers: tuple[StoreBudgets, StoreBudgets], session: aiohttp.ClientSession,
 ) -> None:
     async with XSandbox(rate_limit=1) as small:
         await make_client(session, small, cache_ttl=0).me()  # another app spent the window (unshared)
-        first, second = (shared_client(session, small, store) for store in two_stores)
+        first, second = (shared_client(session, small, ledger) for ledger in two_ledgers)
         with pytest.raises(errors.RateLimited) as from_x:
             await first.me()
         assert from_x.value.sent is True
@@ -117,9 +117,9 @@ async def test_a_429_one_process_received_makes_the_other_refuse_without_sending
 # ---- the ledger itself -------------------------------------------------------------------
 
 async def test_a_window_never_moves_backwards_and_remaining_never_grows_within_one(
-    two_stores: tuple[Store, Store],
+    two_ledgers: tuple[StoreBudgets, StoreBudgets],
 ) -> None:
-    one, other = (StoreBudgets(store.conn) for store in two_stores)
+    one, other = two_ledgers
     await one.record("me", "token-a", RateBudget("me", 75, 10, LATER_WINDOW_END))
     # A late answer from the window before: ignored.
     kept = await other.record("me", "token-a", RateBudget("me", 75, 70, WINDOW_END))
@@ -138,9 +138,9 @@ async def test_a_window_never_moves_backwards_and_remaining_never_grows_within_o
 
 
 async def test_take_counts_down_refuses_at_zero_and_allows_again_once_the_window_reset(
-    two_stores: tuple[Store, Store],
+    two_ledgers: tuple[StoreBudgets, StoreBudgets],
 ) -> None:
-    one, other = (StoreBudgets(store.conn) for store in two_stores)
+    one, other = two_ledgers
     unknown = await one.take("post", "token-a", now=NOW)
     assert unknown.allowed and unknown.budget is None
     await one.record("post", "token-a", RateBudget("post", 3, 2, WINDOW_END))
