@@ -4,6 +4,7 @@ under `--sandbox`, the built-in sandbox's own: its X client, built once at start
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,6 +100,10 @@ async def _oauth2_auth(
         await save_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token, new_token)
 
     auth = OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
+    # The budget and cache key: the configured token every rotation descends from, the same in every
+    # process (one started after a rotation reads a newer token, yet spends from the same windows).
+    root = hashlib.sha256(f"{client_id}|{configured_token}".encode()).hexdigest()[:16]
+    auth.identity = f"oauth2_user:{root}"
     # Before the store closes: a rotated token still unsaved gets one last attempt.
     resources.push_async_callback(auth.aclose)
     if redactor is not None:

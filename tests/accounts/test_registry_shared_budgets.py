@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from store.x_budgets import StoreBudgets
+from tests.accounts.test_tokens_at_rest_bot import oauth2_settings
 from tests.accounts_support import connect_sandbox_account
 from tests.botharness import emulator_settings, running_bot
 from tests.emulator import DiscordEmulator
 from tests.engines import committed_rows, open_test_store
-from xapi import errors
+from xapi import errors, sandbox
 from xapi.ratelimit import RateBudget
 from xapi.sandbox import POST_7_LIKES, XSandbox
 from xapi.sandbox.community import COMMUNITY_MAPLE
@@ -55,3 +56,19 @@ async def test_the_bots_clients_share_their_windows_with_another_process_on_the_
                 await client.liking_users(post, fresh=True)
             assert refused.value.sent is False and refused.value.reset_at == window_end
         assert len(x_sandbox.requests) == asked
+
+
+@pytest.mark.sqlite_only  # store/oauth_tokens.py cannot save a rotated token on PostgreSQL yet (strftime)
+async def test_a_configured_oauth2_account_keeps_one_budget_across_processes_after_its_token_rotated(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
+) -> None:
+    settings = oauth2_settings(emulator, x_sandbox, tmp_path / "likelens.db")
+    async with running_bot(emulator, settings) as first:
+        await first.x.me()  # the first refresh: X rotates the configured refresh token, the store keeps it
+        assert x_sandbox.refresh_token != sandbox.SANDBOX_REFRESH_TOKEN
+        # A process started after the rotation reads the rotated token: the same account all the same.
+        async with running_bot(emulator, settings) as second:
+            await second.x.me()
+            rows = await committed_rows(
+                tmp_path, "SELECT identity, remaining FROM x_rate_budgets WHERE endpoint = 'me'")
+            assert len(rows) == 1 and int(str(rows[0][1])) <= 75 - 2, rows
