@@ -4,6 +4,7 @@ under `--sandbox`, the built-in sandbox's own: its X client, built once at start
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import aiohttp
 from config import Settings
 from store.engine import Database
 from store.oauth_tokens import current_refresh_token, save_refresh_token
+from store.x_budgets import StoreBudgets
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
 from xapi.caching import TTLCache
 from xapi.client import XClient
@@ -43,7 +45,8 @@ async def configured_x(
     resources: contextlib.AsyncExitStack, callback_url: str,
 ) -> ConfiguredX:
     """The configured account's XClient (no user context when none is configured: then only servers
-    that connected their own account with /x connect are served). Closing is pushed onto resources."""
+    that connected their own account with /x connect are served), taking its rate budgets from the
+    store every process shares. Closing is pushed onto resources."""
     base_url = settings.x_api_base_url
     user_auth: OAuth1UserAuth | OAuth2UserAuth | None = None
     bearer = BearerAuth(settings.x_bearer_token) if settings.x_bearer_token else None
@@ -73,9 +76,11 @@ async def configured_x(
         user_auth = OAuth1UserAuth(*oauth1)
     elif (oauth2 := settings.oauth2_credentials()) is not None:
         user_auth = await _oauth2_auth(conn, *oauth2, redactor=redactor, resources=resources)
+    ledger = StoreBudgets(conn)
+    resources.push_async_callback(ledger.close)
     client = XClient(
         session, base_url=base_url, user_auth=user_auth, bearer=bearer, field_naming=settings.x_field_naming,
-        clock=clock, deadline=deadline, cache=cache,
+        clock=clock, deadline=deadline, cache=cache, budget_ledger=ledger,
     )
     return ConfiguredX(client, base_url, authorize_url)
 
@@ -95,6 +100,10 @@ async def _oauth2_auth(
         await save_refresh_token(conn, OAUTH2_TOKEN_NAME, configured_token, new_token)
 
     auth = OAuth2UserAuth(client_id, client_secret, refresh_token, on_rotate=persist_rotated)
+    # The budget and cache key: the configured token every rotation descends from, the same in every
+    # process (one started after a rotation reads a newer token, yet spends from the same windows).
+    root = hashlib.sha256(f"{client_id}|{configured_token}".encode()).hexdigest()[:16]
+    auth.identity = f"oauth2_user:{root}"
     # Before the store closes: a rotated token still unsaved gets one last attempt.
     resources.push_async_callback(auth.aclose)
     if redactor is not None:

@@ -3,24 +3,28 @@
 A server that ran `/x connect` is served by the account it connected (OAuth 2.0; tokens stored
 encrypted in store/connected_accounts.py); otherwise by the account configured in the environment
 when accounts/rule.py says so (`configured_serves`); otherwise by none. Every account has its own
-XClient (its own rate budgets and auth); all share the bot's aiohttp session and ONE bounded
-cache, whose entries are keyed by the token's identity, so no account is answered from another's.
+XClient (its own auth); all share the bot's aiohttp session, ONE bounded cache, whose entries are
+keyed by the token's identity, so no account is answered from another's, and the rate budgets in
+the store (store/x_budgets.py), which every process on the database takes from.
 
 A connected account's refresh token rotates on every refresh: the new one is saved (encrypted)
 before the new access token is used, and refreshes are single-flight per account (both done by
 xapi.auth.OAuth2UserAuth). When X refuses the refresh token the account is marked
 `needs_reconnect` (persisted): its lookups then raise `AccountNeedsReconnect` with the sentence
-members read, and nothing more is sent to X for it.
+members read, and nothing more is sent to X for it (accounts/account_auth.py).
+
+Several processes on one database: each reads the stored connections at start and then every
+FOLLOW_SECONDS (`refresh`), taking up those another process made, replaced or removed (a
+/x connect whose callback reached another process), refusals it recorded and tokens it rotated.
 
 Revoking at X on disconnect or replace is the caller's job (cogs/x.py): `disconnect` and `connect`
 return the old ServingAccount, whose `refresh_token()` is the newest refresh token it held.
-(A little over 300 lines: AccountAuth lives beside the registry whose store writes it triggers.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,23 +32,29 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 
+from accounts.account_auth import REFRESH_REFUSED, AccountAuth, reconnect_sentence
 from accounts.oauth_flow import TokenGrant, XAccount
 from accounts.rule import refusal_sentence
 from accounts.server_x import LikeCountHints, ServerX
 from store import connected_accounts as stored
 from store.connected_accounts import ConnectedAccount
 from store.engine import Database
+from store.x_budgets import StoreBudgets
 from xapi import errors
 from xapi.auth import OAuth2UserAuth
 from xapi.caching import TTLCache
 from xapi.client import XClient
 from xapi.fields import FieldNaming
 
+# AccountAuth, REFRESH_REFUSED and reconnect_sentence live in accounts/account_auth.py now.
+__all__ = ["REFRESH_REFUSED", "AccountAuth", "AccountRegistry", "ServingAccount", "reconnect_sentence",
+           "shared_cache"]
+
 log = logging.getLogger("likelens.accounts")
 
 How = Literal["connected", "configured", "sandbox"]
-# Why a connection needs reconnecting, as digests' pause reason and /likes status say it.
-REFRESH_REFUSED = "X no longer accepts the server's connection (it refused the refresh token)"
+# How often a process takes up the connections other processes made, replaced or removed.
+FOLLOW_SECONDS = 10.0
 # Seconds of margin before an access token's expiry (as xapi.auth keeps for its own refreshes).
 _EXPIRY_MARGIN = 60.0
 # The one cache every account's client shares: a minute of answers, bounded.
@@ -57,78 +67,12 @@ def shared_cache(clock: Callable[[], float]) -> TTLCache[Any]:
     return TTLCache(ttl=CACHE_TTL, max_size=CACHE_SIZE, clock=clock)
 
 
-def reconnect_sentence(handle: str) -> str:
-    """What a member of a server whose connection X refused reads instead of an answer."""
-    return (f"X no longer accepts this server's connection to @{handle}: a server manager can reconnect "
-            "with `/x connect`.")
-
-
 class Redactor(Protocol):
     """The log filter that scrubs secrets (launcher.SecretRedactingFilter)."""
 
     def add(self, secret: str) -> None: ...
 
     def follow(self, source: Callable[[], Iterable[str]]) -> None: ...
-
-
-class AccountAuth(OAuth2UserAuth):
-    """OAuth 2.0 user auth of one connected account: starts from the stored access token, and turns
-    X's refusal of the refresh token into `AccountNeedsReconnect` (reported once to `on_refused`)."""
-
-    def __init__(
-        self, client_id: str, client_secret: str | None, connection: ConnectedAccount, *,
-        on_rotate: Callable[[str], Any], on_refused: Callable[[], Any], clock: Callable[[], float],
-    ) -> None:
-        super().__init__(client_id, client_secret, connection.refresh_token or "", on_rotate, clock=clock)
-        self.handle = connection.handle
-        # The cache and budget key: this very connection (server, account, when), never another's.
-        which = f"{client_id}|{connection.guild_id}|{connection.x_user_id}|{connection.connected_at!r}"
-        self.identity = f"oauth2_user:{hashlib.sha256(which.encode()).hexdigest()[:16]}"
-        self.refused: str | None = connection.needs_reconnect
-        self._on_refused = on_refused
-        if connection.access_token and connection.access_expires_at:
-            self._access_token = connection.access_token
-            self._expires_at = connection.access_expires_at
-
-    @property
-    def current_refresh_token(self) -> str | None:
-        """The newest refresh token X gave this connection (what to revoke), or None."""
-        return self._refresh_token or None
-
-    @property
-    def current_access_token(self) -> str | None:
-        """The access token in use (revoked with the refresh token: it stays valid for hours), or None."""
-        return self._access_token
-
-    def _refusal(self) -> errors.AccountNeedsReconnect:
-        return errors.AccountNeedsReconnect(reconnect_sentence(self.handle), endpoint="oauth2_token")
-
-    async def authorization(
-        self, session: aiohttp.ClientSession, base_url: str, method: str, url: str,
-    ) -> str:
-        if self.refused is not None:
-            raise self._refusal()
-        return await super().authorization(session, base_url, method, url)
-
-    async def _rotate(self, session: aiohttp.ClientSession, base_url: str) -> str:
-        if self.refused is not None:
-            raise self._refusal()
-        try:
-            if not self._refresh_token:
-                # Connected without offline.access: once the access token expires, only a reconnect helps.
-                raise errors.Unauthorized("No refresh token.", endpoint="oauth2_token", status=400)
-            return await super()._rotate(session, base_url)
-        except errors.Unauthorized as refused:
-            # 400: X refused the refresh token itself (invalid_grant; the sandbox: invalid_request).
-            # 401 is the app's own credentials: the operator's problem, not this connection's.
-            if refused.status != 400:
-                raise
-            self.refused = REFRESH_REFUSED
-            try:
-                await self._on_refused()
-            except Exception:
-                log.exception("Could not record that X refused a connection's refresh token")
-            raise self._refusal() from None
 
 
 @dataclass(frozen=True)
@@ -189,6 +133,7 @@ class AccountRegistry:
         self.oauth_client_secret = oauth_client_secret
         self._redactor = redactor
         self.cache: TTLCache[Any] = cache if cache is not None else shared_cache(clock)
+        self._budget_ledger = StoreBudgets(conn)
         self._connections: dict[int, _Connection] = {}
         # X_DAILY_ITEMS_PER_SERVER: the items each server may read per UTC day (None: no cap).
         self.daily_cap = daily_cap
@@ -196,6 +141,9 @@ class AccountRegistry:
         self._configured: XClient | None = None
         self._configured_how: How = "configured"
         self._configured_serves: Callable[[int | None], bool] = lambda guild_id: False
+        # connect, disconnect and refresh change _connections one at a time (refresh reads the store first).
+        self._changing = asyncio.Lock()
+        self._follower: asyncio.Task[None] | None = None
 
     # ---- building ----------------------------------------------------------------------
 
@@ -203,16 +151,50 @@ class AccountRegistry:
         """The account configured in the environment (or the sandbox's): serves where `serves` says."""
         self._configured, self._configured_how, self._configured_serves = client, how, serves
 
-    async def load(self) -> None:
-        """Build a client for every connection stored (at start)."""
+    async def load(self, *, follow_seconds: float | None = FOLLOW_SECONDS) -> None:
+        """Build a client for every connection stored (at start), then `refresh` every follow_seconds
+        (None: never) until `close`."""
         for row in await stored.all_connected_accounts(self._conn):
             self._connections[row.guild_id] = self._open(row)
+        if follow_seconds is not None and self._follower is None:
+            self._follower = asyncio.create_task(
+                self._follow(follow_seconds), name="likelens-accounts-follow")
+
+    async def _follow(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.refresh()
+            except Exception:
+                log.warning("Could not read the connected accounts other processes changed", exc_info=True)
+
+    async def refresh(self) -> None:
+        """Take up what other processes changed in the store: connections made, replaced or removed,
+        refusals recorded, tokens rotated."""
+        async with self._changing:
+            held = {guild_id: c.auth.current_refresh_token for guild_id, c in self._connections.items()}
+            rows = {row.guild_id: row for row in await stored.all_connected_accounts(self._conn)}
+            for guild_id, connection in list(self._connections.items()):
+                row = rows.get(guild_id)
+                if row is None or (row.x_user_id, row.connected_at) != (
+                        connection.row.x_user_id, connection.row.connected_at):
+                    # Removed or replaced by another process, which revoked it at X.
+                    del self._connections[guild_id]
+                    await self._retire(connection)
+            for guild_id, row in rows.items():
+                known = self._connections.get(guild_id)
+                if known is None:
+                    self._connections[guild_id] = self._open(row)
+                elif row.needs_reconnect is not None and known.auth.refused is None:
+                    known.auth.refused = row.needs_reconnect
+                elif guild_id in held:
+                    known.auth.take_up(row, held=held[guild_id])
 
     def client(self, *, user_auth: OAuth2UserAuth | None = None) -> XClient:
         """A new XClient on the shared session and cache (the configured account's too)."""
         return XClient(
             self._session, base_url=self._base_url, user_auth=user_auth, field_naming=self._field_naming,
-            clock=self._clock, deadline=self._deadline, cache=self.cache,
+            clock=self._clock, deadline=self._deadline, cache=self.cache, budget_ledger=self._budget_ledger,
         )
 
     def _open(self, row: ConnectedAccount) -> _Connection:
@@ -237,9 +219,14 @@ class AccountRegistry:
             log.warning("X refused the refresh token of server %d's connection to @%s: it needs reconnecting",
                         row.guild_id, row.handle)
 
+        async def reload() -> ConnectedAccount | None:
+            now = await stored.get_connected_account(self._conn, row.guild_id)
+            same = now is not None and (now.x_user_id, now.connected_at) == (row.x_user_id, row.connected_at)
+            return now if same else None
+
         auth = AccountAuth(
             self.oauth_client_id or "", self.oauth_client_secret, row, on_rotate=persist, on_refused=refused,
-            clock=self._clock,
+            clock=self._clock, reload=reload,
         )
         if self._redactor is not None:
             self._redactor.follow(lambda: auth.secrets)
@@ -292,9 +279,10 @@ class AccountRegistry:
             refresh_token=grant.refresh_token, access_token=grant.access_token,
             access_expires_at=now + max(lifetime - _EXPIRY_MARGIN, lifetime / 2),
         )
-        await stored.save_connected_account(self._conn, row)
-        old = self._connections.get(guild_id)
-        self._connections[guild_id] = self._open(row)
+        async with self._changing:
+            await stored.save_connected_account(self._conn, row)
+            old = self._connections.get(guild_id)
+            self._connections[guild_id] = self._open(row)
         if old is None:
             return None
         await self._retire(old)
@@ -302,8 +290,9 @@ class AccountRegistry:
 
     async def disconnect(self, guild_id: int) -> ServingAccount | None:
         """Forget guild_id's connection and delete its tokens; returns what was connected (None: nothing)."""
-        await stored.delete_connected_account(self._conn, guild_id)
-        old = self._connections.pop(guild_id, None)
+        async with self._changing:
+            await stored.delete_connected_account(self._conn, guild_id)
+            old = self._connections.pop(guild_id, None)
         if old is None:
             return None
         await self._retire(old)
@@ -315,6 +304,13 @@ class AccountRegistry:
             await connection.auth.aclose()
 
     async def close(self) -> None:
-        """Stop every connection's background saves (an unsaved rotated token gets one last attempt)."""
+        """Stop following the store and every connection's background saves (an unsaved rotated token
+        gets one last attempt)."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+        await self._budget_ledger.close()
         for connection in list(self._connections.values()):
             await self._retire(connection)

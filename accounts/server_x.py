@@ -3,18 +3,21 @@
 Every lookup of a server goes through `bot.accounts.x_for(guild_id)`. A server with a cap reads at
 most that many items (users + posts in X's answers, includes too) per UTC day: before a call,
 the items it may return are reckoned (a page's max_results, or the post's like count when known;
-one item for a single lookup, two with its author) and the call is refused locally, nothing sent,
-when they would take the day's count past the cap; after it, what came back is added to the count
-in the store (store/daily_usage.py). Answers served from the shared cache count too: the cap is
-what a server may read. Without a cap nothing is counted (no store write per lookup).
+one item for a single lookup, two with its author) and reserved in the store in one atomic
+statement, or the call is refused locally, nothing sent, when they would take the day's count past
+the cap; after it, the count is settled to what came back (store/daily_usage.py). The count is one
+row per server and day, so every bot process on the database shares it. Answers served from the
+shared cache count too: the cap is what a server may read. Without a cap nothing is counted (no
+store write per lookup).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from store import daily_usage
@@ -56,6 +59,13 @@ class LikeCountHints:
 def page_items(page: Page[Any]) -> int:
     """Items in a page as the cap counts them: its items and its includes."""
     return len(page.items) + len(page.includes.users) + len(page.includes.posts)
+
+
+@dataclass
+class _Meter:
+    """What one call read (set once X answered; 0 when it failed)."""
+
+    read: int = 0
 
 
 class ServerX:
@@ -110,11 +120,40 @@ class ServerX:
         """Add items this server read to today's count (only under a cap)."""
         if self._cap is None or self._guild_id is None or not items:
             return
+        await self._add(daily_usage.utc_day(self._clock()), items)
+
+    async def _add(self, day: str, items: int) -> None:
+        assert self._guild_id is not None
         try:
-            await daily_usage.add_items(self._conn, self._guild_id, daily_usage.utc_day(self._clock()), items)
-        except sqlite3.Error:
+            await daily_usage.add_items(self._conn, self._guild_id, day, items)
+        except Exception:
             # The answer is already read: a busy database loses the count, never the member's answer.
             log.warning("Could not count %d X items read by server %d", items, self._guild_id, exc_info=True)
+
+    @contextlib.asynccontextmanager
+    async def _metered(self, expected: int, endpoint: str) -> AsyncIterator[_Meter]:
+        """Reserve expected items (or refuse, nothing sent) before the call; settle to what it read after."""
+        meter = _Meter()
+        if self._cap is None or self._guild_id is None:
+            yield meter
+            return
+        now = self._clock()
+        day = daily_usage.utc_day(now)
+        try:
+            fits = await daily_usage.reserve_items(self._conn, self._guild_id, day, expected, self._cap)
+            reserved = expected
+        except Exception:
+            # A busy database: decide from today's count as read (the count is added afterwards).
+            log.warning("Could not reserve %d X items for server %d", expected, self._guild_id, exc_info=True)
+            fits, reserved = await self.read_today() + expected <= self._cap, 0
+        if not fits:
+            raise errors.DailyCapReached(cap_sentence(self._cap, daily_usage.next_utc_midnight(now)),
+                                         endpoint=endpoint)
+        try:
+            yield meter
+        finally:
+            if meter.read != reserved:
+                await self._add(day, meter.read - reserved)
 
     # ---- the calls (XClient's, with the same arguments) ------------------------------
 
@@ -123,68 +162,69 @@ class ServerX:
         deadline: float | None = None, fresh: bool = False,
     ) -> Page[User]:
         known = self._hints.get(post_id)
-        await self._admit(max_results if known is None else min(max_results, known), "liking_users")
-        page = await self.client.liking_users(
-            post_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
-            fresh=fresh,
-        )
-        await self.count(page_items(page))
+        async with self._metered(max_results if known is None else min(max_results, known),
+                                 "liking_users") as meter:
+            page = await self.client.liking_users(
+                post_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
+                fresh=fresh,
+            )
+            meter.read = page_items(page)
         return page
 
     async def liked_posts(
         self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
         deadline: float | None = None, fresh: bool = False,
     ) -> Page[Post]:
-        await self._admit(max_results, "liked_posts")
-        page = await self.client.liked_posts(
-            user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
-            fresh=fresh,
-        )
-        await self.count(page_items(page))
+        async with self._metered(max_results, "liked_posts") as meter:
+            page = await self.client.liked_posts(
+                user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
+                fresh=fresh,
+            )
+            meter.read = page_items(page)
         return page
 
     async def user_posts(
         self, user_id: str, *, max_results: int = 100, pagination_token: str | None = None,
         deadline: float | None = None, fresh: bool = False,
     ) -> Page[Post]:
-        await self._admit(max_results, "user_posts")
-        page = await self.client.user_posts(
-            user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
-            fresh=fresh,
-        )
-        await self.count(page_items(page))
+        async with self._metered(max_results, "user_posts") as meter:
+            page = await self.client.user_posts(
+                user_id, max_results=max_results, pagination_token=pagination_token, deadline=deadline,
+                fresh=fresh,
+            )
+            meter.read = page_items(page)
         for post in page.items:
             self._hints.note(post)
         return page
 
     async def user_by_username(self, username: str, *, deadline: float | None = None) -> User:
-        await self._admit(1, "user_by_username")
-        user = await self.client.user_by_username(username, deadline=deadline)
-        await self.count(1)
+        async with self._metered(1, "user_by_username") as meter:
+            user = await self.client.user_by_username(username, deadline=deadline)
+            meter.read = 1
         return user
 
     async def post(self, post_id: str, *, deadline: float | None = None, fresh: bool = False) -> Post:
         # The post and its author (an include).
-        await self._admit(2, "post")
-        post = await self.client.post(post_id, deadline=deadline, fresh=fresh)
-        await self.count(2 if post.author_id else 1)
+        async with self._metered(2, "post") as meter:
+            post = await self.client.post(post_id, deadline=deadline, fresh=fresh)
+            meter.read = 2 if post.author_id else 1
         self._hints.note(post)
         return post
 
     async def posts(
         self, post_ids: Sequence[str], *, deadline: float | None = None, fresh: bool = False,
     ) -> Page[Post]:
-        await self._admit(2 * len(set(post_ids)), "posts")
-        page = await self.client.posts(post_ids, deadline=deadline, fresh=fresh)
-        await self.count(page_items(page))
+        async with self._metered(2 * len(set(post_ids)), "posts") as meter:
+            page = await self.client.posts(post_ids, deadline=deadline, fresh=fresh)
+            meter.read = page_items(page)
         for post in page.items:
             self._hints.note(post)
         return page
 
     async def me(self, *, deadline: float | None = None) -> User:
-        await self._admit(1, "me")
-        user = await self.client.me(deadline=deadline)
-        await self.count(1)
+        async with self._metered(1, "me") as meter:
+            user = await self.client.me(deadline=deadline)
+            meter.read = 1
         return user
 
     # ---- what /likes status shows -----------------------------------------------------

@@ -102,7 +102,7 @@ async def delete_connected_account(conn: Database, guild_id: int) -> ConnectedAc
     async with transaction(conn):
         gone = await get_connected_account(conn, guild_id)
         await conn.execute("DELETE FROM connected_accounts WHERE guild_id = ?", (guild_id,))
-    if gone is not None:
+    if gone is not None and conn.dialect == "sqlite":
         # The deleted ciphertext leaves the write-ahead log too (secure_delete zeroes the file's pages).
         await checkpoint_wal(conn)
     return gone

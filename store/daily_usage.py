@@ -1,6 +1,9 @@
 """Items (users + posts) each server read from X per UTC day: what X_DAILY_ITEMS_PER_SERVER caps.
 
-Counted in the store so a restart forgets nothing; an increment is one atomic upsert.
+Counted in the store so a restart forgets nothing, and every bot process on the database counts in
+the same row. A lookup reserves what it may read first (`reserve_items`: the check against the cap
+and the addition are one statement, so two processes can never both pass a cap only one fits in),
+then settles with what X returned (`add_items` of the difference).
 """
 
 from __future__ import annotations
@@ -40,3 +43,18 @@ async def add_items(conn: Database, guild_id: int, day: str, items: int) -> int:
     async with transaction(conn), conn.execute(upsert, (guild_id, day, items)) as cursor:
         row = await cursor.fetchone()
     return 0 if row is None else int(row[0])
+
+
+async def reserve_items(conn: Database, guild_id: int, day: str, items: int, cap: int) -> bool:
+    """Add items to guild_id's count of day only if it stays within cap (one atomic statement);
+    False, nothing added, when it would not."""
+    if items > cap:
+        return False
+    upsert = (
+        "INSERT INTO daily_usage (guild_id, day, items) VALUES (?, ?, ?) "
+        "ON CONFLICT(guild_id, day) DO UPDATE SET items = daily_usage.items + excluded.items "
+        "WHERE daily_usage.items + excluded.items <= ? RETURNING items"
+    )
+    async with transaction(conn), conn.execute(upsert, (guild_id, day, items, cap)) as cursor:
+        row = await cursor.fetchone()
+    return row is not None

@@ -22,7 +22,7 @@ from xapi.endpoints import ENDPOINTS, Endpoint
 from xapi.fields import NAMING_FIELDS, FieldNaming
 from xapi.models import Page, Post, User
 from xapi.parsing import parse_post, parse_user
-from xapi.ratelimit import RateBudget, RateBudgets, utc
+from xapi.ratelimit import BudgetLedger, RateBudget, RateBudgets, utc
 from xapi.responses import ResponseShaper
 from xapi.stats import ClientStats
 from xapi.transport import Transport
@@ -48,6 +48,8 @@ class XClient:
     `clock` (Unix seconds) drives the cache's TTL, rate-budget resets and the per-day counters.
     `cache` lets clients of several tokens share one bounded cache (its own TTL and size then apply);
     entries are keyed by token identity, so one token never gets an answer X gave another.
+    `budget_ledger` shares the rate budgets with other processes (store/x_budgets.py); without it
+    they live in this client's memory only.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class XClient:
         user_auth: OAuth1UserAuth | OAuth2UserAuth | None = None, bearer: BearerAuth | None = None,
         field_naming: FieldNaming = "tweet", cache_ttl: float = 60.0, cache_size: int = 1024,
         deadline: float = 10.0, clock: Callable[[], float] = time.time, cache: TTLCache[Any] | None = None,
+        budget_ledger: BudgetLedger | None = None,
     ) -> None:
         if field_naming not in NAMING_FIELDS:
             raise errors.InvalidInput("field_naming must be 'tweet' or 'post'.")
@@ -69,6 +72,7 @@ class XClient:
         self._transport = Transport(
             session, base_url=base_url.rstrip("/"), cache=shared_cache, budgets=self._budgets,
             deadline=deadline, clock=clock, stats=lambda: self.stats, redact=self._redact,
+            ledger=budget_ledger,
         )
         self._answers = ResponseShaper(stats=lambda: self.stats, clock=clock)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -14,18 +15,23 @@ import yarl
 
 from xapi import errors
 from xapi.auth import AnyAuth
-from xapi.caching import SingleFlight, TTLCache
+from xapi.caching import SingleFlight, TTLCache, mark_retrieved
 from xapi.endpoints import Endpoint
 from xapi.problems import error_from_response
-from xapi.ratelimit import RateBudgets
+from xapi.ratelimit import BudgetLedger, RateBudget, RateBudgets, budget_from_headers
 from xapi.stats import ClientStats
 
 R = TypeVar("R")
+T = TypeVar("T")
+log = logging.getLogger("likelens.x")
 
 _MAX_ATTEMPTS = 4
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 2.0
 _DEADLINE_GRACE = 0.05
+# How long a request waits for the shared rate ledger, and how long this process then decides alone.
+_LEDGER_WAIT = 1.0
+_LEDGER_PAUSE = 30.0
 
 
 class Transport:
@@ -38,13 +44,15 @@ class Transport:
     def __init__(
         self, session: aiohttp.ClientSession, *, base_url: str, cache: TTLCache[Any], budgets: RateBudgets,
         deadline: float, clock: Callable[[], float], stats: Callable[[], ClientStats],
-        redact: Callable[[str], str],
+        redact: Callable[[str], str], ledger: BudgetLedger | None = None,
     ) -> None:
         self._session = session
         self._base_url = base_url
         self._cache = cache
         self._flights: SingleFlight[Any] = SingleFlight()
         self._budgets = budgets
+        self._ledger = ledger
+        self._ledger_paused_until = 0.0
         self._deadline = deadline
         self._clock = clock
         self._stats = stats
@@ -102,10 +110,51 @@ class Transport:
     def _refuse_if_spent(self, ep: Endpoint, auth: AnyAuth) -> None:
         budget = self._budgets.get(ep.name, auth.identity)
         if budget is not None and budget.spent(self._clock()):
-            raise errors.RateLimited(
-                f"The X rate limit for {ep.name} is spent until {budget.reset_at:%H:%M:%S} UTC; "
-                "nothing was sent.", endpoint=ep.name, status=None, reset_at=budget.reset_at, sent=False,
-            )
+            raise _refusal(ep, budget)
+
+    async def _take(self, ep: Endpoint, auth: AnyAuth) -> None:
+        """Before each request: the shared ledger takes one unit (or refuses); else this memory decides."""
+        ledger = self._ledger
+        taken = None if ledger is None else await self._shared(
+            ep, lambda: ledger.take(ep.name, auth.identity, now=self._clock()))
+        if taken is None:
+            self._refuse_if_spent(ep, auth)
+            return
+        if taken.budget is not None:
+            self._budgets.put(auth.identity, taken.budget)
+        if not taken.allowed:
+            assert taken.budget is not None
+            raise _refusal(ep, taken.budget)
+
+    async def _record(self, ep: Endpoint, auth: AnyAuth, budget: RateBudget | None) -> None:
+        """What X said of the window: into the shared ledger (its rules decide what stands) and memory."""
+        if budget is None:
+            return
+        ledger = self._ledger
+        if ledger is not None:
+            told = budget
+            budget = await self._shared(ep, lambda: ledger.record(ep.name, auth.identity, told)) or budget
+        self._budgets.put(auth.identity, budget)
+
+    async def _shared(self, ep: Endpoint, step: Callable[[], Awaitable[T]]) -> T | None:
+        """The ledger's answer, or None when it failed or was slow (then this memory decides, for a while).
+
+        A slow step is left to finish on its own, never cancelled (a store write must not stop halfway).
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._ledger_paused_until:
+            return None
+        task = asyncio.ensure_future(step())
+        task.add_done_callback(mark_retrieved)
+        done, _ = await asyncio.wait({task}, timeout=_LEDGER_WAIT)
+        if task in done and task.exception() is None:
+            return task.result()
+        # A locked or unreachable database costs the shared count, never the caller's answer.
+        self._ledger_paused_until = loop.time() + _LEDGER_PAUSE
+        why = "too slow" if task not in done else type(task.exception()).__name__
+        log.warning("The shared X rate budgets did not answer for %s (%s): this process decides alone %g s",
+                    ep.name, why, _LEDGER_PAUSE)
+        return None
 
     async def _fetch(
         self, ep: Endpoint, *, auth: AnyAuth, url: str, key: Hashable, parse: Callable[[Any], R],
@@ -133,7 +182,7 @@ class Transport:
         refreshed = False
         attempt = 0
         while True:
-            self._refuse_if_spent(ep, auth)
+            await self._take(ep, auth)
             header = await auth.authorization(self._session, self._base_url, "GET", url)
             self._stats().count_request(ep.name)
             try:
@@ -148,7 +197,7 @@ class Transport:
                 )
                 failure.__cause__ = exc
             else:
-                self._budgets.update(ep.name, auth.identity, headers)
+                await self._record(ep, auth, budget_from_headers(ep.name, headers))
                 if status == 200:
                     items_before = self._stats().items_total()
                     result = parse(_decode(text, ep.name))
@@ -162,7 +211,9 @@ class Transport:
                 failure = error_from_response(
                     status, text, headers, endpoint=ep.name, now=self._clock(), redact=self._redact)
                 if isinstance(failure, errors.RateLimited):
-                    self._budgets.mark_spent(ep.name, auth.identity, failure.reset_at)
+                    known = self._budgets.get(ep.name, auth.identity)
+                    spent = RateBudget(ep.name, known.limit if known else 0, 0, failure.reset_at)
+                    await self._record(ep, auth, spent)
                 if status < 500:
                     raise failure
             failures.append(failure)
@@ -179,6 +230,13 @@ class Transport:
             exc.message = message
             exc.args = (message,)
         return exc
+
+
+def _refusal(ep: Endpoint, budget: RateBudget) -> errors.RateLimited:
+    return errors.RateLimited(
+        f"The X rate limit for {ep.name} is spent until {budget.reset_at:%H:%M:%S} UTC; "
+        "nothing was sent.", endpoint=ep.name, status=None, reset_at=budget.reset_at, sent=False,
+    )
 
 
 def _decode(text: str, endpoint: str) -> Any:
