@@ -10,7 +10,6 @@ shard and whether it is connected. Accounts are labelled by handle or X user id,
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -24,14 +23,17 @@ from prometheus_client.registry import Collector
 from accounts.registry import AccountRegistry
 from config import Settings
 from store.db import Store
+from web.gateway_health import GatewayHealth
 from xapi.client import ENDPOINTS, XClient
 
 __all__ = ["BotMetrics", "InteractionTally", "MetricsBot"]
 
 # A due digest not run within this many seconds is late (a tick every minute should have taken it).
 LATE_AFTER_SECONDS = 300
+# Portable SQL (PostgreSQL has no SUM of a comparison): every process of a deployment counts the same.
 DIGESTS_DUE_AND_LATE = (
-    "SELECT COUNT(*), COALESCE(SUM(next_run_at <= ?), 0) FROM digests WHERE next_run_at <= ?"
+    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_run_at <= ? THEN 1 ELSE 0 END), 0) "
+    "FROM digests WHERE next_run_at <= ?"
 )
 
 
@@ -43,9 +45,7 @@ class MetricsBot(Protocol):
     accounts: AccountRegistry
     store: Store
     clock: Callable[[], datetime]
-
-    @property
-    def latency(self) -> float: ...
+    gateway: GatewayHealth
 
     def gateway_connected(self) -> bool: ...
 
@@ -134,17 +134,18 @@ class BotCollector(Collector):
             clicks.add_metric([component], count)
         latency = GaugeMetricFamily(
             "likelens_gateway_latency_seconds", "Time between a heartbeat and its ack", labels=["shard"])
-        for shard, seconds in self._latencies():
-            latency.add_metric([str(shard)], seconds)
+        shard_up = GaugeMetricFamily(
+            "likelens_gateway_shard_connected", "1 while this shard of the process is connected",
+            labels=["shard"])
+        # This process's shards only (an unsharded bot is shard 0); no heartbeat acked yet: no latency.
+        for shard in self._bot.gateway.shards():
+            shard_up.add_metric([str(shard.id)], 1 if shard.connected else 0)
+            if shard.latency is not None:
+                latency.add_metric([str(shard.id)], shard.latency)
         connected = 1 if self._bot.gateway_connected() else 0
-        yield from (commands, clicks, latency)
-        yield GaugeMetricFamily("likelens_gateway_connected", "1 while the gateway is connected",
-                                value=connected)
-
-    def _latencies(self) -> list[tuple[int, float]]:
-        # An AutoShardedBot reports every shard; a Bot one latency (shard 0). No heartbeat yet: left out.
-        shards: list[tuple[int, float]] = getattr(self._bot, "latencies", None) or [(0, self._bot.latency)]
-        return [(shard, seconds) for shard, seconds in shards if math.isfinite(seconds)]
+        yield from (commands, clicks, latency, shard_up)
+        yield GaugeMetricFamily(
+            "likelens_gateway_connected", "1 while every shard of the process is connected", value=connected)
 
 
 class BotMetrics:
