@@ -5,11 +5,15 @@ must not mix). The collector reads, when scraped: each X account's requests and 
 (xapi/stats.py; they restart at UTC midnight, which Prometheus treats as a counter reset) and
 its rate budget left, the digests due and late (one COUNT on the digests table), the commands and
 clicks received (InteractionTally, fed by an on_interaction listener), the gateway's latency per
-shard and whether it is connected. Accounts are labelled by handle or X user id, never a token.
+shard and whether each shard is connected, whether this process's live-likes stream is connected
+and how long ago the deployment's stream was last alive (the time the reading process stores every
+few seconds: any process of a deployment reports it). Accounts are labelled by handle or X user
+id, never a token.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -23,6 +27,8 @@ from prometheus_client.registry import Collector
 from accounts.registry import AccountRegistry
 from config import Settings
 from store.db import Store
+from store.like_events import ALIVE_KEY
+from store.meta import get_meta
 from web.gateway_health import GatewayHealth
 from xapi.client import ENDPOINTS, XClient
 
@@ -48,6 +54,8 @@ class MetricsBot(Protocol):
     gateway: GatewayHealth
 
     def gateway_connected(self) -> bool: ...
+
+    def get_cog(self, name: str, /) -> Any: ...
 
 
 class InteractionTally:
@@ -95,10 +103,13 @@ class BotCollector(Collector):
         self._tally = tally
         self.digests_due = 0
         self.digests_late = 0
+        # Seconds since the stream was last alive (None: no stream has run on this database).
+        self.stream_lag: float | None = None
 
     def collect(self) -> Iterable[Metric]:
         yield from self._x_metrics()
         yield from self._bot_metrics()
+        yield from self._live_metrics()
 
     def _x_metrics(self) -> Iterator[Metric]:
         labels = ["endpoint", "account"]
@@ -118,6 +129,15 @@ class BotCollector(Collector):
                 if (left := client.budget(endpoint)) is not None:
                     budget.add_metric([endpoint, account], left.remaining)
         yield from (requests, items, budget)
+
+    def _live_metrics(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "likelens_live_stream_connected", "1 while this process's X activity stream is connected",
+            value=1 if stream_connected(self._bot) else 0)
+        if self.stream_lag is not None:
+            yield GaugeMetricFamily(
+                "likelens_live_stream_lag_seconds",
+                "Seconds since the deployment's activity stream was last alive", value=self.stream_lag)
 
     def _bot_metrics(self) -> Iterator[Metric]:
         yield GaugeMetricFamily("likelens_digests_due", "Active digests whose run is due now",
@@ -148,6 +168,13 @@ class BotCollector(Collector):
             "likelens_gateway_connected", "1 while every shard of the process is connected", value=connected)
 
 
+def stream_connected(bot: MetricsBot) -> bool:
+    """Whether the digests cog's live feed (digests/live_feed.py) has its stream connected now."""
+    live = getattr(bot.get_cog("DigestsCog"), "live", None)
+    connected = getattr(getattr(live, "stream", None), "connected", None)
+    return isinstance(connected, asyncio.Event) and connected.is_set()
+
+
 class BotMetrics:
     """The bot's registry, its collector and the interaction tally its listener feeds."""
 
@@ -167,4 +194,6 @@ class BotMetrics:
                 row = await cursor.fetchone()
             due, late = row if row is not None else (0, 0)
             self.collector.digests_due, self.collector.digests_late = int(due), int(late)
+            alive = await get_meta(store.conn, ALIVE_KEY)
+            self.collector.stream_lag = max(0.0, now - float(alive)) if alive else None
         return generate_latest(self.registry)
