@@ -24,7 +24,7 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -37,7 +37,7 @@ from bot import LikesBot
 from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
 from store.db import MIGRATIONS, DatabaseUnavailable
 from web import WebServerError
-from web.alive_file import ALIVE_INTERVAL
+from web.alive_file import ALIVE_INTERVAL, shard_ids_in
 
 log = logging.getLogger("likelens")
 
@@ -134,17 +134,6 @@ def alive_file_for(database_path: Path, shard_ids: Iterable[int] | None = None) 
     if shard_ids is None:
         return database_path.parent / "likelens.alive"
     return database_path.parent / f"likelens-shards-{'-'.join(str(i) for i in sorted(shard_ids))}.alive"
-
-
-def shard_ids_in(environ: Mapping[str, str]) -> tuple[int, ...] | None:
-    """SHARD_IDS of environ, read as the running bot read it (None: unset, or not a list of numbers)."""
-    raw = environ.get("SHARD_IDS", "").strip()
-    if not raw or not environ.get("SHARD_COUNT", "").strip():
-        return None
-    try:
-        return tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
-    except ValueError:
-        return None
 
 
 def healthcheck(path: Path, max_age: float = 3 * ALIVE_INTERVAL) -> int:
