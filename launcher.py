@@ -174,9 +174,10 @@ def gateway_refusal(error: discord.ConnectionClosed, settings: Settings) -> str:
             "same SHARD_COUNT, and SHARD_IDS from 0 to SHARD_COUNT - 1; fix them and start again"
         )
     if error.code == SHARDING_REQUIRED:
+        more = "set SHARD_COUNT" + (" higher" if settings.shard_count else " (and each process's SHARD_IDS)")
         return (
             f"Discord refused {shard} (4011 Sharding required): the bot is in too many servers for this many "
-            "shards; set SHARD_COUNT higher (Discord asks one shard per 2,500 servers) and start again"
+            f"shards; {more} (Discord asks one shard per 2,500 servers) and start again"
         )
     return f"Discord closed the gateway ({error.code}: {error.reason or 'no reason given'}): LikeLens stopped"
 

@@ -51,6 +51,27 @@ async def test_a_shard_discord_refuses_is_one_clear_line_and_exit_2(
     assert "Traceback" not in text
 
 
+async def test_an_unsharded_bot_discord_requires_to_shard_is_told_to_set_shard_count(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
+) -> None:
+    emulator.add_guild("Another server")
+    emulator.sharding.max_guilds_per_shard = 1  # two servers: more than one unsharded connection may hold
+    env = child_env(
+        emulator, DISCORD_TOKEN=emulator.token, **OAUTH1, X_API_BASE_URL=x_sandbox.base_url,
+        DATABASE_PATH=str(tmp_path / "data" / "likelens.db"),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO / "bot.py"), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    text = stderr.decode()
+    refusals = [line for line in text.splitlines() if "4011" in line]
+    assert process.returncode == 2, text
+    assert len(refusals) == 1 and "set SHARD_COUNT" in refusals[0] and "higher" not in refusals[0], text
+    assert "Traceback" not in text
+
+
 async def healthcheck(env: dict[str, str], cwd: Path, shard_ids: str) -> int:
     check = await asyncio.create_subprocess_exec(
         sys.executable, str(REPO / "bot.py"), "--healthcheck", cwd=cwd, env={**env, "SHARD_IDS": shard_ids},

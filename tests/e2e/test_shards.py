@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot import LikesBot, ShardedLikesBot
 from tests import postgres
 from tests.botharness import emulator_settings, running_bot
+from tests.e2e.digest_support import until
 from tests.emulator import DiscordEmulator, Guild
 from tests.emulator.sharding import shard_of
 from xapi.sandbox import XSandbox
@@ -147,3 +148,26 @@ async def test_one_process_may_run_every_shard(
         status, body = await get(bot, "/healthz")
         assert status == 200 and "shard 0 of 2: connected" in body and "shard 1 of 2: connected" in body
     assert sorted(tuple(p["shard"]) for p in emulator.identify_payloads) == [(0, SHARDS), (1, SHARDS)]
+
+
+async def test_a_dropped_shard_makes_the_process_unhealthy_until_it_resumes(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
+) -> None:
+    emulator.add_guild("Shard 1 server", shard=(1, SHARDS))
+    alive = tmp_path / "likelens-shards-0-1.alive"
+    settings = emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db", shard_count=SHARDS)
+    async with running_bot(emulator, settings, alive_file=alive) as bot:
+        await until(alive.exists, "the alive file once every shard is ready")
+        reconnect = emulator.hold_gateway()
+        await emulator.drop_gateway()
+        await until(lambda: not bot.gateway_connected(), "the process to see its shards drop")
+        status, body = await get(bot, "/healthz")
+        assert status == 503 and "not connected" in body
+        assert not alive.exists()
+        reconnect.set()
+        await emulator.wait_for_resumes(SHARDS)
+        await until(bot.gateway_connected, "every shard to be back")
+        status, body = await get(bot, "/healthz")
+        assert status == 200 and body.count(f" of {SHARDS}: connected") == SHARDS, body
+        assert alive.exists()
+    assert not alive.exists()
