@@ -305,7 +305,8 @@ class LikesBot(commands.Bot):
 
     async def on_ready(self) -> None:
         guilds = len(self.guilds)
-        log.info("Ready as %s in %d server%s", self.user, guilds, "" if guilds == 1 else "s")
+        on = "" if self.settings.shard_count is None else f" on {self.gateway.described()}"
+        log.info("Ready as %s in %d server%s%s", self.user, guilds, "" if guilds == 1 else "s", on)
         if self.application_id is not None:
             log.info("Invite it to a server: %s", invite_url(self.application_id))
         notice = unserved_servers_notice(

@@ -65,6 +65,11 @@ class GatewayHealth:
         for callback in self.on_change:
             callback()
 
+    def described(self) -> str:
+        """'shard 1 of 2', 'shards 0, 1 of 2': which shards this process runs."""
+        plural = "" if len(self.shard_ids) == 1 else "s"
+        return f"shard{plural} {', '.join(map(str, self.shard_ids))} of {self.shard_count}"
+
     def is_up(self, shard_id: int) -> bool:
         return shard_id in self._up and self._socket_open(shard_id) and not self._closed()
 

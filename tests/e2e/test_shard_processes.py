@@ -94,6 +94,7 @@ async def test_two_shard_processes_on_one_machine_keep_an_alive_file_each(
                 bot_process(tmp_path, {**env, "SHARD_IDS": "1"}) as second:
             await first.wait_for_log("Ready as LikeLens", within=60)
             await second.wait_for_log("Ready as LikeLens", within=60)
+            assert "on shard 0 of 2" in first.text and "on shard 1 of 2" in second.text
             for shard in ("0", "1"):
                 for _ in range(100):
                     if (folder / f"likelens-shards-{shard}.alive").exists():
