@@ -1,5 +1,6 @@
-"""Discord shards across processes: two LikesBots on one PostgreSQL, shards 0 and 1 of 2, each
-answering only its own servers' interactions; /healthz and /metrics of each list its shard.
+"""Discord shards across processes: LikesBots on one PostgreSQL (two on shards 0 and 1 of 2; three
+with thirty servers), each answering only its own servers' interactions, once; /healthz and
+/metrics of each list its shards.
 
 One emulator holds guilds on both shards (`add_guild(name, shard=(id, 2))`); it routes each
 guild's events only to the session of shard `(guild_id >> 22) % 2`, as Discord does.
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -30,24 +30,32 @@ CALLBACK_ROUTE = "/interactions/{interaction_id}/{interaction_token}/callback"
 
 
 @contextlib.asynccontextmanager
+async def processes(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path, count: int = SHARDS,
+) -> AsyncIterator[list[LikesBot]]:
+    """count bots as count processes of one deployment would run: one PostgreSQL, one secret key,
+    SHARD_COUNT=count, SHARD_IDS=0 … count-1, each with its own folder (alive file, no secret.key)."""
+    key = Fernet.generate_key().decode()
+    async with postgres.fresh_schema() as url, contextlib.AsyncExitStack() as stack:
+        bots = []
+        for shard in range(count):
+            folder = tmp_path / f"process-{shard}"
+            folder.mkdir()
+            settings = emulator_settings(
+                emulator, x_sandbox.base_url, folder / "likelens.db", database_url=url,
+                likelens_secret_key=key, shard_count=count, shard_ids=(shard,),
+            )
+            bots.append(await stack.enter_async_context(running_bot(emulator, settings)))
+        yield bots
+
+
+@contextlib.asynccontextmanager
 async def two_processes(
     emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
 ) -> AsyncIterator[tuple[LikesBot, LikesBot]]:
-    """Two bots as two processes of one deployment would run: one PostgreSQL, one secret key,
-    SHARD_COUNT=2, SHARD_IDS=0 and SHARD_IDS=1, each with its own folder (alive file, no secret.key)."""
-    key = Fernet.generate_key().decode()
-    async with postgres.fresh_schema() as url:
-        def settings_of(shard: int) -> Any:
-            folder = tmp_path / f"process-{shard}"
-            folder.mkdir()
-            return emulator_settings(
-                emulator, x_sandbox.base_url, folder / "likelens.db", database_url=url,
-                likelens_secret_key=key, shard_count=SHARDS, shard_ids=(shard,),
-            )
-
-        async with running_bot(emulator, settings_of(0)) as first, \
-                running_bot(emulator, settings_of(1)) as second:
-            yield first, second
+    """Two bots on shards 0 and 1 of 2 (see processes)."""
+    async with processes(emulator, x_sandbox, tmp_path) as (first, second):
+        yield first, second
 
 
 async def slash_in(emulator: DiscordEmulator, guild: Guild, command: str) -> tuple[int, str]:
@@ -103,6 +111,22 @@ async def test_each_command_is_answered_once_by_the_process_of_its_servers_shard
         assert first.instance_id != second.instance_id
     identifies = sorted(tuple(p["shard"]) for p in emulator.identify_payloads)
     assert identifies == [(0, SHARDS), (1, SHARDS)]
+
+
+async def test_three_processes_thirty_servers_each_command_answered_once_by_its_shards_process(
+    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
+) -> None:
+    postgres.require_server()
+    guilds = [emulator.add_guild(f"Server {n}", shard=(n % 3, 3)) for n in range(30)]
+    async with processes(emulator, x_sandbox, tmp_path, count=3) as bots:
+        for guild in guilds:
+            assert await slash_in(emulator, guild, "likes status") == (1, "LikeLens status")
+        answered = [bot.metrics.tally.commands["likes status"] for bot in bots]
+        held = [{str(g.id) for g in bot.guilds} for bot in bots]
+    assert answered == [10, 10, 10]
+    for shard, ids in enumerate(held):
+        assert {g.id for g in guilds if shard_of(g.id, 3) == shard} <= ids
+        assert not {g.id for g in guilds if shard_of(g.id, 3) != shard} & ids
 
 
 async def test_healthz_and_metrics_of_each_process_list_its_shards(
