@@ -16,6 +16,7 @@ from tests import postgres
 from tests.botharness import emulator_settings, running_bot
 from tests.e2e.test_process import OAUTH1, REPO, bot_process, child_env
 from tests.emulator import DiscordEmulator
+from web.alive_file import shard_ids_in
 from xapi.sandbox import XSandbox
 
 
@@ -24,6 +25,14 @@ def test_each_shard_set_has_its_own_alive_file_beside_the_database(tmp_path: Pat
     assert alive_file_for(database) == tmp_path / "likelens.alive"
     assert alive_file_for(database, (0, 1)) == tmp_path / "likelens-shards-0-1.alive"
     assert alive_file_for(database, (1,)) == tmp_path / "likelens-shards-1.alive"
+
+
+def test_the_healthcheck_reads_shard_ids_as_the_bot_does() -> None:
+    assert shard_ids_in({"SHARD_COUNT": "4", "SHARD_IDS": " 3, 1,1 "}) == (1, 3)
+    assert shard_ids_in({"SHARD_COUNT": "4"}) is None  # one process runs them all: likelens.alive
+    assert shard_ids_in({"SHARD_IDS": "1"}) is None  # the bot refuses to start: no file of its own
+    assert shard_ids_in({"SHARD_COUNT": "4", "SHARD_IDS": "one"}) is None
+    assert shard_ids_in({"SHARD_COUNT": "4", "SHARD_IDS": "  "}) is None
 
 
 async def test_a_shard_discord_refuses_is_one_clear_line_and_exit_2(
