@@ -1,4 +1,5 @@
-# LikeLens: one bot process. Build: docker build -t likelens .   Run: docker compose up -d
+# LikeLens: one bot process per container (SHARD_IDS picks its shards). Build: docker build -t likelens .
+# Run: docker compose up -d (PostgreSQL and one container per shard)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

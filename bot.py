@@ -44,6 +44,7 @@ from store.oauth_states import OAuthStates
 from store.oauth_tokens import attach_vault, secure_stored_tokens
 from web import CallbackPage, WebServer, make_app
 from web.alive_file import AliveFile
+from web.gateway_health import GatewayHealth, watch_gateway
 from web.metrics import BotMetrics
 from web.pages import HANDLER_FAILED
 from xapi.client import XClient
@@ -77,7 +78,11 @@ def utc_now() -> datetime:
 
 class LikesBot(commands.Bot):
     """The LikeLens client. Cogs find what they need on it: `x`, `store`, `settings`,
-    `http_session`, `clock`, `simulated`, `footer_text()`, `account_serves()` and `admit()`."""
+    `http_session`, `clock`, `simulated`, `footer_text()`, `account_serves()` and `admit()`.
+
+    With SHARD_COUNT set, `LikesBot(settings)` is a ShardedLikesBot (an AutoShardedBot running
+    SHARD_IDS of SHARD_COUNT shards); unset, a plain Bot on one unsharded connection, as before.
+    """
 
     x: XClient
     accounts: AccountRegistry
@@ -88,6 +93,11 @@ class LikesBot(commands.Bot):
     http_session: aiohttp.ClientSession
     web: WebServer
     vault: TokenVault
+
+    def __new__(cls, settings: Settings, *args: Any, **kwargs: Any) -> LikesBot:
+        # One constructor for every caller (launcher, tests): the settings choose the gateway client.
+        chosen = ShardedLikesBot if cls is LikesBot and settings.shard_count is not None else cls
+        return super().__new__(chosen)
 
     def __init__(
         self,
@@ -106,6 +116,9 @@ class LikesBot(commands.Bot):
         # No privileged intents: slash commands and GUILD_CREATE need only `guilds`.
         intents = discord.Intents.none()
         intents.guilds = True
+        if settings.shard_count is not None:
+            options.update(shard_count=settings.shard_count,
+                           shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -115,6 +128,7 @@ class LikesBot(commands.Bot):
             **options,
         )
         self.settings = settings
+        # This process among the deployment's (holders of leases and digest claims in the database).
         self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.force_sync = force_sync
         self.clock = clock
@@ -130,8 +144,8 @@ class LikesBot(commands.Bot):
         # Until Discord says otherwise, assume anyone may add the bot (the safe side of the rule).
         self.application_public = True
         self._unserved_notice_logged = False
-        # The gateway as /healthz sees it: up from READY/RESUMED until a disconnect.
-        self._gateway_up = False
+        # Each shard of this process as /healthz, /metrics and the alive file see it.
+        self.gateway: GatewayHealth = watch_gateway(self)
         # Set in sandbox mode: the built-in sandbox's consent page.
         self.sandbox_authorize_url: str | None = None
         # Finishes /x/callback requests (cogs/x.py installs the connect flow's); None: not offered.
@@ -189,32 +203,21 @@ class LikesBot(commands.Bot):
                 log.exception("Extension %s failed to load; the others still run", extension)
         await self.sync_commands_if_changed()
         if self.alive_file is not None:
-            self._keep_alive_file(AliveFile(self.alive_file, lambda: bool(self.ws and self.ws.open)))
+            self._keep_alive_file(AliveFile(self.alive_file, self.gateway_connected))
 
     def _keep_alive_file(self, alive: AliveFile) -> None:
-        # Disconnected: no file at once (the healthcheck fails now, not 90 s later); back: a fresh one.
-        async def fresh() -> None:
-            alive.write()
-
-        async def gone() -> None:
-            alive.remove()
-
-        self.add_listener(gone, "on_disconnect")
-        for event in ("on_ready", "on_resumed"):
-            self.add_listener(fresh, event)
+        # A shard down: no file at once (the healthcheck fails now, not 90 s later); all up: a fresh one.
+        self.gateway.on_change.append(lambda: alive.write() if self.gateway_connected() else alive.remove())
         task = asyncio.create_task(alive.keep_fresh(self.wait_until_ready, self.is_closed),
                                    name="likelens-alive-file")
         self._resources.push_async_callback(alive.stop, task)
 
     async def _start_web_server(self) -> None:
-        """/x/callback and /healthz on WEB_HOST:WEB_PORT (a busy port: WebServerError, one sentence)."""
-        for event in ("on_ready", "on_resumed"):
-            self.add_listener(self._gateway_came_up, event)
-        self.add_listener(self._gateway_went_down, "on_disconnect")
+        """/x/callback, /healthz, /metrics on WEB_HOST:WEB_PORT (a busy port: WebServerError, a sentence)."""
         self.metrics = BotMetrics(self)
         self.add_listener(self.metrics.tally.on_interaction, "on_interaction")
         app = make_app(is_connected=self.gateway_connected, handle_callback=self._handle_x_callback,
-                       metrics=self.metrics.scrape)
+                       metrics=self.metrics.scrape, shards=self.gateway.shards)
         self.web = WebServer(app, public_base_url=self.settings.public_base_url)
         await self.web.start(self.settings.web_host, self.settings.web_port)
         self._resources.push_async_callback(self.web.close)
@@ -222,14 +225,8 @@ class LikesBot(commands.Bot):
                  self.web.base_url)
 
     def gateway_connected(self) -> bool:
-        """The health test of /healthz and of the alive file: a live gateway connection."""
-        return self._gateway_up and self.ws is not None and self.ws.open and not self.is_closed()
-
-    async def _gateway_came_up(self) -> None:
-        self._gateway_up = True
-
-    async def _gateway_went_down(self) -> None:
-        self._gateway_up = False
+        """The health test of /healthz and of the alive file: every shard of this process connected."""
+        return self.gateway.connected()
 
     async def _handle_x_callback(self, query: CallbackQuery) -> CallbackPage:
         if self.x_callback is None:
@@ -308,7 +305,8 @@ class LikesBot(commands.Bot):
 
     async def on_ready(self) -> None:
         guilds = len(self.guilds)
-        log.info("Ready as %s in %d server%s", self.user, guilds, "" if guilds == 1 else "s")
+        on = "" if self.settings.shard_count is None else f" on {self.gateway.described()}"
+        log.info("Ready as %s in %d server%s%s", self.user, guilds, "" if guilds == 1 else "s", on)
         if self.application_id is not None:
             log.info("Invite it to a server: %s", invite_url(self.application_id))
         notice = unserved_servers_notice(
@@ -325,6 +323,11 @@ class LikesBot(commands.Bot):
             await super().close()
         finally:
             await self._resources.aclose()
+
+
+class ShardedLikesBot(LikesBot, commands.AutoShardedBot):
+    """LikesBot on discord.py's AutoShardedBot: SHARD_IDS of SHARD_COUNT shards in this process, each
+    answering its own servers' interactions (Discord routes a server to shard (id >> 22) % count)."""
 
 
 if __name__ == "__main__":

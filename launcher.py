@@ -3,11 +3,12 @@ and exit codes around one LikesBot.
 
 `python bot.py` runs from .env/the environment; `--sandbox` runs against the built-in X sandbox
 (simulated data, needs only DISCORD_TOKEN); `--sync` forces a command sync; `--healthcheck` exits
-0 while a running bot on this machine is connected (the container's HEALTHCHECK).
+0 while the running bot of this machine's SHARD_IDS is connected (the container's HEALTHCHECK).
 
 Exit codes: 0 stopped cleanly (SIGTERM, Ctrl-C); 1 the web server's port is taken, or Discord
-refused the token or could not be reached at the first login; 2 a configuration error or another
-LikeLens already running on the same database (one line on stderr, nothing contacted).
+refused the token or could not be reached at the first login; 2 a configuration error, another
+LikeLens already running on the same SQLite database (one line on stderr, nothing contacted), or
+a shard Discord refused (4010: the processes disagree on SHARD_COUNT; 4011: sharding required).
 """
 
 from __future__ import annotations
@@ -36,13 +37,15 @@ from bot import LikesBot
 from config import DEFAULT_DATABASE_PATH, ConfigError, Settings, load_settings
 from store.db import MIGRATIONS, DatabaseUnavailable
 from web import WebServerError
-from web.alive_file import ALIVE_INTERVAL
+from web.alive_file import ALIVE_INTERVAL, shard_ids_in
 
 log = logging.getLogger("likelens")
 
 REDACTED = "[REDACTED]"
 # The token part of interaction-callback and webhook URLs (discord.py logs request URLs at DEBUG).
 URL_TOKEN = re.compile(r"(/(?:interactions|webhooks)/[0-9]+/)[A-Za-z0-9._~-]+")
+# Discord's gateway close codes for a shard it will not accept.
+INVALID_SHARD, SHARDING_REQUIRED = 4010, 4011
 # Beside the database: SQLite's own files (the database holds X tokens and who liked what).
 DATABASE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
@@ -125,9 +128,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def alive_file_for(database_path: Path) -> Path:
-    """Where a running bot records that it is connected: beside its database (the /data volume)."""
-    return database_path.parent / "likelens.alive"
+def alive_file_for(database_path: Path, shard_ids: Iterable[int] | None = None) -> Path:
+    """Where a running bot records that it is connected: beside its database (the /data volume),
+    one file per shard set, so two processes of one machine never share one."""
+    if shard_ids is None:
+        return database_path.parent / "likelens.alive"
+    return database_path.parent / f"likelens-shards-{'-'.join(str(i) for i in sorted(shard_ids))}.alive"
 
 
 def healthcheck(path: Path, max_age: float = 3 * ALIVE_INTERVAL) -> int:
@@ -140,7 +146,7 @@ def healthcheck(path: Path, max_age: float = 3 * ALIVE_INTERVAL) -> int:
 
 
 async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedactingFilter) -> None:
-    alive_file = alive_file_for(settings.database_path)
+    alive_file = alive_file_for(settings.database_path, settings.shard_ids)
     bot = LikesBot(settings, force_sync=force_sync, redactor=redactor, alive_file=alive_file)
     loop = asyncio.get_running_loop()
     closing: set[asyncio.Task[None]] = set()
@@ -156,6 +162,24 @@ async def run_bot(settings: Settings, *, force_sync: bool, redactor: SecretRedac
         loop.add_signal_handler(signal.SIGTERM, close_on_sigterm)
     async with bot:
         await bot.start(settings.discord_token)
+
+
+def gateway_refusal(error: discord.ConnectionClosed, settings: Settings) -> str:
+    """One sentence for the operator when Discord closed the gateway for good."""
+    count = settings.shard_count or 1
+    shard = f"shard {error.shard_id if error.shard_id is not None else 0} of {count}"
+    if error.code == INVALID_SHARD:
+        return (
+            f"Discord refused {shard} (4010 Invalid shard): every process of the deployment must have the "
+            "same SHARD_COUNT, and SHARD_IDS from 0 to SHARD_COUNT - 1; fix them and start again"
+        )
+    if error.code == SHARDING_REQUIRED:
+        more = "set SHARD_COUNT" + (" higher" if settings.shard_count else " (and each process's SHARD_IDS)")
+        return (
+            f"Discord refused {shard} (4011 Sharding required): the bot is in too many servers for this many "
+            f"shards; {more} (Discord asks one shard per 2,500 servers) and start again"
+        )
+    return f"Discord closed the gateway ({error.code}: {error.reason or 'no reason given'}): LikeLens stopped"
 
 
 def database_problem(path: Path) -> str | None:
@@ -228,9 +252,10 @@ def make_database_private(database_path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.healthcheck:
-        # Needs only DATABASE_PATH: the container's environment may hold anything else.
+        # Needs only DATABASE_PATH and SHARD_IDS: the container's environment may hold anything else.
         load_dotenv(find_dotenv(usecwd=True), override=False)
-        return healthcheck(alive_file_for(Path(os.environ.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH)))
+        database_path = Path(os.environ.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
+        return healthcheck(alive_file_for(database_path, shard_ids_in(os.environ)))
     try:
         settings = load_settings(sandbox=args.sandbox)
     except ConfigError as error:
@@ -279,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         # A busy WEB_PORT: the sentence names the address and the variables to change.
         log.error("%s", error)
         return 1
+    except discord.ConnectionClosed as error:
+        log.error("%s", gateway_refusal(error, settings))
+        return 2 if error.code in (INVALID_SHARD, SHARDING_REQUIRED) else 1
     except discord.LoginFailure:
         log.error("Discord refused DISCORD_TOKEN: copy the bot token again from the developer portal")
         return 1

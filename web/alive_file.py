@@ -1,8 +1,9 @@
 """The alive file `python bot.py --healthcheck` reads: fresh while the gateway is connected, gone otherwise.
 
 The container's HEALTHCHECK may run in a process that cannot reach the web server, so the bot also
-keeps this file beside its database: rewritten every ALIVE_INTERVAL seconds while connected,
-removed at once on a disconnect (the check fails now, not 90 s later) and when the bot stops.
+keeps this file beside its database, one per shard set (launcher.alive_file_for): rewritten every
+ALIVE_INTERVAL seconds while connected, removed at once on a disconnect (the check fails now, not
+90 s later) and when the bot stops.
 """
 
 from __future__ import annotations
@@ -11,12 +12,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 log = logging.getLogger("likelens")
 
 ALIVE_INTERVAL = 30.0
+
+
+def shard_ids_in(environ: Mapping[str, str]) -> tuple[int, ...] | None:
+    """SHARD_IDS of environ, read as the running bot read it (None: unset, or not a list of numbers)."""
+    raw = environ.get("SHARD_IDS", "").strip()
+    if not raw or not environ.get("SHARD_COUNT", "").strip():
+        return None
+    try:
+        return tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
+    except ValueError:
+        return None
 
 
 class AliveFile:

@@ -1,4 +1,5 @@
-"""The aiohttp.web application: `GET /healthz`, `GET /x/callback` and (when given) `GET /metrics`.
+"""The aiohttp.web application: `GET /healthz` (the verdict, then one line per shard of this
+process), `GET /x/callback` and (when given) `GET /metrics`.
 
 The callback's work (consume the state, exchange the code, store, edit the Discord answer) is the
 caller's `CallbackHandler`; this module reads the query, hands it over and renders the page the
@@ -8,12 +9,13 @@ handler returns. A handler that raises gets a generic page and a log line withou
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from aiohttp import web
 
 from accounts.oauth_flow import CALLBACK_PATH, CallbackQuery
+from web.gateway_health import ShardState
 from web.pages import (
     HANDLER_FAILED,
     METHOD_NOT_ALLOWED,
@@ -40,16 +42,19 @@ class CallbackHandler(Protocol):
 def make_app(
     *, is_connected: Callable[[], bool], handle_callback: CallbackHandler,
     metrics: Callable[[], Awaitable[bytes]] | None = None,
+    shards: Callable[[], Iterable[ShardState]] | None = None,
 ) -> web.Application:
     """The web application; `is_connected()` says whether the Discord gateway is connected now,
-    `metrics()` renders GET /metrics (None: no such route)."""
+    `metrics()` renders GET /metrics (None: no such route), `shards()` the lines /healthz adds
+    under its verdict, one per shard of this process (None: the verdict alone)."""
     app = web.Application(middlewares=[_error_pages])
     app.on_response_prepare.append(_add_security_headers)
 
     async def healthz(request: web.Request) -> web.Response:
+        details = "".join(f"{shard.line()}\n" for shard in shards()) if shards is not None else ""
         if is_connected():
-            return web.Response(text="ok: connected to Discord\n")
-        return web.Response(text="unavailable: not connected to Discord\n", status=503)
+            return web.Response(text=f"ok: connected to Discord\n{details}")
+        return web.Response(text=f"unavailable: not connected to Discord\n{details}", status=503)
 
     async def callback(request: web.Request) -> web.Response:
         query = CallbackQuery.from_mapping(request.query)

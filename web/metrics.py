@@ -5,12 +5,15 @@ must not mix). The collector reads, when scraped: each X account's requests and 
 (xapi/stats.py; they restart at UTC midnight, which Prometheus treats as a counter reset) and
 its rate budget left, the digests due and late (one COUNT on the digests table), the commands and
 clicks received (InteractionTally, fed by an on_interaction listener), the gateway's latency per
-shard and whether it is connected. Accounts are labelled by handle or X user id, never a token.
+shard and whether each shard is connected, whether this process's live-likes stream is connected
+and how long ago the deployment's stream was last alive (the time the reading process stores every
+few seconds: any process of a deployment reports it). Accounts are labelled by handle or X user
+id, never a token.
 """
 
 from __future__ import annotations
 
-import math
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -24,14 +27,19 @@ from prometheus_client.registry import Collector
 from accounts.registry import AccountRegistry
 from config import Settings
 from store.db import Store
+from store.like_events import ALIVE_KEY
+from store.meta import get_meta
+from web.gateway_health import GatewayHealth
 from xapi.client import ENDPOINTS, XClient
 
 __all__ = ["BotMetrics", "InteractionTally", "MetricsBot"]
 
 # A due digest not run within this many seconds is late (a tick every minute should have taken it).
 LATE_AFTER_SECONDS = 300
+# Portable SQL (PostgreSQL has no SUM of a comparison): every process of a deployment counts the same.
 DIGESTS_DUE_AND_LATE = (
-    "SELECT COUNT(*), COALESCE(SUM(next_run_at <= ?), 0) FROM digests WHERE next_run_at <= ?"
+    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_run_at <= ? THEN 1 ELSE 0 END), 0) "
+    "FROM digests WHERE next_run_at <= ?"
 )
 
 
@@ -43,11 +51,11 @@ class MetricsBot(Protocol):
     accounts: AccountRegistry
     store: Store
     clock: Callable[[], datetime]
-
-    @property
-    def latency(self) -> float: ...
+    gateway: GatewayHealth
 
     def gateway_connected(self) -> bool: ...
+
+    def get_cog(self, name: str, /) -> Any: ...
 
 
 class InteractionTally:
@@ -95,10 +103,13 @@ class BotCollector(Collector):
         self._tally = tally
         self.digests_due = 0
         self.digests_late = 0
+        # Seconds since the stream was last alive (None: no stream has run on this database).
+        self.stream_lag: float | None = None
 
     def collect(self) -> Iterable[Metric]:
         yield from self._x_metrics()
         yield from self._bot_metrics()
+        yield from self._live_metrics()
 
     def _x_metrics(self) -> Iterator[Metric]:
         labels = ["endpoint", "account"]
@@ -119,6 +130,15 @@ class BotCollector(Collector):
                     budget.add_metric([endpoint, account], left.remaining)
         yield from (requests, items, budget)
 
+    def _live_metrics(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "likelens_live_stream_connected", "1 while this process's X activity stream is connected",
+            value=1 if stream_connected(self._bot) else 0)
+        if self.stream_lag is not None:
+            yield GaugeMetricFamily(
+                "likelens_live_stream_lag_seconds",
+                "Seconds since the deployment's activity stream was last alive", value=self.stream_lag)
+
     def _bot_metrics(self) -> Iterator[Metric]:
         yield GaugeMetricFamily("likelens_digests_due", "Active digests whose run is due now",
                                 value=self.digests_due)
@@ -134,17 +154,25 @@ class BotCollector(Collector):
             clicks.add_metric([component], count)
         latency = GaugeMetricFamily(
             "likelens_gateway_latency_seconds", "Time between a heartbeat and its ack", labels=["shard"])
-        for shard, seconds in self._latencies():
-            latency.add_metric([str(shard)], seconds)
+        shard_up = GaugeMetricFamily(
+            "likelens_gateway_shard_connected", "1 while this shard of the process is connected",
+            labels=["shard"])
+        # This process's shards only (an unsharded bot is shard 0); no heartbeat acked yet: no latency.
+        for shard in self._bot.gateway.shards():
+            shard_up.add_metric([str(shard.id)], 1 if shard.connected else 0)
+            if shard.latency is not None:
+                latency.add_metric([str(shard.id)], shard.latency)
         connected = 1 if self._bot.gateway_connected() else 0
-        yield from (commands, clicks, latency)
-        yield GaugeMetricFamily("likelens_gateway_connected", "1 while the gateway is connected",
-                                value=connected)
+        yield from (commands, clicks, latency, shard_up)
+        yield GaugeMetricFamily(
+            "likelens_gateway_connected", "1 while every shard of the process is connected", value=connected)
 
-    def _latencies(self) -> list[tuple[int, float]]:
-        # An AutoShardedBot reports every shard; a Bot one latency (shard 0). No heartbeat yet: left out.
-        shards: list[tuple[int, float]] = getattr(self._bot, "latencies", None) or [(0, self._bot.latency)]
-        return [(shard, seconds) for shard, seconds in shards if math.isfinite(seconds)]
+
+def stream_connected(bot: MetricsBot) -> bool:
+    """Whether the digests cog's live feed (digests/live_feed.py) has its stream connected now."""
+    live = getattr(bot.get_cog("DigestsCog"), "live", None)
+    connected = getattr(getattr(live, "stream", None), "connected", None)
+    return isinstance(connected, asyncio.Event) and connected.is_set()
 
 
 class BotMetrics:
@@ -166,4 +194,6 @@ class BotMetrics:
                 row = await cursor.fetchone()
             due, late = row if row is not None else (0, 0)
             self.collector.digests_due, self.collector.digests_late = int(due), int(late)
+            alive = await get_meta(store.conn, ALIVE_KEY)
+            self.collector.stream_lag = max(0.0, now - float(alive)) if alive else None
         return generate_latest(self.registry)
