@@ -25,6 +25,7 @@ import contextlib
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,6 +90,8 @@ class FleetRun:
     other_x_requests: int
     missing: int
     doubled: int
+    # The other X requests by endpoint ("GET /2/users/me": 3).
+    others: dict[str, int]
 
     @property
     def x_requests(self) -> int:
@@ -158,8 +161,15 @@ async def run_fleet(
             shown = digest_messages(emulator, guilds)
             last = max(message_times(emulator, guilds, wanted))
     likers = sum(1 for r in sent if r.path.endswith("/liking_users"))
+    others = Counter(f"{r.method} {endpoint_of(r.path)}" for r in sent
+                     if not r.path.endswith("/liking_users"))
     return FleetRun(label, len(ids), last - due_at, likers, len(sent) - likers,
-                    sum(1 for i in ids if shown[i] == 0), sum(1 for i in ids if shown[i] > 1))
+                    sum(1 for i in ids if shown[i] == 0), sum(1 for i in ids if shown[i] > 1), dict(others))
+
+
+def endpoint_of(path: str) -> str:
+    """path with its ids as placeholders (/2/tweets/123/liking_users -> /2/tweets/:id/liking_users)."""
+    return "/".join(":id" if part.isdigit() and len(part) > 2 else part for part in path.split("/"))
 
 
 async def make_due(store: Store, now: float) -> None:
@@ -192,6 +202,10 @@ async def fleets_table(quick: bool) -> Table:
         f"ticks run every {BENCH_DIGESTS['LIKELENS_DIGEST_TICK_SECONDS']} s here).",
         "Every process, the PostgreSQL server, the Discord emulator and the X sandbox share the machine's "
         "cores.",
+        "A tick claims up to 200 due digests (digests/scheduler.py MAX_DIGESTS_PER_TICK): fewer due than "
+        "that, and the first process to tick may take them all.",
+        "Other X requests: " + "; ".join(f"{run.label}: " + ", ".join(
+            f"{n} × `{e}`" for e, n in sorted(run.others.items())) for run in runs),
     ]
     for run in runs:
         check(run.missing == 0 and run.doubled == 0,
