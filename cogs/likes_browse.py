@@ -137,9 +137,10 @@ class LikesBrowser:
                                       live.source.state().to_json(), interaction.guild_id)
                 await save_browse(bot.store.conn, record, now=now)
                 live.record = record
-                shown = self._shown(browse_id, live, record, page)
-                await answer(interaction, embed=shown.embed, view=shown.view, ephemeral=ephemeral)
-                self.prepare_neighbours(browse_id, live, page)
+                # Nothing kept for clicks yet: a paginator nobody clicks costs no rendered pages (the
+                # first click renders and prepares the pages its buttons lead to).
+                embed = render_page(bot, kind, context, page, live.hooks.problems, members=live.hooks.members)
+                await answer(interaction, embed=embed, view=pager_view(browse_id, page), ephemeral=ephemeral)
         except BaseException:
             self.pagers.drop(browse_id)
             raise

@@ -79,7 +79,12 @@ class QuickClicks:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, data: dict[str, Any]) -> None:
-        held = self.held_answer(data)
+        try:
+            held = self.held_answer(data)
+        except Exception:
+            # Whatever the click holds, discord.py's usual path still answers it.
+            log.exception("Could not look a click up among the held pages")
+            held = None
         if held is None:
             self.original(data)
             return

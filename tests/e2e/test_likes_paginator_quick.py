@@ -45,21 +45,26 @@ async def test_a_click_on_a_held_page_is_answered_at_once_with_that_page_and_sav
 ) -> None:
     result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
     browser = likes_browser(bot)
-
+    # A paginator nobody clicked holds no rendered page: its first click goes through discord.py.
     page2 = await driver.click(result, next_id(result))
+    assert page2.callback_type == 7 and browser.quick_answers == 0
 
-    assert page2.callback_type == 7 and browser.quick_answers == 1
-    assert footer(page2.embed).startswith("Page 2 of 10")
-    assert page2.embed["fields"][0]["name"].startswith("11. ")
-    assert previous_id(page2).endswith(":0") and next_id(page2).endswith(":2")
-    assert_no_pings(page2)
-    back = await driver.click(page2, previous_id(page2))
+    page3 = await driver.click(page2, next_id(page2))
+
+    assert page3.callback_type == 7 and browser.quick_answers == 1
+    assert footer(page3.embed).startswith("Page 3 of 10")
+    assert page3.embed["fields"][0]["name"].startswith("21. ")
+    assert previous_id(page3).endswith(":1") and next_id(page3).endswith(":3")
+    assert_no_pings(page3)
+    back = await driver.click(page3, previous_id(page3))
     assert back.callback_type == 7 and browser.quick_answers == 2
-    assert back.embed["fields"][0]["name"].startswith("1. ")
+    assert back.embed["fields"][0]["name"].startswith("11. ")
     await browser.flush()
     record = await load_browse(bot.store.conn, state_id(result))
-    assert record is not None and record.state["current"] == 0
+    assert record is not None and record.state["current"] == 1
     assert len(x_sandbox.requests_to("liking_users")) == 1
+    # The metrics' listener saw every click, the quick ones too (after their answer).
+    assert bot.metrics.tally.clicks["ll:pg"] == 3
 
 
 async def test_a_quick_answer_is_the_one_discord_py_sends_for_the_same_click(
@@ -69,6 +74,7 @@ async def test_a_quick_answer_is_the_one_discord_py_sends_for_the_same_click(
 
     async def three_clicks() -> list[str]:
         result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+        result = await driver.click(result, next_id(result))  # the first click renders, quick or not
         bodies = []
         for button in (next_id, next_id, previous_id):
             result = await driver.click(result, button(result))
@@ -84,7 +90,7 @@ async def test_a_quick_answer_is_the_one_discord_py_sends_for_the_same_click(
 
     assert likes_browser(bot).quick_answers == 3
     assert quick == through_discord_py
-    assert '"type": 7' in quick[0] and "Page 3 of 10" in quick[1]
+    assert '"type": 7' in quick[0] and "Page 4 of 10" in quick[1]
 
 
 async def test_a_held_page_shown_again_after_the_page_list_grew_shows_the_new_total(
@@ -130,24 +136,26 @@ async def test_a_quick_answer_waits_out_discords_rate_limit_and_still_shows_the_
     bot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator,
 ) -> None:
     result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+    result = await driver.click(result, next_id(result))
     emulator.rate_limit_next("POST", CALLBACK, retry_after=0.05)
 
-    page2 = await driver.click(result, next_id(result))
+    page3 = await driver.click(result, next_id(result))
 
-    assert [r.status for r in page2.requests if r.route == CALLBACK] == [429, 204]
-    assert page2.callback_type == 7 and likes_browser(bot).quick_answers == 1
-    assert footer(page2.embed).startswith("Page 2 of 10")
+    assert [r.status for r in page3.requests if r.route == CALLBACK] == [429, 204]
+    assert page3.callback_type == 7 and likes_browser(bot).quick_answers == 1
+    assert footer(page3.embed).startswith("Page 3 of 10")
 
 
 async def test_a_quick_answer_discord_refuses_gets_the_failure_sentence_like_any_click(
     bot: LikesBot, driver: InteractionDriver, emulator: DiscordEmulator,
 ) -> None:
     result = await driver.slash("likes post", post=sandbox.POST_100_LIKES)
+    result = await driver.click(result, next_id(result))
     emulator.fail_next("POST", CALLBACK, 400, code=50035, message="Invalid Form Body")
 
     refused = await driver.click(result, next_id(result))
 
     assert refused.callback_type == 4 and refused.ephemeral and refused.content
     assert likes_browser(bot).quick_answers == 0
-    assert footer(result.response.embeds[0]).startswith("Page 1 of 10")
+    assert footer(result.response.embeds[0]).startswith("Page 2 of 10")
     assert_no_pings(refused)
