@@ -8,10 +8,16 @@ to explain the rest, clicks of the bare bot on a message carrying LikeLens' page
 again (edit_message, type 7: the same bytes each way as a LikeLens click). No click may reach X,
 and every timed LikeLens click must be answered by the quick path (cogs/quick_clicks.py).
 Run: python -m bench.page_flips [--quick]
+     python -m bench.page_flips --rounds N [--clicks K]   (on a busy machine: N rounds of K clicks of
+     each kind, the worlds alternating, so that a change of load hits both sides; median of the ratios)
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import statistics
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +25,7 @@ from typing import Any
 import discord
 
 from bench.harness import (
+    BenchFailure,
     Table,
     TimedEmulator,
     bare_world,
@@ -210,5 +217,44 @@ async def run(quick: bool) -> list[Table]:
     return [table]
 
 
+async def alternating_rounds(rounds: int, clicks: int) -> Table:
+    """The three clicks again, the worlds started anew each round: each round's ratios, and their median."""
+    table = Table(
+        f"3c. Page flips, alternating: {rounds} rounds of {clicks} clicks of each kind",
+        ["round", "bare click ms to callback", "LikeLens ms to callback",
+         "LikeLens to callback vs bare click", "LikeLens per second vs bare click",
+         "extra row to callback vs bare click"],
+    )
+    ratios: list[tuple[float, float, float]] = []
+    for number in range(1, rounds + 1):
+        _, bare_clicks = await bare_round_trips(clicks)
+        flips = await likelens_flips(clicks)
+        check(flips.x_requests == 0 and flips.quick_answers == clicks,
+              "a timed click reached X or missed the quick path")
+        page_clicks = await bare_page_clicks(clicks, flips.page_embed)
+        ratios.append((flips.throughput.median_ack_ms / bare_clicks.median_ack_ms,
+                       flips.throughput.per_second / bare_clicks.per_second,
+                       page_clicks.median_ack_ms / bare_clicks.median_ack_ms))
+        table.add(number, bare_clicks.median_ack_ms, flips.throughput.median_ack_ms,
+                  *(f"×{value:.2f}" for value in ratios[-1]))
+    table.add("median", "", "", *(f"×{statistics.median(r[i] for r in ratios):.2f}" for i in range(3)))
+    return table
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--rounds", type=int, default=0)
+    parser.add_argument("--clicks", type=int, default=150)
+    args, rest = parser.parse_known_args(argv)
+    if not args.rounds:
+        bench_main(run, rest)
+        return
+    try:
+        print(asyncio.run(alternating_rounds(args.rounds, args.clicks)).to_markdown())
+    except BenchFailure as failure:
+        print(f"BENCH FAILURE: {failure}", file=sys.stderr)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    bench_main(run)
+    main(sys.argv[1:])
