@@ -189,8 +189,11 @@ def install(browser: LikesBrowser) -> QuickClicks | None:
     """Put the quick path in front of discord.py's INTERACTION_CREATE parser; None if it cannot be."""
     parsers = getattr(getattr(browser.bot, "_connection", None), "parsers", None)
     original = parsers.get("INTERACTION_CREATE") if isinstance(parsers, dict) else None
-    if parsers is None or original is None:
-        log.warning("discord.py's gateway parsers are not where expected: clicks take the usual path")
+    # Private parts of discord.py: if a version moves them, every click simply takes the usual path.
+    session = getattr(browser.bot.http, "_HTTPClient__session", None)
+    if parsers is None or original is None or not isinstance(session, aiohttp.ClientSession):
+        log.warning("discord.py's gateway parsers or HTTP session are not where expected: "
+                    "clicks take the usual path")
         return None
     if isinstance(original, QuickClicks):
         return original
