@@ -261,10 +261,10 @@ async def running_client(emulator: DiscordEmulator, client: discord.Client) -> A
 
 
 @contextlib.asynccontextmanager
-async def bare_world() -> AsyncIterator[BareWorld]:
-    """A READY BareBot on a fresh emulator."""
+async def bare_world(**bot_options: Any) -> AsyncIterator[BareWorld]:
+    """A READY BareBot (given bot_options, e.g. page_embed=) on a fresh emulator."""
     async with TimedEmulator() as emulator:
-        bot = BareBot(guild_ready_timeout=0.05)
+        bot = BareBot(guild_ready_timeout=0.05, **bot_options)
         async with running_client(emulator, bot):
             yield BareWorld(emulator, bot, emulator.member("moderator"))
     gc.collect()

@@ -18,6 +18,7 @@ from discord.ext import commands
 from accounts.registry import ServingAccount
 from accounts.rule import refusal_sentence
 from accounts.server_x import ServerX
+from cogs import quick_clicks
 from cogs.likes_browse import browse_context, likes_browser, start_browser
 from cogs.members_lookups import TOP_PERIODS, likes_members, likes_top, likes_trend
 from cogs.post_choices import post_autocomplete, recent_posts
@@ -215,8 +216,10 @@ class LikesCog(commands.Cog):
         # Page buttons of messages sent before a restart keep working.
         self.bot.add_dynamic_items(PageButton, PageLabel)
         use_controller(self.bot, likes_browser(self.bot))
+        quick_clicks.install(likes_browser(self.bot))
 
     async def cog_unload(self) -> None:
+        quick_clicks.uninstall(self.bot)
         self.bot.remove_dynamic_items(PageButton, PageLabel)
         use_controller(self.bot, None)
         await likes_browser(self.bot).flush()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from cogs.browse_positions import PositionWriter
-from cogs.live_pagers import LIVE_PAGERS, RENDERED_PAGES, FetchHooks, LivePagers
+from cogs.live_pagers import LIVE_PAGERS, FetchHooks, LivePager, LivePagers, ShownPage, render_key
 from store.browse_state import (
     BrowseRecord,
     delete_browse_older_than,
@@ -24,9 +24,18 @@ from store.browse_state import (
     save_browse,
 )
 from ui.failures import report_failure
-from ui.paginator import NOT_YOURS, OTHER_SERVER, PER_PAGE, STATE_GONE, BrowseKind, pager_view, render_page
+from ui.paginator import (
+    NOT_YOURS,
+    OTHER_SERVER,
+    PER_PAGE,
+    STATE_GONE,
+    BrowseKind,
+    click_answer_body,
+    pager_view,
+    render_page,
+)
 from ui.respond import answer, answer_error, defer, update_clicked
-from xapi.browse import BrowseSource, BrowseState
+from xapi.browse import BrowseSource, BrowseState, DisplayPage
 from xapi.errors import InvalidInput
 from xapi.models import Page
 
@@ -103,8 +112,10 @@ class LikesBrowser:
         self.bot = bot
         self.pagers = LivePagers()
         self.positions = PositionWriter(lambda: bot.store.conn)
+        # Clicks answered by cogs/quick_clicks.py from a held page (the benchmark checks all of its were).
+        self.quick_answers = 0
 
-    def _now(self) -> float:
+    def now(self) -> float:
         return self.bot.clock().timestamp()
 
     async def start(
@@ -114,7 +125,7 @@ class LikesBrowser:
         """Show page 1 of a new paginator owned by the interaction's user (the interaction is deferred)."""
         bot = self.bot
         await defer(interaction, ephemeral=ephemeral)
-        now = self._now()
+        now = self.now()
         browse_id = new_browse_id()
         live = self.pagers.entry(browse_id, now)
         try:
@@ -126,6 +137,8 @@ class LikesBrowser:
                                       live.source.state().to_json(), interaction.guild_id)
                 await save_browse(bot.store.conn, record, now=now)
                 live.record = record
+                # Nothing kept for clicks yet: a paginator nobody clicks costs no rendered pages (the
+                # first click renders and prepares the pages its buttons lead to).
                 embed = render_page(bot, kind, context, page, live.hooks.problems, members=live.hooks.members)
                 await answer(interaction, embed=embed, view=pager_view(browse_id, page), ephemeral=ephemeral)
         except BaseException:
@@ -153,7 +166,7 @@ class LikesBrowser:
         """
         bot = self.bot
         try:
-            now = self._now()
+            now = self.now()
             record = self.pagers.live_record(browse_id, now) or await load_browse(bot.store.conn, browse_id)
             refusal = _refusal(interaction, record)
             if refusal is not None:
@@ -182,20 +195,38 @@ class LikesBrowser:
                     page = await live.source.page(target)
                 finally:
                     live.hooks.defer_click = None
-                problems = live.hooks.problems
-                key = (page.number, page.has_previous, page.has_next, page.total_pages, len(problems))
-                shown = live.rendered.get(key)
-                if shown is None:
-                    if len(live.rendered) >= RENDERED_PAGES:
-                        live.rendered.clear()
-                    embed = render_page(bot, record.kind, record.context, page, problems,
-                                        members=live.hooks.members)
-                    shown = live.rendered[key] = embed, pager_view(browse_id, page)
-                await update_clicked(interaction, embed=shown[0], view=shown[1])
+                shown = self._shown(browse_id, live, record, page)
+                await update_clicked(interaction, embed=shown.embed, view=shown.view)
                 # Stored after answering: a restart before it is written shows the page before.
                 self.positions.save(browse_id, live.source.state().to_json(), now=now)
+                self.prepare_neighbours(browse_id, live, page)
         except Exception as error:
             await report_failure(bot, interaction, error)
+
+    def _shown(
+        self, browse_id: str, live: LivePager, record: BrowseRecord, page: DisplayPage[Any],
+    ) -> ShownPage:
+        """The page rendered (once: then kept among the pager's rendered pages)."""
+        key = render_key(page, live.hooks.problems)
+        shown = live.rendered.get(key)
+        if shown is None:
+            embed = render_page(self.bot, record.kind, record.context, page, live.hooks.problems,
+                                members=live.hooks.members)
+            shown = ShownPage(embed, pager_view(browse_id, page))
+        return live.remember(key, shown)
+
+    def prepare_neighbours(self, browse_id: str, live: LivePager, page: DisplayPage[Any]) -> None:
+        """After a click was answered: the pages its message's buttons lead to (and the page itself),
+        if held, rendered and their answers serialized, so that a click on them is answered at once."""
+        source, record = live.source, live.record
+        if source is None or record is None:
+            return
+        for number in (page.number - 1, page.number + 1, page.number):
+            held = source.held_page(number) if number >= 0 else None
+            if held is not None:
+                shown = self._shown(browse_id, live, record, held)
+                if shown.body is None:
+                    shown.body = click_answer_body(self.bot, shown.embed, shown.view)
 
     async def flush(self) -> None:
         """Store every position not yet written (the cog unloads before the store closes)."""

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from store.browse_state import BrowseRecord
-from xapi.browse import BrowseSource
+from xapi.browse import BrowseSource, DisplayPage
 from xapi.models import PartialError
 
 LIVE_PAGERS = 256
@@ -38,6 +38,21 @@ class FetchHooks:
 
 
 @dataclass(slots=True)
+class ShownPage:
+    """A rendered page: its embed and buttons, and (once serialized) a click's whole answer showing it."""
+
+    embed: discord.Embed
+    view: discord.ui.View | None
+    # The body of the callback that shows this page in place of the clicked one (type 7), ready to send.
+    body: bytes | None = None
+
+
+def render_key(page: DisplayPage[Any], problems: list[PartialError]) -> RenderKey:
+    """What a rendered page shows, beyond its items: two pages with the same key look the same."""
+    return page.number, page.has_previous, page.has_next, page.total_pages, len(problems)
+
+
+@dataclass(slots=True)
 class LivePager:
     """One message's live source, the lock that serializes its clicks, and what its fetches share."""
 
@@ -48,7 +63,15 @@ class LivePager:
     # The stored record (owner, server, what is browsed): held with the source, dropped with it.
     record: BrowseRecord | None = None
     # Pages already rendered, by what they show: a click back to one answers without rendering it again.
-    rendered: dict[RenderKey, tuple[discord.Embed, discord.ui.View | None]] = field(default_factory=dict)
+    rendered: dict[RenderKey, ShownPage] = field(default_factory=dict)
+
+    def remember(self, key: RenderKey, shown: ShownPage) -> ShownPage:
+        """Keep shown under key; beyond RENDERED_PAGES the one rendered longest ago goes."""
+        self.rendered.pop(key, None)
+        while len(self.rendered) >= RENDERED_PAGES:
+            del self.rendered[next(iter(self.rendered))]
+        self.rendered[key] = shown
+        return shown
 
     def drop_source(self) -> None:
         """Forget the source and everything built from it (the store keeps the state)."""

@@ -11,14 +11,16 @@ because ui/ may not import cogs/ (the design's "Shape"; see the README's layout)
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import discord
+from discord.webhook.async_ import interaction_message_response_params
 
 from ui.embeds import PostHeader, page_label, render_liked_page, render_likers_page
-from ui.respond import answer_error
+from ui.respond import NO_MENTIONS, answer_error
 from ui.text import clip, plural
 from xapi.browse import DisplayPage
 from xapi.models import PartialError, Post, User
@@ -34,6 +36,8 @@ STATE_GONE = "These pages are no longer available (they expired): run the comman
 OTHER_SERVER = "These pages belong to another server: run the command here to browse this server's likes."
 NO_CONTROLLER = "Browsing is not available right now: try again in a minute."
 CUSTOM_ID_PREFIX = "ll:pg"
+# A Previous/Next button's custom_id: the paginator's state id and the page it shows.
+PAGE_BUTTON_TEMPLATE = r"ll:pg:(?P<browse_id>[0-9a-z]{1,16}):(?P<page>[0-9]{1,5})"
 
 
 class BrowseController(Protocol):
@@ -72,8 +76,7 @@ async def open_browser(
     await controller.open(interaction, kind=kind, subject_id=subject_id, ephemeral=ephemeral)
 
 
-class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                 template=r"ll:pg:(?P<browse_id>[0-9a-z]{1,16}):(?P<page>[0-9]{1,5})"):
+class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=PAGE_BUTTON_TEMPLATE):
     """Previous or Next: shows display page `target` of the paginator `browse_id`."""
 
     def __init__(self, browse_id: str, target: int, *, label: str = "Next", disabled: bool = False) -> None:
@@ -133,6 +136,17 @@ def pager_view(browse_id: str, page: DisplayPage[Any]) -> discord.ui.View | None
     view.add_item(PageLabel(browse_id, page_label(page)))
     view.add_item(PageButton(browse_id, page.number + 1, label="Next", disabled=not page.has_next))
     return view
+
+
+def click_answer_body(client: discord.Client, embed: discord.Embed, view: discord.ui.View | None) -> bytes:
+    """The body of a click's callback showing embed and view in place of the clicked message (type 7):
+    what `InteractionResponse.edit_message(embed=, view=, allowed_mentions=none)` sends, built by
+    discord.py's own function, serialized as discord.py serializes it (without orjson)."""
+    params = interaction_message_response_params(
+        type=discord.InteractionResponseType.message_update.value, embed=embed, view=view,
+        allowed_mentions=NO_MENTIONS, previous_allowed_mentions=client.allowed_mentions,
+    )
+    return json.dumps(params.payload, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def partial_footnote(problems: list[PartialError]) -> str:

@@ -135,8 +135,45 @@ class BrowseSource(Generic[ItemT]):
             start = max(0, (known - 1) // self._per_page * self._per_page)
         self._current = start // self._per_page
         items, includes = await self._slice(start, min(start + self._per_page, known))
+        return self._display(start, known, items, includes)
+
+    def held_page(self, number: int) -> DisplayPage[ItemT] | None:
+        """Display page `number` as `page` would show it now, if no fetch is needed; else None.
+
+        Moves nothing (a click answered from memory calls `mark_shown` once it shows the page).
+        """
+        start = max(0, number) * self._per_page
+        known = sum(self._sizes)
+        if not self._exhausted and known < start + self._per_page:
+            return None
+        if start >= known:
+            start = max(0, (known - 1) // self._per_page * self._per_page)
+        stop = min(start + self._per_page, known)
+        items: list[ItemT] = []
+        users: list[User] = []
+        posts: list[Post] = []
+        offset = 0
+        for index, size in enumerate(self._sizes):
+            if offset < stop and start < offset + size:
+                page = self._pages.get(index)
+                if page is None:
+                    return None
+                items.extend(page.items[max(0, start - offset):stop - offset])
+                users.extend(page.includes.users)
+                posts.extend(page.includes.posts)
+            offset += size
+        return self._display(start, known, tuple(items), Includes(users=tuple(users), posts=tuple(posts)))
+
+    def mark_shown(self, number: int) -> None:
+        """Make display page `number` (a held page just shown) the current one."""
+        self._current = number
+
+    def _display(
+        self, start: int, known: int, items: tuple[ItemT, ...], includes: Includes,
+    ) -> DisplayPage[ItemT]:
+        number = start // self._per_page
         return DisplayPage(
-            items=items, number=self._current, includes=includes, has_previous=self._current > 0,
+            items=items, number=number, includes=includes, has_previous=number > 0,
             has_next=known > start + self._per_page or not self._exhausted,
             total_items=self.total_items, total_pages=self.total_pages,
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import discord
 
-from cogs.live_pagers import LivePagers
+from cogs.live_pagers import RENDERED_PAGES, LivePagers, ShownPage
 from store.browse_state import BrowseRecord
 from ui.paginator import pager_view, partial_footnote
 from xapi.browse import DisplayPage
@@ -40,7 +40,7 @@ async def test_an_idle_pager_drops_its_source_and_what_was_built_from_it() -> No
     live = pagers.entry("a", now=0)
     live.source = object()  # type: ignore[assignment]
     live.record = BrowseRecord("a", "liked_posts", "1", 1, {}, {}, 7)
-    live.rendered[(0, False, True, None, 0)] = (discord.Embed(title="page 1"), None)
+    live.remember((0, False, True, None, 0), ShownPage(discord.Embed(title="page 1"), None))
     assert pagers.entry("a", now=30).source is not None
     idle = pagers.entry("a", now=200)
     # The next click reads the record from the store again: who owns it, where it belongs.
@@ -120,3 +120,16 @@ def test_the_paginators_ui_modules_render_and_answer_only() -> None:
     root = Path(__file__).resolve().parents[2]
     for module in ("ui/paginator.py", "ui/embeds.py", "ui/respond.py"):
         assert not imported_packages(root / module) & {"store", "cogs", "aiosqlite"}, module
+
+
+async def test_rendered_pages_beyond_the_bound_drop_the_one_rendered_longest_ago() -> None:
+    """Not all of them: the pages a click's buttons lead to, rendered just now, stay ready."""
+    live = LivePagers(max_size=5, idle_seconds=60).entry("a", now=0)
+    for number in range(RENDERED_PAGES + 2):
+        live.remember((number, True, True, None, 0), ShownPage(discord.Embed(title=str(number)), None))
+    assert len(live.rendered) == RENDERED_PAGES
+    assert sorted(key[0] for key in live.rendered) == list(range(2, RENDERED_PAGES + 2))
+    # Remembered again: it becomes the newest, so the next one rendered pushes out page 3, not page 2.
+    live.remember((2, True, True, None, 0), live.rendered[(2, True, True, None, 0)])
+    live.remember((99, True, True, None, 0), ShownPage(discord.Embed(title="99"), None))
+    assert (2, True, True, None, 0) in live.rendered and (3, True, True, None, 0) not in live.rendered

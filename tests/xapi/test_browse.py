@@ -169,3 +169,40 @@ async def test_a_failed_fetch_leaves_the_position_unchanged() -> None:
     assert source.current == 9 and source.state().sizes == (100,)
     fetch.refuse = False
     assert (await source.next()).number == 10
+
+
+async def test_a_held_page_is_the_page_that_page_would_show_and_moves_nothing() -> None:
+    """What a click answered from memory shows: the same DisplayPage, without a fetch or a move."""
+    fetch = ListFetch(250, 100)
+    source = BrowseSource(fetch)
+    await source.page(3)
+    for number in (0, 2, 9):
+        held = source.held_page(number)
+        assert held is not None and source.current == 3
+        assert held == await BrowseSource(ListFetch(250, 100)).page(number)
+    # Page 10 needs API page 2: not held, and asking fetches nothing.
+    assert source.held_page(10) is None and fetch.calls == [None]
+    source.mark_shown(9)
+    assert source.current == 9 and source.state().current == 9
+
+
+async def test_held_pages_know_the_total_once_the_last_api_page_came_and_clamp_like_page() -> None:
+    source = BrowseSource(ListFetch(25, 10), per_page=10)
+    await source.first()
+    held = source.held_page(0)
+    assert held is not None and held.total_pages is None and held.has_next
+    await source.page(2)
+    held = source.held_page(0)
+    assert held is not None and held.total_pages == 3
+    # Past the end: the last page, as page() clamps it.
+    assert source.held_page(7) == await source.page(7)
+
+
+async def test_a_restored_source_holds_no_page_until_it_fetched_one() -> None:
+    fetch = ListFetch(250, 100)
+    source = BrowseSource(fetch)
+    await source.page(15)
+    restored = BrowseSource(ListFetch(250, 100), state=source.state())
+    assert restored.held_page(15) is None and restored.held_page(0) is None
+    await restored.show_current()
+    assert restored.held_page(14) is not None and restored.held_page(9) is None
