@@ -21,7 +21,8 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from digests.live_posting import LivePoster
+from digests.live_leader import LiveLeadership
+from digests.live_posting import LeaseLost, LivePoster
 from digests.live_subscriptions import LiveSubscriptions, UserAuth, direction_of
 from store import digests as digest_store
 from store import like_events as events
@@ -76,6 +77,8 @@ class LiveFeed:
         self._resolving: dict[str, asyncio.Task[None]] = {}
         self.activity: ActivityClient | None = None
         self.subscriptions: LiveSubscriptions | None = None
+        # Only the holder of lease "live-stream" reads the stream and posts (digests/live_leader.py).
+        self.leadership: LiveLeadership | None = None
         bearer = bearer_of(bot)
         if bearer is not None:
             self.activity = ActivityClient(bot.http_session, base_url=bot.x_base_url, bearer=bearer,
@@ -83,6 +86,25 @@ class LiveFeed:
             self.subscriptions = LiveSubscriptions(
                 bot.store.conn, self.activity, tag=f"likelens:{bot.application_id}",
                 clock=lambda: bot.clock().timestamp())
+            self.leadership = LiveLeadership(
+                bot.store.conn, bot.instance_id, clock=lambda: bot.clock().timestamp(), lead=self._lead,
+                step_down=self._stop_tasks)
+            self.poster.fence = self.leadership.renew
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process holds lease "live-stream" (it reads the stream and posts)."""
+        return self.leadership is not None and self.leadership.leading
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.leadership.seconds if self.leadership is not None else 0.0
+
+    @lease_seconds.setter
+    def lease_seconds(self, seconds: float) -> None:
+        if self.leadership is not None:
+            self.leadership.seconds = seconds
+            self.leadership.check_soon()  # The next checks follow the new length at once.
 
     def missing(self, guild_id: int | None) -> str | None:
         """Why a live digest cannot be added for guild_id's account now, in one sentence (None: it can)."""
@@ -124,10 +146,24 @@ class LiveFeed:
     # ---- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """At start: reconcile the subscriptions and read the stream, if any live digest exists."""
+        """At start: ask for the lease (held: lead at once), then keep asking now and then."""
+        if self.leadership is None:
+            return
+        await self.leadership.check()
+        self.leadership.start()
+
+    async def _lead(self, first: bool) -> None:
+        """While this process holds the lease: reconcile the subscriptions when it has just taken it,
+        and read the stream once a live digest exists."""
         digests = await self.live_digests()
         if not digests or self.activity is None or self.subscriptions is None:
             return
+        if first:
+            await self._take_over(digests)
+        self._start_tasks()
+
+    async def _take_over(self, digests: list[Digest]) -> None:
+        assert self.subscriptions is not None
         try:
             problems = await self.subscriptions.reconcile(await self.still_served(), self._auth_for_account)
         except errors.XApiError as failure:
@@ -137,12 +173,20 @@ class LiveFeed:
         for digest in digests:
             if await events.cursor_of(self.bot.store.conn, digest.id) is None and digest.state == "active":
                 await self.begin(digest)
-        self.ensure_running()
-        # Likes recorded before a restart whose liker was still being looked up.
+        # Likes recorded before a restart (or by the previous leader) whose liker was still being looked up.
         for account_id, post_id in await events.unresolved_posts(self.bot.store.conn):
             self._resolve_soon(account_id, post_id)
 
     def ensure_running(self) -> None:
+        """A live digest exists now: the leader reads the stream at once (another process: next check)."""
+        if self.leadership is None:
+            return
+        if self.leadership.leading:
+            self._start_tasks()
+        else:
+            self.leadership.check_soon()
+
+    def _start_tasks(self) -> None:
         if self._tasks or self.activity is None:
             return
         self._tasks = [asyncio.create_task(self._read_stream(), name="live-stream"),
@@ -150,7 +194,19 @@ class LiveFeed:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Stop reading and posting (recorded likes not yet posted are posted after the next start)."""
+        """A clean stop: stop reading and posting, then give the lease up (another process takes over at
+        once; recorded likes not yet posted are posted by it, or after the next start)."""
+        await self._stop_tasks()
+        if self.leadership is not None:
+            await self.leadership.stop(release=True)
+
+    async def halt(self) -> None:
+        """Stop at once without giving the lease up: what a killed process leaves (it expires)."""
+        if self.leadership is not None:
+            await self.leadership.stop(release=False)
+        await self._stop_tasks()
+
+    async def _stop_tasks(self) -> None:
         tasks = [*self._tasks, *self._resolving.values()]
         self._tasks, self._resolving = [], {}
         for task in tasks:
@@ -318,8 +374,13 @@ class LiveFeed:
         for digest in await self.live_digests():
             if digest.state != "active":
                 continue
+            if not self.leading:
+                return posted  # Another process leads now: it posts.
             try:
                 posted += await self.poster.flush(digest)
+            except LeaseLost:
+                log.warning("Live likes: the lease went to another process; it posts the rest")
+                return posted
             except Exception:
                 log.exception("Live digest %d could not be posted", digest.id)
         if self.poster.backlog:

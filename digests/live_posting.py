@@ -4,16 +4,24 @@ A live digest's "run" is a batch: the likes recorded since its cursor (store/lik
 has not delivered, in the same embed as a scheduled digest (ui/digest_embeds.py), stored as a pending
 run and sent with the run's nonce (digests/delivery.py) — the run, the cursor move and the notes it
 carries commit together, so a crash at any point posts each like once after a restart.
+
+With several processes the leader (digests/live_leader.py) posts every live digest: `fence` renews its
+lease inside each batch's transaction (another process holding it: LeaseLost, nothing written), and a
+digest of a server on another process's shard is posted through REST (its channel is not in this
+process's gateway cache; Discord's 403/404 answer as the cache would).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 
+from digests import delivery
 from digests.delivery import NONCE_TRUST_SECONDS, find_in_history, send_run
 from digests.live_subscriptions import direction_of
 from digests.runner import missing_permissions
@@ -40,6 +48,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens.live")
 
 DESCRIPTION_LIMIT = 4096
+
+Channel = discord.TextChannel | discord.PartialMessageable
+
+
+class LeaseLost(Exception):
+    """Another process holds lease "live-stream" now: this one posts nothing more."""
 
 
 def item_key(digest: Digest, like: events.RecordedLike) -> str:
@@ -69,10 +83,16 @@ class LivePoster:
         self.messages_sent = 0
         # Set when a flush left likes for the next message (one message could not list them all).
         self.backlog = False
+        # Renews this process's lease inside a batch's transaction (False: another process leads).
+        self.fence: Callable[[], Awaitable[bool]] | None = None
 
-    def _channel(self, digest: Digest) -> discord.TextChannel | None:
+    def _channel(self, digest: Digest) -> Channel | None:
         guild = self.bot.get_guild(digest.guild_id)
-        channel = guild.get_channel(digest.channel_id) if guild else None
+        if guild is None:
+            # A server of another process's shard: post through REST, without the cache's permission check.
+            return self.bot.get_partial_messageable(digest.channel_id, guild_id=digest.guild_id,
+                                                    type=discord.ChannelType.text)
+        channel = guild.get_channel(digest.channel_id)
         if not isinstance(channel, discord.TextChannel) or missing_permissions(channel):
             return None
         return channel
@@ -133,6 +153,9 @@ class LivePoster:
         new = {item_key(digest, like): like for like in batch[:fitting]}
         payload = self._batch_payload(digest, list(new.values()), [text for _, text in notes])
         async with transaction(conn):
+            # First in the transaction: a process taking the lease over waits for this batch's commit.
+            if self.fence is not None and not await self.fence():
+                raise LeaseLost
             pending = await digest_store.begin_run(
                 conn, digest.id, now=self.bot.clock().timestamp(), kind="digest", item_ids=list(new),
                 items_found=len(ready), like_count=None, payload=json.dumps(payload),
@@ -175,7 +198,7 @@ class LivePoster:
         now = self.bot.clock().timestamp()
         found = None
         if now - pending.started_at > NONCE_TRUST_SECONDS:
-            found = await find_in_history(channel, digest.id, pending)
+            found = await self._find_sent(channel, digest, pending)
         sent = found or await send_run(channel, digest.id, pending, None)
         if not isinstance(sent, discord.Message):
             # The run stays pending (sent again with its nonce at the next flush), unless refused for good.
@@ -187,3 +210,20 @@ class LivePoster:
                                       next_run_at=None)
         self.messages_sent += 0 if found else 1
         return True
+
+    async def _find_sent(
+        self, channel: Channel, digest: Digest, pending: PendingRun,
+    ) -> discord.Message | None:
+        """The pending run's message if Discord has it already (sent before a crash), else None."""
+        if isinstance(channel, discord.TextChannel):
+            return await find_in_history(channel, digest.id, pending)
+        me = self.bot.user
+        try:
+            async for message in channel.history(limit=delivery.HISTORY_SEARCH_LIMIT):
+                ours = me is not None and message.author.id == me.id
+                if ours and delivery.is_run_message(message, digest.id, pending):
+                    return message
+        except (discord.HTTPException, aiohttp.ClientError, OSError):
+            log.warning("Could not read the history of channel %d for digest %d; sending again",
+                        digest.channel_id, digest.id)
+        return None

@@ -1,0 +1,106 @@
+"""Which process of the deployment reads X's activity stream: the holder of lease "live-stream".
+
+Every process with X's bearer asks for the lease (store/leases.py) at start and every `seconds / 3`
+after; the one that gets it leads (the live feed reads the stream, reconciles the subscriptions and
+posts every live digest) and renews it at each tick. A process that fails to renew (another took the
+lease after it expired: this one was stuck or cut off) stops leading at once. A clean stop gives
+the lease up, so another process takes over at its next tick; a killed leader's lease expires after
+`seconds` and is taken over then. The feed's posting renews the lease inside each batch's
+transaction (`renew`), so two processes never move one digest's cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from store import leases
+from store.engine import Database
+
+log = logging.getLogger("likelens.live")
+
+LEASE_NAME = "live-stream"
+LEASE_SECONDS = 30.0
+
+
+class LiveLeadership:
+    """This process's hold on lease "live-stream": `lead(first)` runs at each tick it holds the lease
+    (first: it has just taken it), `step_down()` when it lost it."""
+
+    def __init__(
+        self, conn: Database, holder: str, *, clock: Callable[[], float],
+        lead: Callable[[bool], Awaitable[None]], step_down: Callable[[], Awaitable[None]],
+        seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self._conn = conn
+        self.holder = holder
+        self._clock = clock
+        self._lead = lead
+        self._step_down = step_down
+        self.seconds = seconds
+        self.leading = False
+        self._renewed_at = 0.0
+        self._soon = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def renew(self) -> bool:
+        """Take or renew the lease now (inside the caller's transaction, if any); False: another holds it."""
+        now = self._clock()
+        held = await leases.acquire(self._conn, LEASE_NAME, self.holder, now=now, seconds=self.seconds)
+        if held:
+            self._renewed_at = now
+        return held
+
+    async def check(self) -> None:
+        """One tick: take or renew the lease, then lead or step down."""
+        try:
+            held = await self.renew()
+        except Exception:
+            log.exception("Live likes: could not reach the lease %r in the database", LEASE_NAME)
+            # Unreachable: keep leading only as long as the last renewal lasts.
+            held = self.leading and self._clock() - self._renewed_at < self.seconds
+        if held:
+            first, self.leading = not self.leading, True
+            if first:
+                log.info("Live likes: this process (%s) leads: it reads X's stream and posts live digests",
+                         self.holder)
+            await self._lead(first)
+        elif self.leading:
+            self.leading = False
+            log.warning("Live likes: another process holds the lease now; this one stops reading the stream")
+            await self._step_down()
+
+    def start(self) -> None:
+        """Check every seconds / 3 from now on (and when `check_soon` asks)."""
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch(), name="live-lease")
+
+    def check_soon(self) -> None:
+        self._soon.set()
+
+    async def _watch(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.seconds / 3):
+                    await self._soon.wait()
+            self._soon.clear()
+            try:
+                await self.check()
+            except Exception:
+                log.exception("Live likes: the lease check failed")
+
+    async def stop(self, *, release: bool) -> None:
+        """Stop checking; release: give the lease up (a clean stop), else leave it to expire."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if release and self.leading:
+            try:
+                await leases.release(self._conn, LEASE_NAME, self.holder)
+            except Exception:
+                log.exception("Live likes: could not give the lease up; it expires in %.0f s", self.seconds)
+        self.leading = False

@@ -1,0 +1,151 @@
+"""One live-likes stream per deployment: two bot processes on one database (in one event loop, each
+on its own shard of two, the emulator routing each guild to its shard), the X sandbox counting the
+stream connections. The process holding lease "live-stream" reads X's stream and posts every live
+digest, also those of a guild on the other shard (through REST: not in its gateway cache); the
+other takes over when the leader stops (a clean stop releases the lease at once; a killed one's
+lease expires), resumes from the stored position, and every like is posted exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from bot import LikesBot
+from tests.botharness import InteractionDriver, discord_pointed_at, emulator_settings, running_bot
+from tests.e2e import digest_support
+from tests.e2e.digest_support import SettableClock, posted, sandbox_on, scheduler_of
+from tests.e2e.test_live_feed import POST, POST_URL, QUICK_STREAM, feed_of, until_likers
+from tests.emulator import DiscordEmulator
+from tests.emulator.sharding import shard_of
+from xapi.sandbox import XSandbox
+
+# Short leases so a takeover happens within the test (renewed every second).
+LEASE_SECONDS = 3.0
+
+clock = digest_support.clock
+
+
+@pytest_asyncio.fixture
+async def x(clock: SettableClock) -> AsyncIterator[XSandbox]:
+    async with sandbox_on(clock) as server:
+        server.streams.keepalive_seconds = 0.2
+        yield server
+
+
+class Deployment:
+    """Bot processes of one deployment: one database, each process on its own shard of two."""
+
+    def __init__(self, emulator: DiscordEmulator, x: XSandbox, database: Path, clock: SettableClock) -> None:
+        self.emulator, self.x, self.database, self.clock = emulator, x, database, clock
+        self.stack = contextlib.AsyncExitStack()
+        self.exits: dict[int, contextlib.AsyncExitStack] = {}
+
+    async def start(self, shard_id: int) -> LikesBot:
+        settings = emulator_settings(self.emulator, self.x.base_url, self.database, shard_count=2,
+                                     shard_ids=(shard_id,))
+        own = contextlib.AsyncExitStack()
+        bot = await own.enter_async_context(
+            running_bot(self.emulator, settings, clock=self.clock, shard_id=shard_id, shard_count=2))
+        self.exits[id(bot)] = own
+        self.stack.push_async_callback(own.aclose)
+        await scheduler_of(bot).stop()
+        feed = feed_of(bot)
+        feed.stream_options = dict(QUICK_STREAM)
+        feed.lease_seconds = LEASE_SECONDS
+        return bot
+
+    async def stop(self, bot: LikesBot) -> None:
+        """A clean stop of one process (its lease given up)."""
+        await self.exits[id(bot)].aclose()
+
+
+@pytest_asyncio.fixture
+async def deployment(
+    emulator: DiscordEmulator, x: XSandbox, tmp_path: Path, clock: SettableClock,
+) -> AsyncIterator[Deployment]:
+    running = Deployment(emulator, x, tmp_path / "likelens.db", clock)
+    # Outermost: a process stopped first must not point the others' discord.py back at discord.com.
+    with discord_pointed_at(emulator):
+        async with running.stack:
+            yield running
+
+
+async def leader_and_home(deployment: Deployment, emulator: DiscordEmulator) -> tuple[LikesBot, LikesBot]:
+    """The first process (the leader) runs the shard the test guild is NOT on; the second runs it.
+    A live digest is added through the second; its baseline is posted."""
+    home_shard = shard_of(emulator.guild.id, 2)
+    leader = await deployment.start(1 - home_shard)
+    home = await deployment.start(home_shard)
+    assert leader.get_guild(int(emulator.guild.id)) is None
+    assert home.get_guild(int(emulator.guild.id)) is not None
+    result = await InteractionDriver(emulator).slash("digest add", subject=POST_URL, channel="digests",
+                                                     every="live")
+    assert "Live digest #1 created" in result.content
+    await emulator.wait_until(lambda: len(posted(emulator)) == 1, what="the baseline")
+    await digest_support.until(lambda: deployment.x.streams.open_streams == 1, "the stream connected")
+    return leader, home
+
+
+async def test_two_processes_open_one_stream_and_the_leader_posts_the_other_shards_likes_once(
+    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox,
+) -> None:
+    leader, home = await leader_and_home(deployment, emulator)
+    x.add_likers(POST, 3)
+    links = await until_likers(emulator, 3)
+    assert len(links) == len(set(links)) == 3
+    assert x.streams.connections == 1 and x.streams.open_streams == 1
+    assert feed_of(leader).leading and not feed_of(home).leading
+    assert feed_of(leader).recorded == 3 and feed_of(home).recorded == 0
+
+
+async def test_two_processes_started_with_a_live_digest_open_one_stream_and_post_each_like_once(
+    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox,
+) -> None:
+    first, second = await leader_and_home(deployment, emulator)
+    await deployment.stop(first)
+    await deployment.stop(second)
+    await digest_support.until(lambda: x.streams.open_streams == 0, "the stream closed")
+    before = x.streams.connections
+    # Both start with the live digest in the database: each would read the stream on its own.
+    home_shard = shard_of(emulator.guild.id, 2)
+    await deployment.start(1 - home_shard)
+    await deployment.start(home_shard)
+    await digest_support.until(lambda: x.streams.open_streams >= 1, "the stream connected")
+    x.add_likers(POST, 4)
+    links = await until_likers(emulator, 4)
+    assert len(links) == len(set(links)) == 4
+    assert x.streams.connections - before == 1 and x.streams.open_streams == 1
+
+
+async def test_a_killed_leaders_lease_expires_and_the_other_process_posts_the_likes_made_meanwhile_once(
+    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock,
+) -> None:
+    leader, home = await leader_and_home(deployment, emulator)
+    x.add_likers(POST, 3)
+    await until_likers(emulator, 3)
+    await feed_of(leader).halt()  # as kill -9 leaves it: no renewal, the lease not given up
+    x.add_likers(POST, 2)  # while no process reads the stream
+    await digest_support.until(lambda: x.streams.open_streams == 0, "the stream closed")
+    assert not feed_of(home).leading
+    clock.advance(seconds=60)  # the dead leader's lease expires
+    links = await until_likers(emulator, 5)
+    assert len(links) == len(set(links)) == 5
+    assert feed_of(home).leading and feed_of(home).recorded == 2
+    assert x.streams.connections == 2 and x.streams.open_streams == 1
+
+
+async def test_a_cleanly_stopped_leader_gives_the_lease_up_and_the_other_takes_over_at_once(
+    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox,
+) -> None:
+    leader, home = await leader_and_home(deployment, emulator)
+    await deployment.stop(leader)
+    # The clock does not move: only the released lease lets the other process in.
+    await digest_support.until(lambda: feed_of(home).leading and x.streams.open_streams == 1,
+                               "the other process leads")
+    x.add_likers(POST, 2)
+    links = await until_likers(emulator, 2)
+    assert len(links) == len(set(links)) == 2
+    assert x.streams.connections == 2
