@@ -1,16 +1,17 @@
 """The live feed: one activity stream per X app, its like events recorded, then posted in batches.
 
-Started by the digests cog when a live digest exists (or the first is added), stopped on unload.
-Each like event is recorded durably (store/like_events.py) before anything is posted; the flusher
-then posts every live digest's new likes, one message per digest per `min_gap` seconds at most
-(bursts become a few messages), within a second or two of the first waiting like otherwise.
-A like without its liker is resolved from the post's first liking_users page, one request per post
-for a burst (single-flight). A StreamGap longer than X's backfill is filled from liking_users for the
-live post digests, and every live digest's next message says what may still be missing. The time
-the stream was last alive is stored, so a restart backfills from it (resume_from).
+Started by the digests cog, stopped on unload. Each like event is recorded durably
+(store/like_events.py) before anything is posted; the flusher then posts every live digest's new
+likes, one message per digest per `min_gap` seconds at most (bursts become a few messages), within a
+second or two of the first waiting like otherwise. Likes without their liker and stream gaps longer
+than X's backfill are filled from liking_users (digests/live_likers.py). The time the stream was
+last alive is stored, so a restart backfills from it (resume_from).
 
-A little over 300 lines: the stream, the liker look-ups and the gap filling share the feed's tasks
-and wake-up; splitting the look-ups out (digests/live_likers.py) is the next step if it grows.
+One process of the deployment reads the stream and posts: the holder of lease "live-stream"
+(digests/live_leader.py), once a live digest exists; the others ask for the lease now and then, and
+the one taking it over (its leader stopped or was killed) resumes from the stored alive time. Any
+process adds and removes live digests (their subscription and baseline); the leader reconciles the
+subscriptions when it takes the lease.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from digests.live_leader import LiveLeadership
+from digests.live_likers import LikerLookups
 from digests.live_posting import LeaseLost, LivePoster
 from digests.live_subscriptions import LiveSubscriptions, UserAuth, direction_of
 from store import digests as digest_store
@@ -31,7 +33,7 @@ from store.meta import get_meta, set_meta
 from xapi import errors
 from xapi.activity import ActivityClient
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
-from xapi.models import LikeEvent, StreamGap, User
+from xapi.models import LikeEvent, User
 
 if TYPE_CHECKING:
     from bot import LikesBot
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens.live")
 
 ALIVE_EVERY_SECONDS = 5.0
-RESOLVE_RETRY_SECONDS = 60.0
 
 
 def bearer_of(bot: LikesBot) -> BearerAuth | None:
@@ -55,12 +56,6 @@ def user_auth_of(bot: LikesBot, guild_id: int | None) -> UserAuth | None:
     return auth if isinstance(auth, OAuth1UserAuth | OAuth2UserAuth) else None
 
 
-def gap_sentence(gap: StreamGap) -> str:
-    start, end = int(gap.start.timestamp()), int(gap.end.timestamp())
-    return (f"X's stream was down from <t:{start}:f> to <t:{end}:f>; likes in that window beyond the "
-            "newest 100 may be missing.")
-
-
 class LiveFeed:
     """The bot's one activity stream and what it feeds (the digests cog owns it)."""
 
@@ -74,7 +69,8 @@ class LiveFeed:
         self.recorded = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
-        self._resolving: dict[str, asyncio.Task[None]] = {}
+        self.likers = LikerLookups(bot, gather_seconds=lambda: self.gather_seconds, found=self._wake.set,
+                                   live_digests=self.live_digests)
         self.activity: ActivityClient | None = None
         self.subscriptions: LiveSubscriptions | None = None
         # Only the holder of lease "live-stream" reads the stream and posts (digests/live_leader.py).
@@ -115,10 +111,6 @@ class LiveFeed:
             return ("Live digests need the server's X account to have authorized LikeLens (user context): "
                     "connect it with `/x connect`.")
         return None
-
-    @property
-    def running(self) -> bool:
-        return bool(self._tasks)
 
     async def live_digests(self) -> list[Digest]:
         conn = self.bot.store.conn
@@ -175,7 +167,7 @@ class LiveFeed:
                 await self.begin(digest)
         # Likes recorded before a restart (or by the previous leader) whose liker was still being looked up.
         for account_id, post_id in await events.unresolved_posts(self.bot.store.conn):
-            self._resolve_soon(account_id, post_id)
+            self.likers.soon(account_id, post_id)
 
     def ensure_running(self) -> None:
         """A live digest exists now: the leader reads the stream at once (another process: next check)."""
@@ -207,13 +199,13 @@ class LiveFeed:
         await self._stop_tasks()
 
     async def _stop_tasks(self) -> None:
-        tasks = [*self._tasks, *self._resolving.values()]
-        self._tasks, self._resolving = [], {}
+        tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.likers.stop()
 
     def _auth_for_account(self, account_id: str) -> UserAuth | None:
         for serving in self.bot.accounts.connected():
@@ -267,7 +259,7 @@ class LiveFeed:
                 if isinstance(item, LikeEvent):
                     await self._record(item)
                 else:
-                    await self._fill_gap(item)
+                    await self.likers.fill_gap(item)
         except errors.XApiError as refused:
             log.error("X refused the activity stream: %s", refused.message)
         finally:
@@ -297,61 +289,7 @@ class LiveFeed:
             return
         self.recorded += 1
         if liker is None:
-            self._resolve_soon(account_id, event.liked_post_id)
-        self._wake.set()
-
-    def _resolve_soon(self, account_id: str, post_id: str) -> None:
-        if post_id in self._resolving:
-            return  # One liking_users request for the whole burst of this post.
-        self._resolving[post_id] = asyncio.create_task(self._resolve(account_id, post_id))
-
-    async def _resolve(self, account_id: str, post_id: str) -> None:
-        conn = self.bot.store.conn
-        try:
-            await asyncio.sleep(self.gather_seconds)
-            while waiting := await events.unresolved(conn, post_id):
-                x = await self._x_of_account(account_id)
-                if x is None:
-                    return
-                try:
-                    page = await x.liking_users(post_id, fresh=True)
-                except errors.XApiError as failure:
-                    # The waiting likes hold their digests' next messages: try again, never give up.
-                    log.warning("Could not read the likers of post %s: %s", post_id, failure.message)
-                    await asyncio.sleep(RESOLVE_RETRY_SECONDS)
-                    continue
-                await events.resolve(conn, account_id=account_id, direction="inbound", post_id=post_id,
-                                     waiting=waiting, newest_likers=page.items)
-                self._wake.set()
-        finally:
-            self._resolving.pop(post_id, None)
-
-    async def _x_of_account(self, account_id: str) -> Any:
-        for digest in await self.live_digests():
-            if digest.account_id == account_id:
-                return self.bot.accounts.x_for(digest.guild_id)
-        return None
-
-    async def _fill_gap(self, gap: StreamGap) -> None:
-        conn = self.bot.store.conn
-        digests = [d for d in await self.live_digests() if d.state == "active"]
-        now = self.bot.clock().timestamp()
-        for digest in digests:
-            if digest.subject_kind != "post" or not digest.account_id:
-                continue
-            try:
-                x = self.bot.accounts.x_for(digest.guild_id)
-                page = await x.liking_users(digest.subject_id, fresh=True)
-            except errors.XApiError as failure:
-                log.warning("Could not fill the stream gap for post %s: %s", digest.subject_id,
-                            failure.message)
-                continue
-            for user in reversed(page.items):
-                await events.record_like(conn, event_uuid=None, account_id=digest.account_id,
-                                         direction="inbound", post_id=digest.subject_id, liker=user,
-                                         liked_at=None, now=now)
-        await events.record_gap(conn, gap.end.timestamp())  # scheduled digests over it poll X
-        await events.add_note(conn, [d.id for d in digests], gap_sentence(gap))
+            self.likers.soon(account_id, event.liked_post_id)
         self._wake.set()
 
     # ---- posting ------------------------------------------------------------------------------
