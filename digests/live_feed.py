@@ -285,12 +285,13 @@ class LiveFeed:
             post_id=event.liked_post_id, liker=liker,
             liked_at=event.created_at.timestamp() if event.created_at else None,
             now=self.bot.clock().timestamp())
+        # Woken for a duplicate too: the process that recorded it may have lost the lease before posting.
+        self._wake.set()
         if row is None:
             return
         self.recorded += 1
         if liker is None:
             self.likers.soon(account_id, event.liked_post_id)
-        self._wake.set()
 
     # ---- posting ------------------------------------------------------------------------------
 

@@ -8,9 +8,12 @@ lease expires), resumes from the stored position, and every like is posted exact
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 
 from bot import LikesBot
@@ -43,18 +46,21 @@ class Deployment:
         self.stack = contextlib.AsyncExitStack()
         self.exits: dict[int, contextlib.AsyncExitStack] = {}
 
-    async def start(self, shard_id: int) -> LikesBot:
+    async def start(
+        self, shard_id: int, *, clock: SettableClock | None = None, lease_seconds: float = LEASE_SECONDS,
+    ) -> LikesBot:
+        """A process on shard_id (clock: its own, else the deployment's)."""
         settings = emulator_settings(self.emulator, self.x.base_url, self.database, shard_count=2,
                                      shard_ids=(shard_id,))
         own = contextlib.AsyncExitStack()
         bot = await own.enter_async_context(
-            running_bot(self.emulator, settings, clock=self.clock, shard_id=shard_id, shard_count=2))
+            running_bot(self.emulator, settings, clock=clock or self.clock, shard_id=shard_id, shard_count=2))
         self.exits[id(bot)] = own
         self.stack.push_async_callback(own.aclose)
         await scheduler_of(bot).stop()
         feed = feed_of(bot)
         feed.stream_options = dict(QUICK_STREAM)
-        feed.lease_seconds = LEASE_SECONDS
+        feed.lease_seconds = lease_seconds
         return bot
 
     async def stop(self, bot: LikesBot) -> None:
@@ -101,14 +107,19 @@ async def test_two_processes_open_one_stream_and_the_leader_posts_the_other_shar
     assert feed_of(leader).recorded == 3 and feed_of(home).recorded == 0
 
 
-async def test_two_processes_started_with_a_live_digest_open_one_stream_and_post_each_like_once(
-    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox,
-) -> None:
+async def stopped_with_a_live_digest(deployment: Deployment, emulator: DiscordEmulator) -> int:
+    """Both processes ran and stopped, a live digest in the database; the stream connections so far."""
     first, second = await leader_and_home(deployment, emulator)
     await deployment.stop(first)
     await deployment.stop(second)
-    await digest_support.until(lambda: x.streams.open_streams == 0, "the stream closed")
-    before = x.streams.connections
+    await digest_support.until(lambda: deployment.x.streams.open_streams == 0, "the stream closed")
+    return deployment.x.streams.connections
+
+
+async def test_two_processes_started_with_a_live_digest_open_one_stream_and_post_each_like_once(
+    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox,
+) -> None:
+    before = await stopped_with_a_live_digest(deployment, emulator)
     # Both start with the live digest in the database: each would read the stream on its own.
     home_shard = shard_of(emulator.guild.id, 2)
     await deployment.start(1 - home_shard)
@@ -118,6 +129,32 @@ async def test_two_processes_started_with_a_live_digest_open_one_stream_and_post
     links = await until_likers(emulator, 4)
     assert len(links) == len(set(links)) == 4
     assert x.streams.connections - before == 1 and x.streams.open_streams == 1
+
+
+async def test_a_stuck_leader_whose_lease_was_taken_over_posts_nothing_and_each_like_is_posted_once(
+    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await stopped_with_a_live_digest(deployment, emulator)
+    home_shard = shard_of(emulator.guild.id, 2)
+    # The first process leads on a 200 s lease (its next check comes in a minute); the second's clock
+    # is 4 minutes ahead, so that lease looks expired to it and it takes over at once, while the first
+    # still reads the stream and posts, as a process stuck past its lease does.
+    stuck = await deployment.start(1 - home_shard, lease_seconds=200.0)
+    assert feed_of(stuck).leading
+    ahead = SettableClock()
+    ahead.now = clock.now + timedelta(minutes=4)
+    home = await deployment.start(home_shard, clock=ahead)
+    await digest_support.until(lambda: feed_of(home).leading and x.streams.open_streams == 2,
+                               "both processes reading the stream")
+    assert feed_of(stuck).leading  # it has not checked its lease since
+    with caplog.at_level(logging.WARNING, logger="likelens.live"):
+        x.add_likers(POST, 3)
+        links = await until_likers(emulator, 3)
+    assert len(links) == len(set(links)) == 3
+    # The stuck process tried to post a batch, was refused by the lease and sent nothing.
+    assert any("the lease went to another process" in r.getMessage() for r in caplog.records)
+    assert feed_of(stuck).poster.messages_sent == 0 and feed_of(home).poster.messages_sent >= 1
 
 
 async def test_a_killed_leaders_lease_expires_and_the_other_process_posts_the_likes_made_meanwhile_once(
