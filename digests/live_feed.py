@@ -232,8 +232,10 @@ class LiveFeed:
             like_count = x.known_like_count(digest.subject_id)
         await self.poster.baseline(digest, liker_ids, like_count)
         conn = self.bot.store.conn
-        if await get_meta(conn, events.ALIVE_KEY) is None:
-            # The stream's first connection backfills from here: likes before it connects are not lost.
+        only = await events.live_digest_ids(conn) == [digest.id]
+        if only or await get_meta(conn, events.ALIVE_KEY) is None:
+            # The stream's first connection backfills from here: likes before it connects are not lost
+            # (and the first live digest is not told of a gap from before it existed).
             await set_meta(conn, events.ALIVE_KEY, str(self.bot.clock().timestamp()))
         self.ensure_running()
 
