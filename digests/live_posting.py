@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens.live")
 
 DESCRIPTION_LIMIT = 4096
+# A channel that refused a message (403, or gone) is not tried again for this long: each refusal
+# counts against the bot's invalid-request limit, and a leader without the channel in its cache
+# learns of a missing permission only from Discord.
+REFUSED_REST_SECONDS = 600.0
 
 Channel = discord.TextChannel | discord.PartialMessageable
 
@@ -85,6 +89,8 @@ class LivePoster:
         self.backlog = False
         # Renews this process's lease inside a batch's transaction (False: another process leads).
         self.fence: Callable[[], Awaitable[bool]] | None = None
+        # Digest id -> when its channel may be tried again after a refusal.
+        self._resting: dict[int, float] = {}
 
     def _channel(self, digest: Digest) -> Channel | None:
         guild = self.bot.get_guild(digest.guild_id)
@@ -117,7 +123,7 @@ class LivePoster:
     async def flush(self, digest: Digest) -> int:
         """Post what the digest has waiting (a pending run first); returns how many likes were posted."""
         conn = self.bot.store.conn
-        if self._channel(digest) is None:
+        if self._channel(digest) is None or self._resting.get(digest.id, 0.0) > self.bot.clock().timestamp():
             return 0
         pending = await digest_store.pending_run(conn, digest.id)
         if pending is not None and not await self._deliver(digest, pending):
@@ -193,9 +199,9 @@ class LivePoster:
     async def _deliver(self, digest: Digest, pending: PendingRun) -> bool:
         """Send the run's message (found in history when older than the nonce window); True when posted."""
         channel = self._channel(digest)
-        if channel is None:
-            return False
         now = self.bot.clock().timestamp()
+        if channel is None or self._resting.get(digest.id, 0.0) > now:
+            return False
         found = None
         if now - pending.started_at > NONCE_TRUST_SECONDS:
             found = await self._find_sent(channel, digest, pending)
@@ -204,6 +210,8 @@ class LivePoster:
             # The run stays pending (sent again with its nonce at the next flush), unless refused for good.
             if sent.kind == "refused":
                 await digest_store.abandon_run(self.bot.store.conn, pending, error=sent.reason)
+            if sent.kind in ("forbidden", "gone_channel"):
+                self._resting[digest.id] = now + REFUSED_REST_SECONDS
             log.warning("Live digest %d not posted: %s", digest.id, sent.reason)
             return False
         await digest_store.finish_run(self.bot.store.conn, pending, message_id=sent.id, now=now,

@@ -7,19 +7,21 @@ lease expires), resumes from the stored position, and every like is posted exact
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import discord
 import pytest
 import pytest_asyncio
 
 from bot import LikesBot
 from tests.botharness import InteractionDriver, discord_pointed_at, emulator_settings, running_bot
 from tests.e2e import digest_support
-from tests.e2e.digest_support import SettableClock, posted, sandbox_on, scheduler_of
+from tests.e2e.digest_support import MESSAGES, SettableClock, posted, sandbox_on, scheduler_of
 from tests.e2e.test_live_feed import POST, POST_URL, QUICK_STREAM, feed_of, until_likers
 from tests.emulator import DiscordEmulator
 from tests.emulator.sharding import shard_of
@@ -95,6 +97,11 @@ async def leader_and_home(deployment: Deployment, emulator: DiscordEmulator) -> 
     return leader, home
 
 
+def listings(x: XSandbox) -> list[object]:
+    """The app's listings of its subscriptions at X (what a reconcile asks first)."""
+    return [r for r in x.requests_to("/2/activity/subscriptions") if r.method == "GET"]
+
+
 async def test_two_processes_open_one_stream_and_the_leader_posts_the_other_shards_likes_once(
     deployment: Deployment, emulator: DiscordEmulator, x: XSandbox,
 ) -> None:
@@ -120,6 +127,7 @@ async def test_two_processes_started_with_a_live_digest_open_one_stream_and_post
     deployment: Deployment, emulator: DiscordEmulator, x: XSandbox,
 ) -> None:
     before = await stopped_with_a_live_digest(deployment, emulator)
+    listed = len(listings(x))
     # Both start with the live digest in the database: each would read the stream on its own.
     home_shard = shard_of(emulator.guild.id, 2)
     await deployment.start(1 - home_shard)
@@ -129,6 +137,9 @@ async def test_two_processes_started_with_a_live_digest_open_one_stream_and_post
     links = await until_likers(emulator, 4)
     assert len(links) == len(set(links)) == 4
     assert x.streams.connections - before == 1 and x.streams.open_streams == 1
+    # The subscriptions were reconciled once, by the leader (a list of the app's subscriptions at X).
+    assert len(listings(x)) - listed == 1
+
 
 
 async def test_a_stuck_leader_whose_lease_was_taken_over_posts_nothing_and_each_like_is_posted_once(
@@ -186,3 +197,28 @@ async def test_a_cleanly_stopped_leader_gives_the_lease_up_and_the_other_takes_o
     links = await until_likers(emulator, 2)
     assert len(links) == len(set(links)) == 2
     assert x.streams.connections == 2
+
+
+async def test_a_channel_that_refuses_the_leader_is_tried_again_only_after_a_rest(
+    deployment: Deployment, emulator: DiscordEmulator, x: XSandbox, clock: SettableClock,
+) -> None:
+    """The leader has no cache of the other shard's channel to check its permissions in: Discord's
+    403 tells it, and it does not ask again at every like (each refusal counts against the bot)."""
+    await leader_and_home(deployment, emulator)
+    channel = emulator.channel("digests")
+    await emulator.set_bot_deny(channel, discord.Permissions(send_messages=True))
+
+    def refused() -> int:
+        return sum(1 for r in emulator.requests_to(*MESSAGES) if r.status == 403)
+
+    x.add_likers(POST, 2)
+    await emulator.wait_until(lambda: refused() == 1, what="the refused message")
+    for _ in range(3):
+        x.add_likers(POST, 1)
+        await asyncio.sleep(2.5)  # a flush after each like (min_gap 2 s)
+    assert refused() == 1
+    await emulator.set_bot_deny(channel, discord.Permissions.none())
+    clock.advance(minutes=11)
+    x.add_likers(POST, 1)
+    links = await until_likers(emulator, 6)
+    assert len(links) == len(set(links)) == 6
