@@ -27,7 +27,7 @@ LEASE_SECONDS = 30.0
 
 class LiveLeadership:
     """This process's hold on lease "live-stream": `lead(first)` runs at each tick it holds the lease
-    (first: it has just taken it), `step_down()` when it lost it."""
+    (first: it has just taken it, or the first call failed), `step_down()` when it lost it."""
 
     def __init__(
         self, conn: Database, holder: str, *, clock: Callable[[], float],
@@ -41,6 +41,8 @@ class LiveLeadership:
         self._step_down = step_down
         self.seconds = seconds
         self.leading = False
+        # Whether lead(first=True) has run to its end since the lease was taken (else it runs again).
+        self._settled = False
         self._renewed_at = 0.0
         self._soon = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
@@ -62,14 +64,15 @@ class LiveLeadership:
             # Unreachable: keep leading only as long as the last renewal lasts.
             held = self.leading and self._clock() - self._renewed_at < self.seconds
         if held:
-            first, self.leading = not self.leading, True
-            if first:
+            if not self.leading:
                 log.info("Live likes: this process (%s) leads: it reads X's stream and posts live digests",
                          self.holder)
-            await self._lead(first)
+            self.leading = True
+            await self._lead(not self._settled)
+            self._settled = True
         elif self.leading:
-            self.leading = False
-            log.warning("Live likes: another process holds the lease now; this one stops reading the stream")
+            self.leading = self._settled = False
+            log.warning("Live likes: this process no longer holds the lease; it stops reading the stream")
             await self._step_down()
 
     def start(self) -> None:
@@ -103,4 +106,4 @@ class LiveLeadership:
                 await leases.release(self._conn, LEASE_NAME, self.holder)
             except Exception:
                 log.exception("Live likes: could not give the lease up; it expires in %.0f s", self.seconds)
-        self.leading = False
+        self.leading = self._settled = False
