@@ -92,16 +92,6 @@ class LiveFeed:
         """Whether this process holds lease "live-stream" (it reads the stream and posts)."""
         return self.leadership is not None and self.leadership.leading
 
-    @property
-    def lease_seconds(self) -> float:
-        return self.leadership.seconds if self.leadership is not None else 0.0
-
-    @lease_seconds.setter
-    def lease_seconds(self, seconds: float) -> None:
-        if self.leadership is not None:
-            self.leadership.seconds = seconds
-            self.leadership.check_soon()  # The next checks follow the new length at once.
-
     def missing(self, guild_id: int | None) -> str | None:
         """Why a live digest cannot be added for guild_id's account now, in one sentence (None: it can)."""
         if self.activity is None:
@@ -141,7 +131,11 @@ class LiveFeed:
         """At start: ask for the lease (held: lead at once), then keep asking now and then."""
         if self.leadership is None:
             return
-        await self.leadership.check()
+        try:
+            await self.leadership.check()
+        except Exception:
+            # The digests cog loads anyway; the next check (lease/3 from now) takes over again.
+            log.exception("Live likes: taking the stream over failed")
         self.leadership.start()
 
     async def _lead(self, first: bool) -> None:

@@ -39,13 +39,23 @@ class LiveLeadership:
         self._clock = clock
         self._lead = lead
         self._step_down = step_down
-        self.seconds = seconds
+        self._soon = asyncio.Event()
+        self._seconds = seconds
         self.leading = False
         # Whether lead(first=True) has run to its end since the lease was taken (else it runs again).
         self._settled = False
         self._renewed_at = 0.0
-        self._soon = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def seconds(self) -> float:
+        """How long a taken or renewed lease lasts (checked every third of it)."""
+        return self._seconds
+
+    @seconds.setter
+    def seconds(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._soon.set()  # The next checks follow the new length at once.
 
     async def renew(self) -> bool:
         """Take or renew the lease now (inside the caller's transaction, if any); False: another holds it."""

@@ -62,7 +62,8 @@ class Deployment:
         await scheduler_of(bot).stop()
         feed = feed_of(bot)
         feed.stream_options = dict(QUICK_STREAM)
-        feed.lease_seconds = lease_seconds
+        assert feed.leadership is not None
+        feed.leadership.seconds = lease_seconds
         return bot
 
     async def stop(self, bot: LikesBot) -> None:
