@@ -18,11 +18,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 
-from digests import delivery
-from digests.delivery import NONCE_TRUST_SECONDS, find_in_history, send_run
+from digests.delivery import NONCE_TRUST_SECONDS, DigestChannel, find_in_history, send_run
 from digests.live_subscriptions import direction_of
 from digests.runner import missing_permissions
 from digests.subjects import describe, item_noun
@@ -53,7 +51,6 @@ DESCRIPTION_LIMIT = 4096
 # learns of a missing permission only from Discord.
 REFUSED_REST_SECONDS = 600.0
 
-Channel = discord.TextChannel | discord.PartialMessageable
 
 
 class LeaseLost(Exception):
@@ -92,7 +89,7 @@ class LivePoster:
         # Digest id -> when its channel may be tried again after a refusal.
         self._resting: dict[int, float] = {}
 
-    def _channel(self, digest: Digest) -> Channel | None:
+    def _channel(self, digest: Digest) -> DigestChannel | None:
         guild = self.bot.get_guild(digest.guild_id)
         if guild is None:
             # A server of another process's shard: post through REST, without the cache's permission check.
@@ -204,7 +201,8 @@ class LivePoster:
             return False
         found = None
         if now - pending.started_at > NONCE_TRUST_SECONDS:
-            found = await self._find_sent(channel, digest, pending)
+            me = self.bot.user
+            found = await find_in_history(channel, digest.id, pending, author_id=me.id if me else None)
         sent = found or await send_run(channel, digest.id, pending, None)
         if not isinstance(sent, discord.Message):
             # The run stays pending (sent again with its nonce at the next flush), unless refused for good.
@@ -218,20 +216,3 @@ class LivePoster:
                                       next_run_at=None)
         self.messages_sent += 0 if found else 1
         return True
-
-    async def _find_sent(
-        self, channel: Channel, digest: Digest, pending: PendingRun,
-    ) -> discord.Message | None:
-        """The pending run's message if Discord has it already (sent before a crash), else None."""
-        if isinstance(channel, discord.TextChannel):
-            return await find_in_history(channel, digest.id, pending)
-        me = self.bot.user
-        try:
-            async for message in channel.history(limit=delivery.HISTORY_SEARCH_LIMIT):
-                ours = me is not None and message.author.id == me.id
-                if ours and delivery.is_run_message(message, digest.id, pending):
-                    return message
-        except (discord.HTTPException, aiohttp.ClientError, OSError):
-            log.warning("Could not read the history of channel %d for digest %d; sending again",
-                        digest.channel_id, digest.id)
-        return None

@@ -160,6 +160,7 @@ async def test_a_stuck_leader_whose_lease_was_taken_over_posts_nothing_and_each_
     await digest_support.until(lambda: feed_of(home).leading and x.streams.open_streams == 2,
                                "both processes reading the stream")
     assert feed_of(stuck).leading  # it has not checked its lease since
+    feed_of(home).gather_seconds = 3.0  # the stuck process tries its batch first, and meets the fence
     with caplog.at_level(logging.WARNING, logger="likelens.live"):
         x.add_likers(POST, 3)
         links = await until_likers(emulator, 3)
