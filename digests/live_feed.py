@@ -1,16 +1,17 @@
 """The live feed: one activity stream per X app, its like events recorded, then posted in batches.
 
-Started by the digests cog when a live digest exists (or the first is added), stopped on unload.
-Each like event is recorded durably (store/like_events.py) before anything is posted; the flusher
-then posts every live digest's new likes, one message per digest per `min_gap` seconds at most
-(bursts become a few messages), within a second or two of the first waiting like otherwise.
-A like without its liker is resolved from the post's first liking_users page, one request per post
-for a burst (single-flight). A StreamGap longer than X's backfill is filled from liking_users for the
-live post digests, and every live digest's next message says what may still be missing. The time
-the stream was last alive is stored, so a restart backfills from it (resume_from).
+Started by the digests cog, stopped on unload. Each like event is recorded durably
+(store/like_events.py) before anything is posted; the flusher then posts every live digest's new
+likes, one message per digest per `min_gap` seconds at most (bursts become a few messages), within a
+second or two of the first waiting like otherwise. Likes without their liker and stream gaps longer
+than X's backfill are filled from liking_users (digests/live_likers.py). The time the stream was
+last alive is stored, so a restart backfills from it (resume_from).
 
-A little over 300 lines: the stream, the liker look-ups and the gap filling share the feed's tasks
-and wake-up; splitting the look-ups out (digests/live_likers.py) is the next step if it grows.
+One process of the deployment reads the stream and posts: the holder of lease "live-stream"
+(digests/live_leader.py), once a live digest exists; the others ask for the lease now and then, and
+the one taking it over (its leader stopped or was killed) resumes from the stored alive time. Any
+process adds and removes live digests (their subscription and baseline); the leader reconciles the
+subscriptions when it takes the lease.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from digests.live_posting import LivePoster
+from digests.live_leader import LiveLeadership
+from digests.live_likers import LikerLookups
+from digests.live_posting import LeaseLost, LivePoster
 from digests.live_subscriptions import LiveSubscriptions, UserAuth, direction_of
 from store import digests as digest_store
 from store import like_events as events
@@ -30,7 +33,7 @@ from store.meta import get_meta, set_meta
 from xapi import errors
 from xapi.activity import ActivityClient
 from xapi.auth import BearerAuth, OAuth1UserAuth, OAuth2UserAuth
-from xapi.models import LikeEvent, StreamGap, User
+from xapi.models import LikeEvent, User
 
 if TYPE_CHECKING:
     from bot import LikesBot
@@ -38,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens.live")
 
 ALIVE_EVERY_SECONDS = 5.0
-RESOLVE_RETRY_SECONDS = 60.0
 
 
 def bearer_of(bot: LikesBot) -> BearerAuth | None:
@@ -54,12 +56,6 @@ def user_auth_of(bot: LikesBot, guild_id: int | None) -> UserAuth | None:
     return auth if isinstance(auth, OAuth1UserAuth | OAuth2UserAuth) else None
 
 
-def gap_sentence(gap: StreamGap) -> str:
-    start, end = int(gap.start.timestamp()), int(gap.end.timestamp())
-    return (f"X's stream was down from <t:{start}:f> to <t:{end}:f>; likes in that window beyond the "
-            "newest 100 may be missing.")
-
-
 class LiveFeed:
     """The bot's one activity stream and what it feeds (the digests cog owns it)."""
 
@@ -73,9 +69,12 @@ class LiveFeed:
         self.recorded = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
-        self._resolving: dict[str, asyncio.Task[None]] = {}
+        self.likers = LikerLookups(bot, gather_seconds=lambda: self.gather_seconds, found=self._wake.set,
+                                   live_digests=self.live_digests)
         self.activity: ActivityClient | None = None
         self.subscriptions: LiveSubscriptions | None = None
+        # Only the holder of lease "live-stream" reads the stream and posts (digests/live_leader.py).
+        self.leadership: LiveLeadership | None = None
         bearer = bearer_of(bot)
         if bearer is not None:
             self.activity = ActivityClient(bot.http_session, base_url=bot.x_base_url, bearer=bearer,
@@ -83,6 +82,15 @@ class LiveFeed:
             self.subscriptions = LiveSubscriptions(
                 bot.store.conn, self.activity, tag=f"likelens:{bot.application_id}",
                 clock=lambda: bot.clock().timestamp())
+            self.leadership = LiveLeadership(
+                bot.store.conn, bot.instance_id, clock=lambda: bot.clock().timestamp(), lead=self._lead,
+                step_down=self._stop_tasks)
+            self.poster.fence = self.leadership.renew
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process holds lease "live-stream" (it reads the stream and posts)."""
+        return self.leadership is not None and self.leadership.leading
 
     def missing(self, guild_id: int | None) -> str | None:
         """Why a live digest cannot be added for guild_id's account now, in one sentence (None: it can)."""
@@ -93,10 +101,6 @@ class LiveFeed:
             return ("Live digests need the server's X account to have authorized LikeLens (user context): "
                     "connect it with `/x connect`.")
         return None
-
-    @property
-    def running(self) -> bool:
-        return bool(self._tasks)
 
     async def live_digests(self) -> list[Digest]:
         conn = self.bot.store.conn
@@ -124,10 +128,28 @@ class LiveFeed:
     # ---- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """At start: reconcile the subscriptions and read the stream, if any live digest exists."""
+        """At start: ask for the lease (held: lead at once), then keep asking now and then."""
+        if self.leadership is None:
+            return
+        try:
+            await self.leadership.check()
+        except Exception:
+            # The digests cog loads anyway; the next check (lease/3 from now) takes over again.
+            log.exception("Live likes: taking the stream over failed")
+        self.leadership.start()
+
+    async def _lead(self, first: bool) -> None:
+        """While this process holds the lease: reconcile the subscriptions when it has just taken it,
+        and read the stream once a live digest exists."""
         digests = await self.live_digests()
         if not digests or self.activity is None or self.subscriptions is None:
             return
+        if first:
+            await self._take_over(digests)
+        self._start_tasks()
+
+    async def _take_over(self, digests: list[Digest]) -> None:
+        assert self.subscriptions is not None
         try:
             problems = await self.subscriptions.reconcile(await self.still_served(), self._auth_for_account)
         except errors.XApiError as failure:
@@ -137,12 +159,20 @@ class LiveFeed:
         for digest in digests:
             if await events.cursor_of(self.bot.store.conn, digest.id) is None and digest.state == "active":
                 await self.begin(digest)
-        self.ensure_running()
-        # Likes recorded before a restart whose liker was still being looked up.
+        # Likes recorded before a restart (or by the previous leader) whose liker was still being looked up.
         for account_id, post_id in await events.unresolved_posts(self.bot.store.conn):
-            self._resolve_soon(account_id, post_id)
+            self.likers.soon(account_id, post_id)
 
     def ensure_running(self) -> None:
+        """A live digest exists now: the leader reads the stream at once (another process: next check)."""
+        if self.leadership is None:
+            return
+        if self.leadership.leading:
+            self._start_tasks()
+        else:
+            self.leadership.check_soon()
+
+    def _start_tasks(self) -> None:
         if self._tasks or self.activity is None:
             return
         self._tasks = [asyncio.create_task(self._read_stream(), name="live-stream"),
@@ -150,14 +180,26 @@ class LiveFeed:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Stop reading and posting (recorded likes not yet posted are posted after the next start)."""
-        tasks = [*self._tasks, *self._resolving.values()]
-        self._tasks, self._resolving = [], {}
+        """A clean stop: stop reading and posting, then give the lease up (another process takes over at
+        once; recorded likes not yet posted are posted by it, or after the next start)."""
+        await self._stop_tasks()
+        if self.leadership is not None:
+            await self.leadership.stop(release=True)
+
+    async def halt(self) -> None:
+        """Stop at once without giving the lease up: what a killed process leaves (it expires)."""
+        if self.leadership is not None:
+            await self.leadership.stop(release=False)
+        await self._stop_tasks()
+
+    async def _stop_tasks(self) -> None:
+        tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.likers.stop()
 
     def _auth_for_account(self, account_id: str) -> UserAuth | None:
         for serving in self.bot.accounts.connected():
@@ -184,8 +226,10 @@ class LiveFeed:
             like_count = x.known_like_count(digest.subject_id)
         await self.poster.baseline(digest, liker_ids, like_count)
         conn = self.bot.store.conn
-        if await get_meta(conn, events.ALIVE_KEY) is None:
-            # The stream's first connection backfills from here: likes before it connects are not lost.
+        only = await events.live_digest_ids(conn) == [digest.id]
+        if only or await get_meta(conn, events.ALIVE_KEY) is None:
+            # The stream's first connection backfills from here: likes before it connects are not lost
+            # (and the first live digest is not told of a gap from before it existed).
             await set_meta(conn, events.ALIVE_KEY, str(self.bot.clock().timestamp()))
         self.ensure_running()
 
@@ -211,7 +255,7 @@ class LiveFeed:
                 if isinstance(item, LikeEvent):
                     await self._record(item)
                 else:
-                    await self._fill_gap(item)
+                    await self.likers.fill_gap(item)
         except errors.XApiError as refused:
             log.error("X refused the activity stream: %s", refused.message)
         finally:
@@ -237,66 +281,13 @@ class LiveFeed:
             post_id=event.liked_post_id, liker=liker,
             liked_at=event.created_at.timestamp() if event.created_at else None,
             now=self.bot.clock().timestamp())
+        # Woken for a duplicate too: the process that recorded it may have lost the lease before posting.
+        self._wake.set()
         if row is None:
             return
         self.recorded += 1
         if liker is None:
-            self._resolve_soon(account_id, event.liked_post_id)
-        self._wake.set()
-
-    def _resolve_soon(self, account_id: str, post_id: str) -> None:
-        if post_id in self._resolving:
-            return  # One liking_users request for the whole burst of this post.
-        self._resolving[post_id] = asyncio.create_task(self._resolve(account_id, post_id))
-
-    async def _resolve(self, account_id: str, post_id: str) -> None:
-        conn = self.bot.store.conn
-        try:
-            await asyncio.sleep(self.gather_seconds)
-            while waiting := await events.unresolved(conn, post_id):
-                x = await self._x_of_account(account_id)
-                if x is None:
-                    return
-                try:
-                    page = await x.liking_users(post_id, fresh=True)
-                except errors.XApiError as failure:
-                    # The waiting likes hold their digests' next messages: try again, never give up.
-                    log.warning("Could not read the likers of post %s: %s", post_id, failure.message)
-                    await asyncio.sleep(RESOLVE_RETRY_SECONDS)
-                    continue
-                await events.resolve(conn, account_id=account_id, direction="inbound", post_id=post_id,
-                                     waiting=waiting, newest_likers=page.items)
-                self._wake.set()
-        finally:
-            self._resolving.pop(post_id, None)
-
-    async def _x_of_account(self, account_id: str) -> Any:
-        for digest in await self.live_digests():
-            if digest.account_id == account_id:
-                return self.bot.accounts.x_for(digest.guild_id)
-        return None
-
-    async def _fill_gap(self, gap: StreamGap) -> None:
-        conn = self.bot.store.conn
-        digests = [d for d in await self.live_digests() if d.state == "active"]
-        now = self.bot.clock().timestamp()
-        for digest in digests:
-            if digest.subject_kind != "post" or not digest.account_id:
-                continue
-            try:
-                x = self.bot.accounts.x_for(digest.guild_id)
-                page = await x.liking_users(digest.subject_id, fresh=True)
-            except errors.XApiError as failure:
-                log.warning("Could not fill the stream gap for post %s: %s", digest.subject_id,
-                            failure.message)
-                continue
-            for user in reversed(page.items):
-                await events.record_like(conn, event_uuid=None, account_id=digest.account_id,
-                                         direction="inbound", post_id=digest.subject_id, liker=user,
-                                         liked_at=None, now=now)
-        await events.record_gap(conn, gap.end.timestamp())  # scheduled digests over it poll X
-        await events.add_note(conn, [d.id for d in digests], gap_sentence(gap))
-        self._wake.set()
+            self.likers.soon(account_id, event.liked_post_id)
 
     # ---- posting ------------------------------------------------------------------------------
 
@@ -318,8 +309,13 @@ class LiveFeed:
         for digest in await self.live_digests():
             if digest.state != "active":
                 continue
+            if not self.leading:
+                return posted  # Another process leads now: it posts.
             try:
                 posted += await self.poster.flush(digest)
+            except LeaseLost:
+                log.warning("Live likes: the lease went to another process; it posts the rest")
+                return posted
             except Exception:
                 log.exception("Live digest %d could not be posted", digest.id)
         if self.poster.backlog:

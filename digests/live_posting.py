@@ -4,17 +4,23 @@ A live digest's "run" is a batch: the likes recorded since its cursor (store/lik
 has not delivered, in the same embed as a scheduled digest (ui/digest_embeds.py), stored as a pending
 run and sent with the run's nonce (digests/delivery.py) — the run, the cursor move and the notes it
 carries commit together, so a crash at any point posts each like once after a restart.
+
+With several processes the leader (digests/live_leader.py) posts every live digest: `fence` renews its
+lease inside each batch's transaction (another process holding it: LeaseLost, nothing written), and a
+digest of a server on another process's shard is posted through REST (its channel is not in this
+process's gateway cache; Discord's 403/404 answer as the cache would).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from digests.delivery import NONCE_TRUST_SECONDS, find_in_history, send_run
+from digests.delivery import NONCE_TRUST_SECONDS, DigestChannel, find_in_history, send_run
 from digests.live_subscriptions import direction_of
 from digests.runner import missing_permissions
 from digests.subjects import describe, item_noun
@@ -40,6 +46,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("likelens.live")
 
 DESCRIPTION_LIMIT = 4096
+# A channel that refused a message (403, or gone) is not tried again for this long: each refusal
+# counts against the bot's invalid-request limit, and a leader without the channel in its cache
+# learns of a missing permission only from Discord.
+REFUSED_REST_SECONDS = 600.0
+
+
+
+class LeaseLost(Exception):
+    """Another process holds lease "live-stream" now: this one posts nothing more."""
 
 
 def item_key(digest: Digest, like: events.RecordedLike) -> str:
@@ -69,10 +84,18 @@ class LivePoster:
         self.messages_sent = 0
         # Set when a flush left likes for the next message (one message could not list them all).
         self.backlog = False
+        # Renews this process's lease inside a batch's transaction (False: another process leads).
+        self.fence: Callable[[], Awaitable[bool]] | None = None
+        # Digest id -> when its channel may be tried again after a refusal.
+        self._resting: dict[int, float] = {}
 
-    def _channel(self, digest: Digest) -> discord.TextChannel | None:
+    def _channel(self, digest: Digest) -> DigestChannel | None:
         guild = self.bot.get_guild(digest.guild_id)
-        channel = guild.get_channel(digest.channel_id) if guild else None
+        if guild is None:
+            # A server of another process's shard: post through REST, without the cache's permission check.
+            return self.bot.get_partial_messageable(digest.channel_id, guild_id=digest.guild_id,
+                                                    type=discord.ChannelType.text)
+        channel = guild.get_channel(digest.channel_id)
         if not isinstance(channel, discord.TextChannel) or missing_permissions(channel):
             return None
         return channel
@@ -97,7 +120,7 @@ class LivePoster:
     async def flush(self, digest: Digest) -> int:
         """Post what the digest has waiting (a pending run first); returns how many likes were posted."""
         conn = self.bot.store.conn
-        if self._channel(digest) is None:
+        if self._channel(digest) is None or self._resting.get(digest.id, 0.0) > self.bot.clock().timestamp():
             return 0
         pending = await digest_store.pending_run(conn, digest.id)
         if pending is not None and not await self._deliver(digest, pending):
@@ -133,6 +156,9 @@ class LivePoster:
         new = {item_key(digest, like): like for like in batch[:fitting]}
         payload = self._batch_payload(digest, list(new.values()), [text for _, text in notes])
         async with transaction(conn):
+            # First in the transaction: a process taking the lease over waits for this batch's commit.
+            if self.fence is not None and not await self.fence():
+                raise LeaseLost
             pending = await digest_store.begin_run(
                 conn, digest.id, now=self.bot.clock().timestamp(), kind="digest", item_ids=list(new),
                 items_found=len(ready), like_count=None, payload=json.dumps(payload),
@@ -170,17 +196,20 @@ class LivePoster:
     async def _deliver(self, digest: Digest, pending: PendingRun) -> bool:
         """Send the run's message (found in history when older than the nonce window); True when posted."""
         channel = self._channel(digest)
-        if channel is None:
-            return False
         now = self.bot.clock().timestamp()
+        if channel is None or self._resting.get(digest.id, 0.0) > now:
+            return False
         found = None
         if now - pending.started_at > NONCE_TRUST_SECONDS:
-            found = await find_in_history(channel, digest.id, pending)
+            me = self.bot.user
+            found = await find_in_history(channel, digest.id, pending, author_id=me.id if me else None)
         sent = found or await send_run(channel, digest.id, pending, None)
         if not isinstance(sent, discord.Message):
             # The run stays pending (sent again with its nonce at the next flush), unless refused for good.
             if sent.kind == "refused":
                 await digest_store.abandon_run(self.bot.store.conn, pending, error=sent.reason)
+            if sent.kind in ("forbidden", "gone_channel"):
+                self._resting[digest.id] = now + REFUSED_REST_SECONDS
             log.warning("Live digest %d not posted: %s", digest.id, sent.reason)
             return False
         await digest_store.finish_run(self.bot.store.conn, pending, message_id=sent.id, now=now,

@@ -138,8 +138,9 @@ class SqliteDatabase:
         async with self._lock:
             self._owner = task
             try:
-                await self.raw.execute("BEGIN IMMEDIATE")
                 try:
+                    # Inside the try: cancelled while its BEGIN is under way, the BEGIN still runs.
+                    await self.raw.execute("BEGIN IMMEDIATE")
                     yield self
                     await self.raw.commit()
                 except BaseException:
