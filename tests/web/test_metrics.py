@@ -8,7 +8,6 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import LikesBot
-from store import digests
 from tests.accounts_support import accounts_bot, connect_sandbox_account, run_in
 from tests.botharness import InteractionDriver, emulator_settings, running_bot
 from tests.e2e.likes_support import next_id
@@ -55,25 +54,6 @@ async def test_a_scrape_after_a_command_and_a_click_counts_them_and_the_x_reques
     assert value(found, "likelens_gateway_connected") == 1
     assert value(found, "likelens_gateway_latency_seconds", shard="0") >= 0
     assert value(found, "likelens_digests_due") == 0 and value(found, "likelens_digests_late") == 0
-
-
-async def test_digests_due_and_late_are_counted_in_the_database_at_scrape_time(
-    emulator: DiscordEmulator, x_sandbox: XSandbox, tmp_path: Path,
-) -> None:
-    settings = emulator_settings(emulator, x_sandbox.base_url, tmp_path / "likelens.db")
-    # No cogs: no scheduler runs the due digests while the test counts them.
-    async with running_bot(emulator, settings, extensions=()) as bot:
-        now = bot.clock().timestamp()
-        channel = int(emulator.channel("digests").id)
-        for subject, due in (("1", now + 3600), ("2", now - 60), ("3", now - 600), ("4", now - 7200)):
-            digest = await digests.add_digest(
-                bot.store.conn, guild_id=int(emulator.guild.id), channel_id=channel, creator_id=1,
-                subject_kind="post", subject_id=subject, every_seconds=3600, now=now,
-            )
-            await digests.set_schedule(bot.store.conn, digest.id, next_run_at=due)
-        found = samples((await scrape(bot))[1])
-    assert value(found, "likelens_digests_due") == 3
-    assert value(found, "likelens_digests_late") == 2
 
 
 async def test_no_token_or_secret_appears_in_a_scrape(
